@@ -1,0 +1,18 @@
+import { App } from "aws-cdk-lib";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/stacks/spool-stack.js";
+
+/**
+ * `cdk deploy` targets the account and region of your AWS credentials.
+ * `-c spool:local=true` (set by `npm run deploy:local`) targets the local emulator's account and
+ * turns on test hooks (fault injection, short retry timings); the stack refuses them elsewhere.
+ */
+const app = new App();
+const local = [true, "true"].includes(app.node.tryGetContext("spool:local"));
+
+new SpoolStack(app, "Spool", {
+  description: "Spool: reliable queues, idempotent consumers, schedules, workflows and events",
+  env: local
+    ? { account: EMULATOR_ACCOUNT, region: process.env.AWS_REGION ?? "us-east-1" }
+    : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  testHooks: local,
+});

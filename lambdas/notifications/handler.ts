@@ -1,0 +1,13 @@
+import { documentClient } from "../runtime/clients.js";
+import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+import { NotificationRequest } from "./schema.js";
+import { sendNotification } from "./send-notification.js";
+
+export const handler = sqsConsumerHandler(NotificationRequest, ({ dynamo }) => {
+  const db = documentClient(dynamo);
+  const table = process.env.EFFECTS_TABLE ?? "";
+  return {
+    idempotencyKey: (request) => request.notificationId,
+    process: (request, ctx) => sendNotification(request, ctx, { db, table, now: () => new Date() }),
+  };
+});

@@ -1,0 +1,171 @@
+import {
+  type MessageAttributeValue,
+  SendMessageCommand,
+  type SendMessageCommandInput,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
+import type { Classified } from "./errors.js";
+
+/**
+ * The message attribute that carries Spool's dead-letter metadata as JSON.
+ *
+ * The body of a dead letter is the original body, byte for byte, so a replay sends exactly what
+ * the producer sent; everything an operator needs to decide about it rides in this one attribute
+ * (SQS allows only 10 attributes per message, and the original message's own attributes are kept).
+ */
+export const DEAD_LETTER_ATTRIBUTE = "spool-dead-letter";
+
+/** SQS refuses more than 10 message attributes on one message. */
+const MAX_MESSAGE_ATTRIBUTES = 10;
+const MAX_ERROR_MESSAGE_CHARS = 1_000;
+const MAX_DETAILS_CHARS = 2_000;
+
+export type DeadLetterReason = "permanent-failure" | "retries-exhausted";
+
+export interface DeadLetterMetadata {
+  readonly version: 1;
+  readonly reason: DeadLetterReason;
+  readonly errorClass: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly errorDetails?: Record<string, unknown>;
+  /** The id SQS gave the message on the source queue. */
+  readonly messageId: string;
+  /** Deliveries so far (the source queue's ApproximateReceiveCount). */
+  readonly attempts: number;
+  /** When the message was first received from the source queue (its first attempt). */
+  readonly firstFailureAt: string;
+  readonly lastFailureAt: string;
+  /** ARN of the queue the message came from: where a replay sends it back. */
+  readonly sourceQueue: string;
+  readonly correlationId: string;
+  /** The body's `schemaVersion` when it had one; null when the body could not be read. */
+  readonly schemaVersion: string | number | null;
+  readonly messageGroupId?: string;
+  /** The consumer (function name) that dead-lettered it. */
+  readonly consumer: string;
+}
+
+export interface DeadLetterInput {
+  readonly record: SQSRecord;
+  readonly failure: Classified;
+  readonly reason: DeadLetterReason;
+  readonly correlationId: string;
+  readonly body: unknown;
+  readonly consumer: string;
+  readonly now: Date;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function schemaVersionOf(body: unknown): string | number | null {
+  if (body !== null && typeof body === "object") {
+    const version = (body as Record<string, unknown>).schemaVersion;
+    if (typeof version === "string" || typeof version === "number") return version;
+  }
+  return null;
+}
+
+function boundedDetails(details: Record<string, unknown> | undefined) {
+  if (!details) return undefined;
+  const text = JSON.stringify(details);
+  return text.length <= MAX_DETAILS_CHARS
+    ? details
+    : { truncated: truncate(text, MAX_DETAILS_CHARS) };
+}
+
+export function deadLetterMetadata(input: DeadLetterInput): DeadLetterMetadata {
+  const { record, failure } = input;
+  const firstReceived = Number(record.attributes.ApproximateFirstReceiveTimestamp);
+  const details = boundedDetails(failure.details);
+  const groupId = record.attributes.MessageGroupId;
+  return {
+    version: 1,
+    reason: input.reason,
+    errorClass: failure.errorClass,
+    errorCode: failure.code,
+    errorMessage: truncate(failure.message, MAX_ERROR_MESSAGE_CHARS),
+    ...(details ? { errorDetails: details } : {}),
+    messageId: record.messageId,
+    attempts: Number(record.attributes.ApproximateReceiveCount) || 1,
+    firstFailureAt:
+      Number.isFinite(firstReceived) && firstReceived > 0
+        ? new Date(firstReceived).toISOString()
+        : input.now.toISOString(),
+    lastFailureAt: input.now.toISOString(),
+    sourceQueue: record.eventSourceARN,
+    correlationId: input.correlationId,
+    schemaVersion: schemaVersionOf(input.body),
+    ...(groupId ? { messageGroupId: groupId } : {}),
+    consumer: input.consumer,
+  };
+}
+
+/** Reads the metadata back from a dead letter's attributes; undefined for a foreign message. */
+export function parseDeadLetterMetadata(
+  attributes: Record<string, { StringValue?: string; stringValue?: string }> | undefined,
+): DeadLetterMetadata | undefined {
+  const attribute = attributes?.[DEAD_LETTER_ATTRIBUTE];
+  const raw = attribute?.StringValue ?? attribute?.stringValue;
+  if (!raw) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as DeadLetterMetadata;
+    return parsed.version === 1 ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Lambda event's attribute shape → the SendMessage shape, keeping the original attributes. */
+function carriedAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
+  const carried: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (name === DEAD_LETTER_ATTRIBUTE) continue;
+    if (Object.keys(carried).length >= MAX_MESSAGE_ATTRIBUTES - 1) break;
+    const dataType = value.dataType ?? "String";
+    if (value.stringValue !== undefined) {
+      carried[name] = { DataType: dataType, StringValue: value.stringValue };
+    } else if (value.binaryValue !== undefined) {
+      carried[name] = { DataType: dataType, BinaryValue: Buffer.from(value.binaryValue, "base64") };
+    }
+  }
+  return carried;
+}
+
+export function deadLetterMessage(
+  queueUrl: string,
+  record: SQSRecord,
+  metadata: DeadLetterMetadata,
+): SendMessageCommandInput {
+  const fifo = queueUrl.endsWith(".fifo");
+  return {
+    QueueUrl: queueUrl,
+    MessageBody: record.body,
+    MessageAttributes: {
+      ...carriedAttributes(record),
+      [DEAD_LETTER_ATTRIBUTE]: { DataType: "String", StringValue: JSON.stringify(metadata) },
+    },
+    ...(fifo
+      ? {
+          // Keeping the group keeps dead letters of one entity in order; the message id makes a
+          // second send after a crash a no-op within SQS's five-minute deduplication window.
+          MessageGroupId: metadata.messageGroupId ?? "spool-dead-letters",
+          MessageDeduplicationId: record.messageId,
+        }
+      : {}),
+  };
+}
+
+/** Sends the record to the dead-letter queue with its metadata. Throws if SQS refuses. */
+export async function sendToDeadLetterQueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  input: DeadLetterInput,
+): Promise<DeadLetterMetadata> {
+  const metadata = deadLetterMetadata(input);
+  await sqs.send(new SendMessageCommand(deadLetterMessage(queueUrl, input.record, metadata)));
+  return metadata;
+}

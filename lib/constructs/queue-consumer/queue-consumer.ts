@@ -1,0 +1,286 @@
+import { Annotations, Duration, Names, RemovalPolicy, Token } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+/** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
+export interface ConsumedQueue {
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  /** The queue's redrive maxReceiveCount: the consumer dead-letters on that attempt itself. */
+  readonly maxReceiveCount: number;
+  readonly fifo: boolean;
+  readonly visibilityTimeout: Duration;
+}
+
+export interface RetryBackoff {
+  /** Upper bound of the first retry's delay. */
+  readonly base: Duration;
+  /** Upper bound of any retry's delay. */
+  readonly cap: Duration;
+}
+
+export interface QueueConsumerProps {
+  /** The queue to consume. */
+  readonly source: ConsumedQueue;
+  /** Path of the handler module (TypeScript); it should export a handler built with `createSqsConsumer`. */
+  readonly entry: string;
+  /**
+   * The exported handler's name.
+   * @default "handler"
+   */
+  readonly handler?: string;
+  /**
+   * Stable name for this consumer: the prefix of its idempotency keys and the `consumer` in
+   * dead-letter metadata. Keep it when the function is renamed, or old keys stop matching.
+   * @default - a name unique to this construct's path
+   */
+  readonly consumerName?: string;
+  /**
+   * Table for idempotency records.
+   * @default - no idempotency: every delivery runs the business step
+   */
+  readonly idempotencyTable?: ITable;
+  /**
+   * How long a completed key suppresses duplicates.
+   * @default Duration.hours(24)
+   */
+  readonly idempotencyTtl?: Duration;
+  /**
+   * Function timeout. The queue's visibility timeout must be at least 6× this.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Records per invocation: 1–10 for FIFO queues, 1–10,000 for standard ones (above 10 needs a
+   * batching window).
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * How long to gather records before invoking.
+   * @default - none: invoke as soon as records arrive
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * The most concurrent invocations this event source starts (2–1000): backpressure that keeps
+   * a burst from overwhelming what the consumer calls. Excess messages wait in the queue.
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Retry delays for transient failures (exponential backoff with full jitter).
+   * @default { base: Duration.seconds(2), cap: Duration.minutes(5) }
+   */
+  readonly backoff?: RetryBackoff;
+  /**
+   * Extra environment variables for the handler.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Service name in logs and metrics.
+   * @default - the consumer name
+   */
+  readonly serviceName?: string;
+  /**
+   * CloudWatch namespace for the consumer's EMF metrics.
+   * @default "Spool"
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+function secondsOf(d: Duration | undefined): number | undefined {
+  return d === undefined || Token.isUnresolved(d) ? undefined : d.toSeconds();
+}
+
+function requireRange(
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  unit = "",
+) {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}${unit}, got ${value}${unit}`);
+  }
+}
+
+/**
+ * A Lambda function consuming a queue with partial batch responses, bounded concurrency, and
+ * Spool's failure handling wired in through its environment (dead-letter queue, receive limit,
+ * backoff, idempotency table).
+ */
+export class QueueConsumer extends Construct {
+  readonly function: NodejsFunction;
+  readonly eventSource: SqsEventSource;
+  readonly consumerName: string;
+
+  constructor(scope: Construct, id: string, props: QueueConsumerProps) {
+    super(scope, id);
+    const { source } = props;
+    const timeout = props.timeout ?? Duration.seconds(30);
+    const batchSize = props.batchSize ?? 10;
+    const maxConcurrency = props.maxConcurrency ?? 5;
+    const backoff = props.backoff ?? { base: Duration.seconds(2), cap: Duration.minutes(5) };
+    const idempotencyTtl = props.idempotencyTtl ?? Duration.hours(24);
+    this.consumerName =
+      props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
+
+    validate(props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
+
+    const logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: props.entry,
+      handler: props.handler ?? "handler",
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      timeout,
+      memorySize: props.memorySize ?? 256,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      bundling: consumerBundling(),
+      environment: {
+        ...props.environment,
+        SPOOL_CONSUMER_NAME: this.consumerName,
+        SPOOL_DEAD_LETTER_QUEUE_URL: source.deadLetterQueue.queueUrl,
+        SPOOL_MAX_RECEIVE_COUNT: String(source.maxReceiveCount),
+        SPOOL_BACKOFF_BASE_SECONDS: String(backoff.base.toSeconds()),
+        SPOOL_BACKOFF_CAP_SECONDS: String(backoff.cap.toSeconds()),
+        SPOOL_IDEMPOTENCY_TTL_SECONDS: String(idempotencyTtl.toSeconds()),
+        ...(props.idempotencyTable
+          ? { SPOOL_IDEMPOTENCY_TABLE: props.idempotencyTable.tableName }
+          : {}),
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
+      },
+    });
+
+    // Receive, delete and change visibility on the source (the last for per-message backoff).
+    source.queue.grantConsumeMessages(this.function);
+    source.deadLetterQueue.grantSendMessages(this.function);
+    if (props.idempotencyTable) {
+      props.idempotencyTable.grant(
+        this.function,
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+      );
+    }
+
+    this.eventSource = new SqsEventSource(source.queue, {
+      batchSize,
+      reportBatchItemFailures: true,
+      maxConcurrency,
+      ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}),
+    });
+    this.function.addEventSource(this.eventSource);
+
+    const visibility = secondsOf(source.visibilityTimeout);
+    const timeoutSeconds = secondsOf(timeout);
+    if (
+      visibility !== undefined &&
+      timeoutSeconds !== undefined &&
+      visibility < 6 * timeoutSeconds
+    ) {
+      // AWS's guidance: a record may be retried within one visibility timeout by the poller, so
+      // a short one lets a second invocation pick up a record the first is still working on.
+      throw new Error(
+        `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeoutSeconds} s), got ${visibility} s`,
+      );
+    }
+    if (!props.idempotencyTable) {
+      Annotations.of(this).addWarningV2(
+        "spool:consumerWithoutIdempotency",
+        "QueueConsumer has no idempotencyTable: a duplicate delivery runs the business step again",
+      );
+    }
+  }
+}
+
+interface Resolved {
+  readonly timeout: Duration;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly backoff: RetryBackoff;
+  readonly idempotencyTtl: Duration;
+}
+
+function validate(props: QueueConsumerProps, r: Resolved): void {
+  const { source } = props;
+  const timeout = secondsOf(r.timeout);
+  if (timeout !== undefined && (timeout < 1 || timeout > 900)) {
+    throw new Error(`timeout must be from 1 second to 15 minutes, got ${timeout} s`);
+  }
+  requireRange("maxConcurrency", r.maxConcurrency, 2, 1000);
+  requireRange("memorySize", props.memorySize, 128, 10_240, " MB");
+  if (source.fifo) {
+    requireRange("batchSize (FIFO source)", r.batchSize, 1, 10);
+  } else {
+    requireRange("batchSize", r.batchSize, 1, 10_000);
+    if (r.batchSize > 10 && props.maxBatchingWindow === undefined) {
+      throw new Error(
+        `batchSize above 10 needs maxBatchingWindow, got batchSize ${r.batchSize} with no window`,
+      );
+    }
+  }
+  const window = secondsOf(props.maxBatchingWindow);
+  if (window !== undefined && (window < 0 || window > 300)) {
+    throw new Error(`maxBatchingWindow must be from 0 to 300 s, got ${window} s`);
+  }
+  const base = secondsOf(r.backoff.base);
+  const cap = secondsOf(r.backoff.cap);
+  if (base !== undefined && base < 0) throw new Error(`backoff.base must be >= 0 s, got ${base} s`);
+  if (base !== undefined && cap !== undefined && cap < base) {
+    throw new Error(`backoff.cap must be >= backoff.base (${base} s), got ${cap} s`);
+  }
+  if (cap !== undefined && cap > 43_200) {
+    throw new Error(
+      `backoff.cap must be at most 12 hours (the SQS visibility limit), got ${cap} s`,
+    );
+  }
+  const ttl = secondsOf(r.idempotencyTtl);
+  if (ttl !== undefined && ttl < 60) {
+    throw new Error(`idempotencyTtl must be at least 60 s, got ${ttl} s`);
+  }
+  requireRange("source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
+}
+
+/**
+ * Bundling shared by Spool's functions: minified ESM with source maps and the AWS SDK inside the
+ * bundle, so the code runs against the SDK version it was tested with (and on emulators that
+ * provide none).
+ */
+export function consumerBundling() {
+  return {
+    minify: true,
+    sourceMap: true,
+    sourcesContent: false,
+    format: OutputFormat.ESM,
+    mainFields: ["module", "main"],
+    bundleAwsSDK: true,
+    externalModules: [],
+    // Some CommonJS dependencies call require(); ESM bundles need it defined.
+    banner:
+      "import{createRequire as __spoolCreateRequire}from'module';const require=__spoolCreateRequire(import.meta.url);",
+  };
+}

@@ -1,0 +1,1 @@
+export { ReliableQueue, type ReliableQueueProps } from "./reliable-queue.js";

@@ -1,0 +1,52 @@
+import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
+import { Messaging } from "./parts/messaging.js";
+import { stateTable } from "./parts/state-table.js";
+
+/** The account id every LocalStack-compatible emulator uses. */
+export const EMULATOR_ACCOUNT = "000000000000";
+
+export interface SpoolStackProps extends StackProps {
+  /**
+   * Test hooks: fault injection and short retry timings, for deployments to a local emulator.
+   * Refused for any account but the emulator's, so a real deployment can never carry them.
+   * @default false
+   */
+  readonly testHooks?: boolean;
+}
+
+/** The reference stack: the order domain built from Spool's constructs. */
+export class SpoolStack extends Stack {
+  readonly messaging: Messaging;
+
+  constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
+    super(scope, id, props);
+    const testHooks = props.testHooks ?? false;
+    if (testHooks && (Token.isUnresolved(this.account) || this.account !== EMULATOR_ACCOUNT)) {
+      throw new Error(
+        `testHooks needs the emulator account ${EMULATOR_ACCOUNT}, got account ${Token.isUnresolved(this.account) ? "(unresolved)" : this.account}`,
+      );
+    }
+
+    const idempotencyTable = new IdempotencyTable(this, "Idempotency");
+    const effectsTable = stateTable(this, "Effects");
+
+    const handlerEnvironment: Record<string, string> = testHooks
+      ? { SPOOL_FAULT_INJECTION: "enabled" }
+      : {};
+    this.messaging = new Messaging(this, "Messaging", {
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      // Test deployments retry in seconds so the suite can watch a message die; AWS gets the defaults.
+      consumerTimeout: testHooks ? Duration.seconds(5) : Duration.seconds(30),
+      backoff: testHooks
+        ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
+        : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+    });
+
+    new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
+    new CfnOutput(this, "EffectsTableName", { value: effectsTable.tableName });
+  }
+}

@@ -1,0 +1,34 @@
+import type {} from "vitest";
+import type { TestProject } from "vitest/node";
+import { deployLocal } from "../../scripts/deploy-local.js";
+import { detectEmulator, startEmulator, stopEmulator } from "../../scripts/emulator.js";
+import { localEndpoint } from "../../scripts/lib/local-cloud.js";
+
+let startedHere = false;
+
+/**
+ * Once per run: make sure an emulator answers (start MiniStack when none does), deploy the stack,
+ * and hand the outputs and the emulator's kind to the tests.
+ */
+export default async function setup(project: TestProject) {
+  const endpoint = localEndpoint();
+  const before = await detectEmulator(endpoint);
+  const info = await startEmulator(endpoint);
+  startedHere = before === undefined && info.pid !== undefined;
+  const { outputs, timings } = await deployLocal({ quiet: true });
+  process.stderr.write(
+    `[integration] ${info.kind} at ${endpoint}; deploy ${(timings.deployMs / 1000).toFixed(1)} s\n`,
+  );
+  project.provide("outputs", outputs);
+  project.provide("emulator", info.kind);
+  return async () => {
+    if (startedHere && !process.env.SPOOL_KEEP_EMULATOR) await stopEmulator();
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    outputs: Record<string, string>;
+    emulator: "ministack" | "localstack";
+  }
+}
