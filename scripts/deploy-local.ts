@@ -7,9 +7,9 @@
  * .spool/reconcile-report.json. Everything here is local-only: the synthesized template is the
  * same one `cdk deploy` sends to AWS, apart from the test hooks `spool:local` turns on.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { type StdioOptions, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT, STATE_DIR, startEmulator } from "./emulator.js";
 import { LOCAL_ACCOUNT, LOCAL_REGION, localAwsEnv, STACK_NAME } from "./lib/local-cloud.js";
@@ -17,18 +17,31 @@ import { formatReport, reconcile } from "./reconcile.js";
 
 export const OUTPUTS_FILE = join(STATE_DIR, "outputs.json");
 const BOOTSTRAP_MARK = join(STATE_DIR, "bootstrapped");
+const DEPLOY_LOG = join(STATE_DIR, "deploy.log");
 
 export type StackOutputs = Record<string, string>;
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** Runs a command; in quiet mode its output goes to .spool/deploy.log and shows only on failure. */
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  quiet: boolean,
+): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+    const logFd = quiet ? openSync(DEPLOY_LOG, "a") : undefined;
+    const stdio: StdioOptions =
+      logFd === undefined ? ["ignore", "inherit", "inherit"] : ["ignore", logFd, logFd];
+    const child = spawn(command, args, { cwd: ROOT, env, stdio });
     child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolvePromise()
-        : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
-    );
+    child.on("exit", (code) => {
+      if (logFd !== undefined) closeSync(logFd);
+      if (code === 0) return resolvePromise();
+      const tail = quiet
+        ? `\n${readFileSync(DEPLOY_LOG, "utf8").split("\n").slice(-40).join("\n")}`
+        : "";
+      reject(new Error(`${basename(command)} ${args.join(" ")} exited with ${code}${tail}`));
+    });
   });
 }
 
@@ -65,7 +78,8 @@ export async function deployLocal(
   mkdirSync(STATE_DIR, { recursive: true });
   const env = cdkEnv();
   const context = ["-c", "spool:local=true"];
-  const quiet = options.quiet ? ["--progress", "events", "--no-notices"] : ["--no-notices"];
+  const quiet = options.quiet ?? false;
+  const cdkFlags = ["--no-notices"];
 
   let t = Date.now();
   // The bootstrap mark is per emulator process: a fresh emulator starts with no bootstrap stack.
@@ -73,8 +87,9 @@ export async function deployLocal(
   if (!existsSync(BOOTSTRAP_MARK) || readFileSync(BOOTSTRAP_MARK, "utf8") !== mark) {
     await run(
       cdklocal,
-      ["bootstrap", `aws://${LOCAL_ACCOUNT}/${LOCAL_REGION}`, ...context, ...quiet],
+      ["bootstrap", `aws://${LOCAL_ACCOUNT}/${LOCAL_REGION}`, ...context, ...cdkFlags],
       env,
+      quiet,
     );
     writeFileSync(BOOTSTRAP_MARK, mark);
   }
@@ -93,9 +108,10 @@ export async function deployLocal(
       "--method=direct",
       "--outputs-file",
       OUTPUTS_FILE,
-      ...quiet,
+      ...cdkFlags,
     ],
     env,
+    quiet,
   );
   const deployMs = Date.now() - t;
 
@@ -104,6 +120,7 @@ export async function deployLocal(
     templatePath: join(ROOT, "cdk.out", `${STACK_NAME}.template.json`),
   });
   writeFileSync(join(STATE_DIR, "reconcile-report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  // The report is printed on every deploy, quiet or not: a gap must never be hidden.
   process.stderr.write(`${formatReport(report)}\n`);
   const reconcileMs = Date.now() - t;
 

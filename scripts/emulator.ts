@@ -4,6 +4,7 @@
  *   tsx scripts/emulator.ts start   # reuse an emulator that answers, else install + start MiniStack
  *   tsx scripts/emulator.ts stop    # stop the MiniStack this project started (by its PID)
  *   tsx scripts/emulator.ts status
+ *   tsx scripts/emulator.ts install # only create .spool/venv with the pinned MiniStack
  *
  * MiniStack is installed from PyPI at the versions pinned in emulator/requirements.txt into a
  * project-local virtualenv (.spool/venv): no global installs, nothing to do by hand.
@@ -180,7 +181,10 @@ export async function stopEmulator(): Promise<boolean> {
 
 async function main() {
   const command = process.argv[2] ?? "status";
-  if (command === "start") {
+  if (command === "install") {
+    ensureVirtualenv();
+    log(`MiniStack is installed in ${VENV}`);
+  } else if (command === "start") {
     const info = await startEmulator();
     console.log(JSON.stringify(info));
   } else if (command === "stop") {
@@ -193,7 +197,7 @@ async function main() {
     );
     process.exitCode = kind ? 0 : 1;
   } else {
-    console.error("usage: emulator.ts start|stop|status");
+    console.error("usage: emulator.ts install|start|stop|status");
     process.exitCode = 2;
   }
 }

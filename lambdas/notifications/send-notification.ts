@@ -42,7 +42,7 @@ export function suppressionKey(recipient: string) {
  */
 export async function sendNotification(
   request: NotificationRequest,
-  meta: { messageId: string; correlationId: string },
+  meta: { messageId: string; correlationId: string; attempt: number },
   deps: NotificationDeps,
 ): Promise<SendResult> {
   const suppressed = await deps.db.send(
@@ -68,6 +68,7 @@ export async function sendNotification(
           template: request.template,
           messageId: meta.messageId,
           correlationId: meta.correlationId,
+          attempt: meta.attempt,
           deliveredAt: deps.now().toISOString(),
         },
         ConditionExpression: "attribute_not_exists(pk)",

@@ -15,6 +15,8 @@ export interface HistoryEntry {
   readonly type: OrderEvent["type"];
   readonly messageId: string;
   readonly correlationId: string;
+  /** The delivery that applied it (1 = first try). */
+  readonly attempt: number;
   readonly appliedAt: string;
 }
 
@@ -43,7 +45,7 @@ export function orderProjectionKey(orderId: string) {
  */
 export async function applyOrderEvent(
   event: OrderEvent,
-  meta: { messageId: string; correlationId: string },
+  meta: { messageId: string; correlationId: string; attempt: number },
   deps: OrderProjectionDeps,
 ): Promise<ApplyResult> {
   const now = deps.now().toISOString();
@@ -52,6 +54,7 @@ export async function applyOrderEvent(
     type: event.type,
     messageId: meta.messageId,
     correlationId: meta.correlationId,
+    attempt: meta.attempt,
     appliedAt: now,
   };
   const status = STATUS_AFTER[event.type];

@@ -1,0 +1,58 @@
+import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { localClientConfig } from "./local-cloud.js";
+
+/** SDK clients for scripts and tests that talk to the local emulator. */
+export function localClients() {
+  const config = localClientConfig();
+  const dynamo = new DynamoDBClient(config);
+  return {
+    config,
+    // Queue URLs name localhost:4566 while the endpoint may be 127.0.0.1: use the endpoint.
+    sqs: new SQSClient({ ...config, useQueueUrlAsEndpoint: false }),
+    dynamo,
+    ddb: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    logs: new CloudWatchLogsClient(config),
+    lambda: new LambdaClient(config),
+  };
+}
+
+export type LocalClients = ReturnType<typeof localClients>;
+
+/** The structured (JSON) log lines a function wrote that mention `needle`. */
+export async function functionLogLines(
+  clients: Pick<LocalClients, "logs" | "lambda">,
+  functionName: string,
+  needle: string,
+): Promise<Record<string, unknown>[]> {
+  const fn = await clients.lambda.send(
+    new GetFunctionConfigurationCommand({ FunctionName: functionName }),
+  );
+  const logGroupName = fn.LoggingConfig?.LogGroup ?? `/aws/lambda/${functionName}`;
+  const lines: Record<string, unknown>[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.logs.send(
+      new FilterLogEventsCommand({
+        logGroupName,
+        filterPattern: `"${needle}"`,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    for (const event of page.events ?? []) {
+      const text = event.message ?? "";
+      const start = text.indexOf("{");
+      if (start < 0) continue;
+      try {
+        lines.push(JSON.parse(text.slice(start)) as Record<string, unknown>);
+      } catch {
+        // not a structured line
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return lines;
+}
