@@ -157,3 +157,14 @@ export async function queueCounts(queueUrl: string) {
 export function functionLogLines(functionName: string, needle: string) {
   return logLines(clients, functionName, needle);
 }
+
+/**
+ * True when the emulator under test is `kind`, after printing why the test will be skipped.
+ * Use as `it.skipIf(lacks("localstack", "its Scheduler does not fire targets"))(…)`, so a gap is
+ * always reported with its reason and never passes silently.
+ */
+export function lacks(kind: "ministack" | "localstack", reason: string): boolean {
+  const skip = emulatorKind() === kind;
+  if (skip) process.stderr.write(`[skip] ${kind}: ${reason}\n`);
+  return skip;
+}

@@ -1,6 +1,5 @@
 export {
   type ConsumedQueue,
-  consumerBundling,
   QueueConsumer,
   type QueueConsumerProps,
   type RetryBackoff,

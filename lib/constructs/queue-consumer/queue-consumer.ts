@@ -1,11 +1,10 @@
-import { Annotations, Duration, Names, RemovalPolicy, Token } from "aws-cdk-lib";
+import { Annotations, Duration, Names, Token } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { SpoolFunction } from "../spool-function/index.js";
 
 /** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
 export interface ConsumedQueue {
@@ -126,7 +125,7 @@ function requireRange(
  * backoff, idempotency table).
  */
 export class QueueConsumer extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: SpoolFunction;
   readonly eventSource: SqsEventSource;
   readonly consumerName: string;
 
@@ -143,21 +142,12 @@ export class QueueConsumer extends Construct {
 
     validate(props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
 
-    const logGroup = new LogGroup(this, "Logs", {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
-    this.function = new NodejsFunction(this, "Function", {
+    this.function = new SpoolFunction(this, "Function", {
       entry: props.entry,
       handler: props.handler ?? "handler",
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
       timeout,
       memorySize: props.memorySize ?? 256,
-      tracing: Tracing.ACTIVE,
-      logGroup,
-      bundling: consumerBundling(),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...props.environment,
         SPOOL_CONSUMER_NAME: this.consumerName,
@@ -263,24 +253,4 @@ function validate(props: QueueConsumerProps, r: Resolved): void {
     throw new Error(`idempotencyTtl must be at least 60 s, got ${ttl} s`);
   }
   requireRange("source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
-}
-
-/**
- * Bundling shared by Spool's functions: minified ESM with source maps and the AWS SDK inside the
- * bundle, so the code runs against the SDK version it was tested with (and on emulators that
- * provide none).
- */
-export function consumerBundling() {
-  return {
-    minify: true,
-    sourceMap: true,
-    sourcesContent: false,
-    format: OutputFormat.ESM,
-    mainFields: ["module", "main"],
-    bundleAwsSDK: true,
-    externalModules: [],
-    // Some CommonJS dependencies call require(); ESM bundles need it defined.
-    banner:
-      "import{createRequire as __spoolCreateRequire}from'module';const require=__spoolCreateRequire(import.meta.url);",
-  };
 }

@@ -1,0 +1,1 @@
+export { SpoolFunction, type SpoolFunctionProps, spoolBundling } from "./spool-function.js";
