@@ -1,0 +1,169 @@
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+
+const REGION = "us-east-1";
+const AWS_ACCOUNT = "111111111111";
+
+const OUTPUTS = [
+  "OrdersQueueUrl",
+  "OrdersQueueArn",
+  "OrdersDeadLetterQueueUrl",
+  "NotificationsQueueUrl",
+  "NotificationsQueueArn",
+  "NotificationsDeadLetterQueueUrl",
+  "EffectsTableName",
+  "IdempotencyTableName",
+  "OrderEventsFunctionName",
+  "NotificationsFunctionName",
+];
+
+interface Synthesized {
+  readonly stack: SpoolStack;
+  readonly template: Template;
+}
+
+function synth(account: string, testHooks: boolean): Synthesized {
+  const stack = new SpoolStack(new App(), "Spool", {
+    env: { account, region: REGION },
+    testHooks,
+  });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+function functionsOf(template: Template) {
+  return Object.values(template.findResources("AWS::Lambda::Function") as Resources).map(
+    (f) => f.Properties as { Environment: { Variables: Record<string, unknown> }; Timeout: number },
+  );
+}
+
+function functionNamed(template: Template, consumerName: string) {
+  const fn = functionsOf(template).find(
+    (f) => f.Environment.Variables.SPOOL_CONSUMER_NAME === consumerName,
+  );
+  if (!fn) throw new Error(`no function for consumer ${consumerName}`);
+  return fn;
+}
+
+/** Asset hashes (S3 keys, asset paths) change with every dependency bump; the shape must not. */
+function normalized(template: Template): unknown {
+  return JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, "<hash>"));
+}
+
+describe("SpoolStack guard", () => {
+  it("refuses test hooks outside the emulator account, naming testHooks and the account", () => {
+    expect(() => synth(AWS_ACCOUNT, true)).toThrow(
+      new RegExp(
+        `testHooks needs the emulator account ${EMULATOR_ACCOUNT}, got account ${AWS_ACCOUNT}`,
+      ),
+    );
+  });
+
+  it("refuses test hooks in an environment-agnostic stack (unresolved account)", () => {
+    expect(() => new SpoolStack(new App(), "Spool", { testHooks: true })).toThrow(
+      /testHooks needs the emulator account 000000000000, got account \(unresolved\)/,
+    );
+  });
+});
+
+/** Each variant is synthesized once per file (bundling two Lambdas takes a second or two). */
+const cache = new Map<string, Synthesized>();
+function variant(account: string, testHooks: boolean): Synthesized {
+  const key = `${account}:${testHooks}`;
+  let synthesized = cache.get(key);
+  if (!synthesized) {
+    synthesized = synth(account, testHooks);
+    cache.set(key, synthesized);
+  }
+  return synthesized;
+}
+
+function sourceQueues(template: Template) {
+  return Object.values(template.findResources("AWS::SQS::Queue") as Resources).filter(
+    (q) => q.Properties?.RedrivePolicy !== undefined,
+  );
+}
+
+describe.each([
+  { name: "emulator with test hooks", account: EMULATOR_ACCOUNT, testHooks: true },
+  { name: "AWS without test hooks", account: AWS_ACCOUNT, testHooks: false },
+])("SpoolStack ($name)", ({ account, testHooks }) => {
+  let template: Template;
+
+  // Bundling two Lambdas can take a while when the whole suite shares two cores.
+  beforeAll(() => {
+    template = variant(account, testHooks).template;
+  }, 120_000);
+
+  it("has two queue pairs, two consumers and two tables", () => {
+    template.resourceCountIs("AWS::SQS::Queue", 4);
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    template.resourceCountIs("AWS::Lambda::Function", 2);
+    template.resourceCountIs("AWS::DynamoDB::Table", 2);
+  });
+
+  it("makes the orders queue pair FIFO and the notifications pair standard", () => {
+    const queues = Object.values(template.findResources("AWS::SQS::Queue") as Resources).map(
+      (q) => q.Properties ?? {},
+    );
+    const fifo = queues.filter((q) => q.FifoQueue === true);
+    expect(fifo).toHaveLength(2);
+    for (const q of fifo) expect(String(q.QueueName)).toMatch(/Orders.*\.fifo$/);
+    const standard = queues.filter((q) => q.FifoQueue === undefined);
+    expect(standard).toHaveLength(2);
+    for (const q of standard) expect(String(q.QueueName)).toMatch(/Notifications/);
+  });
+
+  it("declares every output the scripts and integration tests read", () => {
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    for (const name of OUTPUTS) expect(outputs).toContain(name);
+  });
+
+  it("names the consumers order-events and notifications, with the effects table", () => {
+    const effectsTableRef = template.toJSON().Outputs.EffectsTableName.Value;
+    for (const name of ["order-events", "notifications"]) {
+      const fn = functionNamed(template, name);
+      expect(fn.Environment.Variables.EFFECTS_TABLE).toEqual(effectsTableRef);
+    }
+  });
+
+  it("matches the template snapshot (asset hashes normalized)", () => {
+    expect(normalized(template)).toMatchSnapshot();
+  });
+});
+
+describe("SpoolStack test hooks", () => {
+  it("turn fault injection on and shorten timings in the emulator account", () => {
+    const { template } = variant(EMULATOR_ACCOUNT, true);
+    for (const fn of functionsOf(template)) {
+      expect(fn.Environment.Variables.SPOOL_FAULT_INJECTION).toBe("enabled");
+      expect(fn.Timeout).toBe(5);
+      expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("1");
+      expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("8");
+    }
+    expect(sourceQueues(template).map((q) => q.Properties?.VisibilityTimeout)).toEqual([30, 30]);
+  });
+
+  it("are absent without testHooks: no fault injection, production timings", () => {
+    const { template } = variant(AWS_ACCOUNT, false);
+    for (const fn of functionsOf(template)) {
+      expect(fn.Environment.Variables).not.toHaveProperty("SPOOL_FAULT_INJECTION");
+      expect(fn.Timeout).toBe(30);
+      expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("2");
+      expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("300");
+    }
+    expect(sourceQueues(template).map((q) => q.Properties?.VisibilityTimeout)).toEqual([180, 180]);
+  });
+
+  it("are off by default even in the emulator account", () => {
+    const stack = new SpoolStack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Spool", {
+      env: { account: EMULATOR_ACCOUNT, region: REGION },
+    });
+    for (const fn of functionsOf(Template.fromStack(stack))) {
+      expect(fn.Environment.Variables).not.toHaveProperty("SPOOL_FAULT_INJECTION");
+    }
+  });
+});
