@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Version 1 of a notification request on the notifications queue. */
 export const NotificationRequest = z.object({

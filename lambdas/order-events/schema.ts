@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Version 1 of an order event on the orders FIFO queue (message group = orderId). */
 export const OrderEvent = z.object({
