@@ -10,6 +10,9 @@ import { deployLocal } from "../scripts/deploy-local.js";
 import { ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
 import { bold, table } from "../scripts/lib/narrate.js";
+import { measureBundles } from "./bundles.js";
+import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
+import { drainThroughput } from "./e2e.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { percentile } from "./stats.js";
 
@@ -27,6 +30,8 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<{ value: T; ms: numbe
 }
 
 async function main() {
+  // The in-process runs would print an EMF line per batch; the figures are what matter here.
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
   const figures: Figure[] = [];
 
   // A cold emulator start is only measurable when none is running.
@@ -55,6 +60,11 @@ async function main() {
   });
 
   const deploy = await deployLocal({ quiet: true });
+  const benchDeploy = await deployLocal({
+    quiet: true,
+    stack: "SpoolBench",
+    context: { "spool:bench": "true" },
+  });
   figures.push({
     name: "local deploy (cdklocal, incl. synth)",
     value: deploy.timings.deployMs / 1000,
@@ -68,7 +78,69 @@ async function main() {
     if (!value) throw new Error(`missing stack output ${name}`);
     return value;
   };
-  const samples = await measureOneMessageLatency(localClients(), output, 20);
+  const clients = localClients();
+  const tables = {
+    idempotency: output("IdempotencyTableName"),
+    effects: output("EffectsTableName"),
+  };
+
+  const bundles = await measureBundles();
+  figures.push({
+    name: "empty handler bundle / cold import",
+    value: bundles.empty.importMedianMs,
+    unit: "ms",
+    note: `${(bundles.empty.bytes / 1024).toFixed(1)} KB; median of 20 fresh node processes`,
+  });
+  for (const b of bundles.functions) {
+    figures.push({
+      name: `${b.function}: bundle / cold import`,
+      value: b.importMedianMs,
+      unit: "ms",
+      note: `${(b.bytes / 1024).toFixed(0)} KB; ${b.importRatio.toFixed(1)}× the empty handler`,
+    });
+  }
+
+  const calls = await dynamoCallsPerMessage(tables);
+  figures.push({
+    name: "DynamoDB calls per message: new",
+    value: calls.newMessage,
+    unit: "calls",
+    note: `without idempotency: ${calls.withoutIdempotency}`,
+  });
+  figures.push({
+    name: "DynamoDB calls per message: duplicate",
+    value: calls.duplicate,
+    unit: "calls",
+    note: "cold cache (another container)",
+  });
+  figures.push({
+    name: "DynamoDB calls per message: cache hit",
+    value: calls.cacheHit,
+    unit: "calls",
+    note: "same container",
+  });
+
+  const withIdem = await inProcessThroughput(tables, true);
+  const without = await inProcessThroughput(tables, false);
+  figures.push({
+    name: "in-process handler, batches of 10, with idempotency",
+    value: withIdem,
+    unit: "msg/s",
+    note: `${(withIdem / without).toFixed(2)}× without (${without.toFixed(0)} msg/s)`,
+  });
+
+  const emptyQueue = benchDeploy.outputs.EmptyQueueUrl;
+  if (!emptyQueue) throw new Error("missing SpoolBench output EmptyQueueUrl");
+  const baseline = await drainThroughput(clients, emptyQueue, 500);
+  const ours = await drainThroughput(clients, output("NotificationsQueueUrl"), 500);
+  figures.push({
+    name: "end to end, 500 messages: notifications consumer",
+    value: ours,
+    unit: "msg/s",
+    note: `${(ours / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s)`,
+  });
+
+  const samples = await measureOneMessageLatency(clients, output, 20);
   figures.push({
     name: "one message: send → effect row, p50",
     value: percentile(samples, 50),
@@ -83,7 +155,7 @@ async function main() {
 
   const rows = figures.map((f) => [
     f.name,
-    `${f.value.toFixed(f.unit === "ms" ? 0 : 1)} ${f.unit}`,
+    `${f.value.toFixed(f.unit === "s" ? 1 : 0)} ${f.unit}`,
     f.note ?? "",
   ]);
   console.log(

@@ -1,4 +1,5 @@
 import { App } from "aws-cdk-lib";
+import { SpoolBenchStack } from "../lib/stacks/bench-stack.js";
 import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/stacks/spool-stack.js";
 
 /**
@@ -7,12 +8,17 @@ import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/stacks/spool-stack.js";
  * turns on test hooks (fault injection, short retry timings); the stack refuses them elsewhere.
  */
 const app = new App();
-const local = [true, "true"].includes(app.node.tryGetContext("spool:local"));
+const flag = (name: string) => [true, "true"].includes(app.node.tryGetContext(name));
+const local = flag("spool:local");
+const env = local
+  ? { account: EMULATOR_ACCOUNT, region: process.env.AWS_REGION ?? "us-east-1" }
+  : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 
 new SpoolStack(app, "Spool", {
   description: "Spool: reliable queues, idempotent consumers, schedules, workflows and events",
-  env: local
-    ? { account: EMULATOR_ACCOUNT, region: process.env.AWS_REGION ?? "us-east-1" }
-    : { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  env,
   testHooks: local,
 });
+
+// `npm run bench` adds a baseline consumer (-c spool:bench=true); it is never part of a normal deploy.
+if (flag("spool:bench")) new SpoolBenchStack(app, "SpoolBench", { env });

@@ -56,12 +56,16 @@ function cdkEnv(): NodeJS.ProcessEnv {
 
 const cdklocal = join(ROOT, "node_modules", ".bin", "cdklocal");
 
-export function readOutputs(): StackOutputs {
-  if (!existsSync(OUTPUTS_FILE))
-    throw new Error(`no ${OUTPUTS_FILE}: run npm run deploy:local first`);
-  const all = JSON.parse(readFileSync(OUTPUTS_FILE, "utf8")) as Record<string, StackOutputs>;
-  const outputs = all[STACK_NAME];
-  if (!outputs) throw new Error(`${OUTPUTS_FILE} has no outputs for stack ${STACK_NAME}`);
+function outputsFile(stack: string): string {
+  return stack === STACK_NAME ? OUTPUTS_FILE : join(STATE_DIR, `outputs-${stack}.json`);
+}
+
+export function readOutputs(stack = STACK_NAME): StackOutputs {
+  const file = outputsFile(stack);
+  if (!existsSync(file)) throw new Error(`no ${file}: run npm run deploy:local first`);
+  const all = JSON.parse(readFileSync(file, "utf8")) as Record<string, StackOutputs>;
+  const outputs = all[stack];
+  if (!outputs) throw new Error(`${file} has no outputs for stack ${stack}`);
   return outputs;
 }
 
@@ -71,13 +75,24 @@ export interface DeployTimings {
   readonly reconcileMs: number;
 }
 
+export interface DeployOptions {
+  readonly quiet?: boolean;
+  /** @default the Spool stack */
+  readonly stack?: string;
+  /** Extra CDK context, e.g. { "spool:bench": "true" } for the benchmark stack. */
+  readonly context?: Record<string, string>;
+}
+
 export async function deployLocal(
-  options: { quiet?: boolean } = {},
+  options: DeployOptions = {},
 ): Promise<{ outputs: StackOutputs; timings: DeployTimings }> {
   const info = await startEmulator();
   mkdirSync(STATE_DIR, { recursive: true });
   const env = cdkEnv();
+  const stack = options.stack ?? STACK_NAME;
   const context = ["-c", "spool:local=true"];
+  for (const [key, value] of Object.entries(options.context ?? {}))
+    context.push("-c", `${key}=${value}`);
   const quiet = options.quiet ?? false;
   const cdkFlags = ["--no-notices"];
 
@@ -100,14 +115,14 @@ export async function deployLocal(
     cdklocal,
     [
       "deploy",
-      STACK_NAME,
+      stack,
       ...context,
       "--require-approval",
       "never",
       // MiniStack fails a no-change redeploy through a change set; a direct deployment works.
       "--method=direct",
       "--outputs-file",
-      OUTPUTS_FILE,
+      outputsFile(stack),
       ...cdkFlags,
     ],
     env,
@@ -117,14 +132,17 @@ export async function deployLocal(
 
   t = Date.now();
   const report = await reconcile({
-    templatePath: join(ROOT, "cdk.out", `${STACK_NAME}.template.json`),
+    templatePath: join(ROOT, "cdk.out", `${stack}.template.json`),
+    stackName: stack,
   });
-  writeFileSync(join(STATE_DIR, "reconcile-report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const reportName =
+    stack === STACK_NAME ? "reconcile-report.json" : `reconcile-report-${stack}.json`;
+  writeFileSync(join(STATE_DIR, reportName), `${JSON.stringify(report, null, 2)}\n`);
   // The report is printed on every deploy, quiet or not: a gap must never be hidden.
   process.stderr.write(`${formatReport(report)}\n`);
   const reconcileMs = Date.now() - t;
 
-  return { outputs: readOutputs(), timings: { bootstrapMs, deployMs, reconcileMs } };
+  return { outputs: readOutputs(stack), timings: { bootstrapMs, deployMs, reconcileMs } };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
