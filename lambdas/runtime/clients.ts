@@ -17,7 +17,7 @@ export function sqsClient(): SQSClient {
 /** A DynamoDB client whose calls may fail on purpose when fault injection is on. */
 export function dynamoClient(faults?: FaultInjector): DynamoDBClient {
   const client = new DynamoDBClient({});
-  if (faults && faults.rates.dynamoErrorPercent > 0) {
+  if (faults) {
     client.middlewareStack.add(
       (next) => async (args) => {
         faults.maybeFailDynamoCall();

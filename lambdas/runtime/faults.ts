@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { SQSRecord } from "aws-lambda";
 import { PermanentError, TransientError } from "./errors.js";
 
@@ -13,6 +14,12 @@ import { PermanentError, TransientError } from "./errors.js";
 
 /** A per-message directive, e.g. `transient:2` (fail the first two deliveries), `permanent`. */
 export const FAULT_ATTRIBUTE = "spool-fault";
+
+/**
+ * Per-message random fault rates (JSON `FaultRates`), so a chaos run can stress its own messages
+ * while other traffic on the same deployment runs clean.
+ */
+export const FAULT_RATES_ATTRIBUTE = "spool-fault-rates";
 
 export interface FaultRates {
   /** Share of records (0–100) that fail with an injected TransientError. */
@@ -95,6 +102,8 @@ export class FaultInjector {
   readonly rates: FaultRates;
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  /** The rates of the record being processed, so DynamoDB calls made for it see them. */
+  readonly #current = new AsyncLocalStorage<FaultRates>();
 
   constructor(options: FaultInjectorOptions) {
     this.rates = options.rates;
@@ -106,19 +115,51 @@ export class FaultInjector {
     return percent > 0 && this.#random() * 100 < percent;
   }
 
-  /** Runs before a record is processed: applies its directive, then the random rates. */
-  async beforeRecord(
+  /** The rates that apply to a record: its own attribute, else the process-wide ones. */
+  ratesFor(record: Pick<SQSRecord, "messageAttributes">): FaultRates {
+    const own = record.messageAttributes?.[FAULT_RATES_ATTRIBUTE]?.stringValue;
+    return own ? parseFaultRates(own) : this.rates;
+  }
+
+  /**
+   * Runs `work` for a record under fault injection: first its directive and random faults, then
+   * the work itself with the record's DynamoDB fault rate in effect.
+   */
+  async runRecord<T>(
     record: Pick<SQSRecord, "messageAttributes">,
+    attempt: number,
+    remainingMs: () => number,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const rates = this.ratesFor(record);
+    return this.#current.run(rates, async () => {
+      await this.#before(record, rates, attempt, remainingMs);
+      return work();
+    });
+  }
+
+  /** Applies a record's directive, then the random rates (without running any work). */
+  beforeRecord(
+    record: Pick<SQSRecord, "messageAttributes">,
+    attempt: number,
+    remainingMs: () => number,
+  ): Promise<void> {
+    return this.#before(record, this.ratesFor(record), attempt, remainingMs);
+  }
+
+  async #before(
+    record: Pick<SQSRecord, "messageAttributes">,
+    rates: FaultRates,
     attempt: number,
     remainingMs: () => number,
   ) {
     const directive = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue;
     if (directive) await this.#apply(directive, attempt, remainingMs);
-    if (this.#hit(this.rates.transientPercent)) {
+    if (this.#hit(rates.transientPercent)) {
       throw new TransientError("injected transient failure", { code: "INJECTED_TRANSIENT" });
     }
-    if (this.#hit(this.rates.timeoutPercent)) await this.#sleep(remainingMs() + 1_000);
-    if (this.#hit(this.rates.slowPercent)) await this.#sleep(this.rates.slowMs);
+    if (this.#hit(rates.timeoutPercent)) await this.#sleep(remainingMs() + 1_000);
+    if (this.#hit(rates.slowPercent)) await this.#sleep(rates.slowMs);
   }
 
   async #apply(directive: string, attempt: number, remainingMs: () => number) {
@@ -148,9 +189,10 @@ export class FaultInjector {
     }
   }
 
-  /** Throws an injected throttling error for the configured share of DynamoDB calls. */
+  /** Throws an injected throttling error for the share of DynamoDB calls the current record asks. */
   maybeFailDynamoCall(): void {
-    if (this.#hit(this.rates.dynamoErrorPercent)) throw new InjectedThrottlingError();
+    const rates = this.#current.getStore() ?? this.rates;
+    if (this.#hit(rates.dynamoErrorPercent)) throw new InjectedThrottlingError();
   }
 }
 

@@ -237,6 +237,50 @@ export function createSqsConsumer<M, R>(
     const retryDelays = new Map<string, number>();
     const serializer = new KeyedSerializer();
 
+    const validateAndProcess = async (
+      record: SQSRecord,
+      body: unknown,
+      attempt: number,
+      correlationId: string,
+      recordLogger: Logger,
+    ): Promise<RecordOutcome<R>> => {
+      const parsed = definition.schema.safeParse(body);
+      if (!parsed.success) {
+        throw new PermanentError("the message does not match its schema", {
+          code: "SCHEMA_INVALID",
+          details: {
+            issues: parsed.error.issues.slice(0, 5).map((i) => ({
+              path: i.path.join("."),
+              message: i.message,
+            })),
+          },
+        });
+      }
+      const message = parsed.data;
+      const key = definition.idempotencyKey(message);
+      const input: IdempotentInput<M> = {
+        key,
+        payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),
+        message,
+      };
+      const recordContext: RecordContext = {
+        messageId: record.messageId,
+        correlationId,
+        attempt,
+        messageGroupId: record.attributes.MessageGroupId,
+        logger: recordLogger,
+      };
+      // Records with one key run one after another, so an in-batch duplicate finds the first
+      // one's stored result instead of colliding with it while it is still in progress.
+      const output = await serializer.run(key, () => idempotentStep(input, recordContext));
+      const duplicate = duplicates.has(output);
+      metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
+      recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
+        idempotencyKey: key,
+      });
+      return { status: duplicate ? "duplicate" : "processed", result: output.value };
+    };
+
     const recordHandler = async (record: SQSRecord): Promise<RecordOutcome<R>> => {
       const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
       let body: unknown;
@@ -250,42 +294,15 @@ export function createSqsConsumer<M, R>(
         recordLogger = logger.createChild({
           persistentKeys: { messageId: record.messageId, correlationId, attempt },
         });
-        await deps.faults?.beforeRecord(record, attempt, () => context.getRemainingTimeInMillis());
-        const parsed = definition.schema.safeParse(body);
-        if (!parsed.success) {
-          throw new PermanentError("the message does not match its schema", {
-            code: "SCHEMA_INVALID",
-            details: {
-              issues: parsed.error.issues.slice(0, 5).map((i) => ({
-                path: i.path.join("."),
-                message: i.message,
-              })),
-            },
-          });
-        }
-        const message = parsed.data;
-        const key = definition.idempotencyKey(message);
-        const input: IdempotentInput<M> = {
-          key,
-          payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),
-          message,
-        };
-        const recordContext: RecordContext = {
-          messageId: record.messageId,
-          correlationId,
-          attempt,
-          messageGroupId: record.attributes.MessageGroupId,
-          logger: recordLogger,
-        };
-        // Records with one key run one after another, so an in-batch duplicate finds the first
-        // one's stored result instead of colliding with it while it is still in progress.
-        const output = await serializer.run(key, () => idempotentStep(input, recordContext));
-        const duplicate = duplicates.has(output);
-        metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
-        recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
-          idempotencyKey: key,
-        });
-        return { status: duplicate ? "duplicate" : "processed", result: output.value };
+        const run = () => validateAndProcess(record, body, attempt, correlationId, recordLogger);
+        return deps.faults
+          ? await deps.faults.runRecord(
+              record,
+              attempt,
+              () => context.getRemainingTimeInMillis(),
+              run,
+            )
+          : await run();
       } catch (error) {
         const failure = classify(error);
         if (failure.kind === "permanent") {
