@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { PermanentError } from "../runtime/errors.js";
 import type { NotificationRequest } from "./schema.js";
 
@@ -38,57 +38,73 @@ export function suppressionKey(recipient: string) {
  * Like real providers (SES, Twilio, Stripe-style APIs), the provider deduplicates by an
  * idempotency key: here a conditional put on the notification id. That conditional write is the
  * exactly-once boundary; Powertools idempotency in front of it saves the provider call for most
- * duplicates. `duplicateDeliveries` counts the calls the provider had to refuse.
+ * duplicates. The suppression check and the delivery are one transaction, so a notification that
+ * was already delivered is reported as such even if its recipient was suppressed since, and the
+ * check costs no separate read. `duplicateDeliveries` counts the calls the provider refused.
  */
 export async function sendNotification(
   request: NotificationRequest,
   meta: { messageId: string; correlationId: string; attempt: number },
   deps: NotificationDeps,
 ): Promise<SendResult> {
-  const suppressed = await deps.db.send(
-    new GetCommand({ TableName: deps.table, Key: suppressionKey(request.recipient) }),
-  );
-  if (suppressed.Item) {
-    throw new PermanentError(
-      `recipient ${request.recipient} is suppressed: ${String(suppressed.Item.reason)}`,
-      {
-        code: "RECIPIENT_SUPPRESSED",
-        details: { recipient: request.recipient, reason: suppressed.Item.reason },
-      },
-    );
-  }
   try {
     await deps.db.send(
-      new PutCommand({
-        TableName: deps.table,
-        Item: {
-          ...deliveryKey(request.notificationId),
-          channel: request.channel,
-          recipient: request.recipient,
-          template: request.template,
-          messageId: meta.messageId,
-          correlationId: meta.correlationId,
-          attempt: meta.attempt,
-          deliveredAt: deps.now().toISOString(),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: deps.table,
+              Key: suppressionKey(request.recipient),
+              ConditionExpression: "attribute_not_exists(pk)",
+              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+            },
+          },
+          {
+            Put: {
+              TableName: deps.table,
+              Item: {
+                ...deliveryKey(request.notificationId),
+                channel: request.channel,
+                recipient: request.recipient,
+                template: request.template,
+                messageId: meta.messageId,
+                correlationId: meta.correlationId,
+                attempt: meta.attempt,
+                deliveredAt: deps.now().toISOString(),
+              },
+              ConditionExpression: "attribute_not_exists(pk)",
+            },
+          },
+        ],
       }),
     );
     return { delivered: true, notificationId: request.notificationId };
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: deliveryKey(request.notificationId),
-        UpdateExpression: "ADD duplicateDeliveries :one",
-        ExpressionAttributeValues: { ":one": 1 },
-      }),
-    );
-    return {
-      delivered: false,
-      reason: "already-delivered",
-      notificationId: request.notificationId,
-    };
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const [suppression, delivery] = error.CancellationReasons ?? [];
+    if (delivery?.Code === "ConditionalCheckFailed") {
+      await deps.db.send(
+        new UpdateCommand({
+          TableName: deps.table,
+          Key: deliveryKey(request.notificationId),
+          UpdateExpression: "ADD duplicateDeliveries :one",
+          ExpressionAttributeValues: { ":one": 1 },
+        }),
+      );
+      return {
+        delivered: false,
+        reason: "already-delivered",
+        notificationId: request.notificationId,
+      };
+    }
+    if (suppression?.Code === "ConditionalCheckFailed") {
+      const reason = suppression.Item ? unmarshall(suppression.Item).reason : undefined;
+      throw new PermanentError(`recipient ${request.recipient} is suppressed: ${String(reason)}`, {
+        code: "RECIPIENT_SUPPRESSED",
+        details: { recipient: request.recipient, reason },
+      });
+    }
+    // Cancelled for another reason (a conflicting transaction, throttling): worth retrying.
+    throw error;
   }
 }

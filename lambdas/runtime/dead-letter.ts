@@ -159,13 +159,33 @@ export function deadLetterMessage(
   };
 }
 
-/** Sends the record to the dead-letter queue with its metadata. Throws if SQS refuses. */
+/** SQS's answers when a message (body plus attributes) is over the queue's size limit. */
+const TOO_LARGE =
+  /InvalidParameterValue|MessageTooLong|InvalidMessageContents|too long|shorter than/i;
+
+/**
+ * Sends the record to the dead-letter queue with its metadata. A body close to the size limit
+ * can be pushed over it by the metadata, so a refusal for size is retried once with the
+ * metadata cut to its essentials. Throws if SQS still refuses.
+ */
 export async function sendToDeadLetterQueue(
   sqs: SQSClient,
   queueUrl: string,
   input: DeadLetterInput,
 ): Promise<DeadLetterMetadata> {
   const metadata = deadLetterMetadata(input);
-  await sqs.send(new SendMessageCommand(deadLetterMessage(queueUrl, input.record, metadata)));
-  return metadata;
+  try {
+    await sqs.send(new SendMessageCommand(deadLetterMessage(queueUrl, input.record, metadata)));
+    return metadata;
+  } catch (error) {
+    const text = `${(error as Error).name} ${(error as Error).message}`;
+    if (!TOO_LARGE.test(text)) throw error;
+    const { errorDetails: _dropped, ...essentials } = metadata;
+    const trimmed: DeadLetterMetadata = {
+      ...essentials,
+      errorMessage: truncate(metadata.errorMessage, 200),
+    };
+    await sqs.send(new SendMessageCommand(deadLetterMessage(queueUrl, input.record, trimmed)));
+    return trimmed;
+  }
 }

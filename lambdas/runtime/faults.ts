@@ -49,7 +49,7 @@ export function isLoopbackEndpoint(url: string | undefined): boolean {
     const { hostname } = new URL(url);
     return (
       LOOPBACK_HOSTS.has(hostname) ||
-      hostname.startsWith("127.") ||
+      /^127(\.\d{1,3}){3}$/.test(hostname) ||
       hostname.endsWith(".localhost.localstack.cloud") ||
       hostname === "localhost.localstack.cloud"
     );

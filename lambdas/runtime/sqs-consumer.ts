@@ -258,6 +258,12 @@ export function createSqsConsumer<M, R>(
       }
       const message = parsed.data;
       const key = definition.idempotencyKey(message);
+      if (typeof key !== "string" || key.length === 0) {
+        // Powertools would wrap this in a persistence-layer error, which reads as transient.
+        throw new PermanentError("the message yields no idempotency key", {
+          code: "IDEMPOTENCY_KEY_MISSING",
+        });
+      }
       const input: IdempotentInput<M> = {
         key,
         payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),
@@ -305,11 +311,18 @@ export function createSqsConsumer<M, R>(
           : await run();
       } catch (error) {
         const failure = classify(error);
-        if (failure.kind === "permanent") {
-          return deadLetter(record, error, "permanent-failure", body, correlationId, recordLogger);
-        }
-        if (config.maxReceiveCount !== undefined && attempt >= config.maxReceiveCount) {
-          return deadLetter(record, error, "retries-exhausted", body, correlationId, recordLogger);
+        const exhausted = config.maxReceiveCount !== undefined && attempt >= config.maxReceiveCount;
+        if (failure.kind === "permanent" || exhausted) {
+          const reason = failure.kind === "permanent" ? "permanent-failure" : "retries-exhausted";
+          try {
+            return await deadLetter(record, error, reason, body, correlationId, recordLogger);
+          } catch (sendError) {
+            // Could not dead-letter (no DLQ configured, SQS unavailable): retry later, with the
+            // same backoff, so a short outage does not burn the record's remaining attempts.
+            recordLogger.error("dead-lettering failed; the record will come back", {
+              error: (sendError as Error).message,
+            });
+          }
         }
         const delay = fullJitterDelaySeconds(attempt, config.backoff, deps.random);
         retryDelays.set(record.messageId, delay);
@@ -389,7 +402,7 @@ async function applyRetryDelays(
 /** arn:aws:sqs:region:account:name → the queue URL the endpoint resolves it to. */
 export function queueUrlFromArn(arn: string): string {
   const [, partition, , region, account, name] = arn.split(":");
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint = process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL;
   if (endpoint) return `${endpoint.replace(/\/$/, "")}/${account}/${name}`;
   const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
   return `https://sqs.${region}.${suffix}/${account}/${name}`;

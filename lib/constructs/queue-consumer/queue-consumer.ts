@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Token } from "aws-cdk-lib";
+import { Annotations, Duration, Names, Token, Tokenization } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -103,7 +103,7 @@ export interface QueueConsumerProps {
 }
 
 function secondsOf(d: Duration | undefined): number | undefined {
-  return d === undefined || Token.isUnresolved(d) ? undefined : d.toSeconds();
+  return d === undefined || d.isUnresolved() ? undefined : d.toSeconds();
 }
 
 function requireRange(
@@ -152,10 +152,10 @@ export class QueueConsumer extends Construct {
         ...props.environment,
         SPOOL_CONSUMER_NAME: this.consumerName,
         SPOOL_DEAD_LETTER_QUEUE_URL: source.deadLetterQueue.queueUrl,
-        SPOOL_MAX_RECEIVE_COUNT: String(source.maxReceiveCount),
-        SPOOL_BACKOFF_BASE_SECONDS: String(backoff.base.toSeconds()),
-        SPOOL_BACKOFF_CAP_SECONDS: String(backoff.cap.toSeconds()),
-        SPOOL_IDEMPOTENCY_TTL_SECONDS: String(idempotencyTtl.toSeconds()),
+        SPOOL_MAX_RECEIVE_COUNT: Tokenization.stringifyNumber(source.maxReceiveCount),
+        SPOOL_BACKOFF_BASE_SECONDS: Tokenization.stringifyNumber(backoff.base.toSeconds()),
+        SPOOL_BACKOFF_CAP_SECONDS: Tokenization.stringifyNumber(backoff.cap.toSeconds()),
+        SPOOL_IDEMPOTENCY_TTL_SECONDS: Tokenization.stringifyNumber(idempotencyTtl.toSeconds()),
         ...(props.idempotencyTable
           ? { SPOOL_IDEMPOTENCY_TABLE: props.idempotencyTable.tableName }
           : {}),
@@ -185,19 +185,6 @@ export class QueueConsumer extends Construct {
     });
     this.function.addEventSource(this.eventSource);
 
-    const visibility = secondsOf(source.visibilityTimeout);
-    const timeoutSeconds = secondsOf(timeout);
-    if (
-      visibility !== undefined &&
-      timeoutSeconds !== undefined &&
-      visibility < 6 * timeoutSeconds
-    ) {
-      // AWS's guidance: a record may be retried within one visibility timeout by the poller, so
-      // a short one lets a second invocation pick up a record the first is still working on.
-      throw new Error(
-        `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeoutSeconds} s), got ${visibility} s`,
-      );
-    }
     if (!props.idempotencyTable) {
       Annotations.of(this).addWarningV2(
         "spool:consumerWithoutIdempotency",
@@ -253,4 +240,12 @@ function validate(props: QueueConsumerProps, r: Resolved): void {
     throw new Error(`idempotencyTtl must be at least 60 s, got ${ttl} s`);
   }
   requireRange("source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
+  const visibility = secondsOf(source.visibilityTimeout);
+  if (visibility !== undefined && timeout !== undefined && visibility < 6 * timeout) {
+    // AWS's guidance: a record may be retried within one visibility timeout by the poller, so
+    // a short one lets a second invocation pick up a record the first is still working on.
+    throw new Error(
+      `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeout} s), got ${visibility} s`,
+    );
+  }
 }

@@ -68,7 +68,7 @@ export interface ReliableQueueProps {
 
   /**
    * Server-side encryption. KMS needs `encryptionMasterKey`.
-   * @default QueueEncryption.SQS_MANAGED
+   * @default QueueEncryption.KMS when `encryptionMasterKey` is given, else SQS_MANAGED
    */
   readonly encryption?: QueueEncryption;
 
@@ -90,7 +90,7 @@ const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const DLQ_SUFFIX = "-dlq";
 
 function seconds(d: Duration | undefined): number | undefined {
-  if (d === undefined || Token.isUnresolved(d)) return undefined;
+  if (d === undefined || d.isUnresolved()) return undefined;
   return d.toSeconds();
 }
 
@@ -116,7 +116,10 @@ export class ReliableQueue extends Construct {
     const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
     const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
     const visibilityTimeout = props.visibilityTimeout ?? Duration.minutes(3);
-    const encryption = props.encryption ?? QueueEncryption.SQS_MANAGED;
+    // A key without an explicit encryption means KMS with that key, as for CDK's own Queue.
+    const encryption =
+      props.encryption ??
+      (props.encryptionMasterKey ? QueueEncryption.KMS : QueueEncryption.SQS_MANAGED);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
 
     validate(props, {

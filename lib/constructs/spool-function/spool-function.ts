@@ -37,6 +37,11 @@ export class SpoolFunction extends NodejsFunction {
       timeout: Duration.seconds(30),
       memorySize: 256,
       ...rest,
+      environment: {
+        // The bundle ships a source map; without this flag stack traces stay minified.
+        NODE_OPTIONS: "--enable-source-maps",
+        ...rest.environment,
+      },
       logGroup,
       bundling: spoolBundling(),
     });

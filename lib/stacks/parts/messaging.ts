@@ -65,9 +65,10 @@ export class Messaging extends Construct {
       entry: lambdaEntry("notifications/handler.ts"),
       consumerName: "notifications",
     });
+    // One transaction: a condition check on the suppression list and the conditional delivery.
     props.effectsTable.grant(
       this.notificationsConsumer.function,
-      "dynamodb:GetItem",
+      "dynamodb:ConditionCheckItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
     );

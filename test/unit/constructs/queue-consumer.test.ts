@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { App, CfnParameter, Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -365,5 +365,31 @@ describe("QueueConsumer validation", () => {
           entry,
         }),
     ).toThrow(/source\.maxReceiveCount must be an integer from 1 to 1000, got 0/);
+  });
+
+  it("validates before creating anything: a failed check leaves no function behind", () => {
+    const stack = newStack({ bundle: false });
+    const queue = new ReliableQueue(stack, "Jobs", { visibilityTimeout: Duration.seconds(30) });
+    expect(() => new QueueConsumer(stack, "Consumer", { source: queue, entry })).toThrow(/6x/);
+    expect(stack.node.tryFindChild("Consumer")?.node.tryFindChild("Function")).toBeUndefined();
+  });
+
+  it("accepts token settings (CfnParameter) and writes them as strings", () => {
+    const stack = newStack({ bundle: false });
+    const receives = new CfnParameter(stack, "Receives", { type: "Number" });
+    const timeoutSeconds = new CfnParameter(stack, "TimeoutSeconds", { type: "Number" });
+    const queue = new ReliableQueue(stack, "Jobs", { maxReceiveCount: receives.valueAsNumber });
+    expect(
+      () =>
+        new QueueConsumer(stack, "Consumer", {
+          source: queue,
+          entry,
+          timeout: Duration.seconds(timeoutSeconds.valueAsNumber),
+        }),
+    ).not.toThrow();
+    const fn = Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"))[0];
+    expect(fn?.Properties.Environment.Variables.SPOOL_MAX_RECEIVE_COUNT).toEqual({
+      Ref: "Receives",
+    });
   });
 });

@@ -218,6 +218,26 @@ describe("ReliableQueue options", () => {
     }
   });
 
+  it("uses KMS when a key is given without an encryption setting", () => {
+    const stack = newStack();
+    const key = new Key(stack, "QueueKey");
+    new ReliableQueue(stack, "Jobs", { encryptionMasterKey: key });
+    const { source, dlq } = sourceAndDeadLetter(Template.fromStack(stack));
+    for (const queue of [source, dlq]) expect(queue.properties.KmsMasterKeyId).toBeDefined();
+  });
+
+  it("does not validate token durations (CfnParameter)", () => {
+    const stack = newStack();
+    const days = new CfnParameter(stack, "RetentionSeconds", { type: "Number" });
+    expect(
+      () =>
+        new ReliableQueue(stack, "Param", {
+          retentionPeriod: Duration.seconds(days.valueAsNumber),
+          visibilityTimeout: Duration.seconds(days.valueAsNumber),
+        }),
+    ).not.toThrow();
+  });
+
   it("passes maxReceiveCount, retention periods, visibility and delay through", () => {
     const { template, reliable } = synth({
       maxReceiveCount: 3,

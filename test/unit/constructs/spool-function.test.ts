@@ -33,6 +33,12 @@ describe("SpoolFunction defaults", () => {
     });
   });
 
+  it("turns source maps on at run time, so stack traces point at the TypeScript", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps" } },
+    });
+  });
+
   it("logs to its own log group, kept one month and removed with the stack", () => {
     const groups = template.findResources("AWS::Logs::LogGroup");
     const ids = Object.keys(groups);

@@ -1,16 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DynamoDBClient, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { NotificationRequest } from "../../../lambdas/notifications/schema.js";
 import {
-  deliveryKey,
   sendNotification,
   suppressionKey,
 } from "../../../lambdas/notifications/send-notification.js";
@@ -36,49 +30,67 @@ function request(overrides: Partial<NotificationRequest> = {}): NotificationRequ
   };
 }
 
+const cancelled = (codes: [string, string], suppressionItem?: Record<string, unknown>) =>
+  new TransactionCanceledException({
+    message: "Transaction cancelled",
+    $metadata: {},
+    CancellationReasons: [
+      { Code: codes[0], ...(suppressionItem ? { Item: marshall(suppressionItem) } : {}) },
+      { Code: codes[1] },
+    ],
+  });
+
 beforeEach(() => {
   dbMock.reset();
-  dbMock.on(GetCommand).resolves({});
 });
 
 describe("sendNotification", () => {
-  it("checks the suppression list, then delivers with a conditional put", async () => {
-    dbMock.on(PutCommand).resolves({});
+  it("checks the suppression list and delivers with a conditional put, in one transaction", async () => {
+    dbMock.on(TransactWriteCommand).resolves({});
     await expect(sendNotification(request(), META, deps)).resolves.toEqual({
       delivered: true,
       notificationId: "n-1",
     });
-    const get = dbMock.commandCalls(GetCommand);
-    expect(get).toHaveLength(1);
-    // Suppression is looked up case-insensitively.
-    expect(get[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Key: { pk: "suppressed#ada@example.com", sk: "suppression" },
-    });
-    const put = dbMock.commandCalls(PutCommand);
-    expect(put).toHaveLength(1);
-    expect(put[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Item: {
-        pk: "notification#n-1",
-        sk: "delivery",
-        channel: "email",
-        recipient: "Ada@Example.com",
-        template: "order-shipped",
-        messageId: "m-1",
-        correlationId: "corr-1",
-        attempt: 3,
-        deliveredAt: NOW.toISOString(),
+    const calls = dbMock.commandCalls(TransactWriteCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.TransactItems).toEqual([
+      {
+        // Suppression is looked up case-insensitively.
+        ConditionCheck: {
+          TableName: TABLE,
+          Key: { pk: "suppressed#ada@example.com", sk: "suppression" },
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        },
       },
-      ConditionExpression: "attribute_not_exists(pk)",
-    });
+      {
+        Put: {
+          TableName: TABLE,
+          Item: {
+            pk: "notification#n-1",
+            sk: "delivery",
+            channel: "email",
+            recipient: "Ada@Example.com",
+            template: "order-shipped",
+            messageId: "m-1",
+            correlationId: "corr-1",
+            attempt: 3,
+            deliveredAt: NOW.toISOString(),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      },
+    ]);
     expect(dbMock.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
-  it("refuses a suppressed recipient with PermanentError RECIPIENT_SUPPRESSED, sending nothing", async () => {
-    dbMock.on(GetCommand).resolves({
-      Item: { ...suppressionKey("ada@example.com"), reason: "hard bounce" },
-    });
+  it("refuses a suppressed recipient with PermanentError RECIPIENT_SUPPRESSED", async () => {
+    dbMock.on(TransactWriteCommand).rejects(
+      cancelled(["ConditionalCheckFailed", "None"], {
+        ...suppressionKey("ada@example.com"),
+        reason: "hard bounce",
+      }),
+    );
     const failure = sendNotification(request(), META, deps);
     await expect(failure).rejects.toBeInstanceOf(PermanentError);
     await expect(failure).rejects.toMatchObject({
@@ -86,17 +98,11 @@ describe("sendNotification", () => {
       message: "recipient Ada@Example.com is suppressed: hard bounce",
       details: { recipient: "Ada@Example.com", reason: "hard bounce" },
     });
-    expect(dbMock.commandCalls(PutCommand)).toHaveLength(0);
+    expect(dbMock.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
   it("reports an already-delivered notification and counts the refused duplicate", async () => {
-    dbMock.on(PutCommand).rejects(
-      new ConditionalCheckFailedException({
-        message: "The conditional request failed",
-        $metadata: {},
-        Item: marshall({ ...deliveryKey("n-1"), messageId: "m-0" }),
-      }),
-    );
+    dbMock.on(TransactWriteCommand).rejects(cancelled(["None", "ConditionalCheckFailed"]));
     dbMock.on(UpdateCommand).resolves({});
     await expect(sendNotification(request(), META, deps)).resolves.toEqual({
       delivered: false,
@@ -113,17 +119,28 @@ describe("sendNotification", () => {
     });
   });
 
-  it("passes other DynamoDB errors through (transient)", async () => {
-    const throttled = Object.assign(new Error("throttled"), { name: "ThrottlingException" });
-    dbMock.on(PutCommand).rejects(throttled);
-    await expect(sendNotification(request(), META, deps)).rejects.toThrow("throttled");
-    expect(dbMock.commandCalls(UpdateCommand)).toHaveLength(0);
+  it("prefers 'already delivered' when the recipient was suppressed after the delivery", async () => {
+    dbMock
+      .on(TransactWriteCommand)
+      .rejects(
+        cancelled(["ConditionalCheckFailed", "ConditionalCheckFailed"], { reason: "bounce" }),
+      );
+    dbMock.on(UpdateCommand).resolves({});
+    await expect(sendNotification(request(), META, deps)).resolves.toMatchObject({
+      delivered: false,
+      reason: "already-delivered",
+    });
   });
 
-  it("does not deliver when the suppression lookup fails", async () => {
-    dbMock.on(GetCommand).rejects(new Error("network"));
-    await expect(sendNotification(request(), META, deps)).rejects.toThrow("network");
-    expect(dbMock.commandCalls(PutCommand)).toHaveLength(0);
+  it("passes other cancellations and DynamoDB errors through (transient)", async () => {
+    dbMock.on(TransactWriteCommand).rejects(cancelled(["TransactionConflict", "None"]));
+    await expect(sendNotification(request(), META, deps)).rejects.toBeInstanceOf(
+      TransactionCanceledException,
+    );
+    const throttled = Object.assign(new Error("throttled"), { name: "ThrottlingException" });
+    dbMock.on(TransactWriteCommand).rejects(throttled);
+    await expect(sendNotification(request(), META, deps)).rejects.toThrow("throttled");
+    expect(dbMock.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 });
 

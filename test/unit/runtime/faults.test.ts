@@ -38,6 +38,9 @@ describe("isLoopbackEndpoint", () => {
     "http://10.0.0.5:4566",
     "http://localhost.example.com:4566",
     "http://evil-localhost.localstack.cloud.example.com",
+    // DNS names that merely start like a loopback address must not unlock fault injection.
+    "http://127.example.com:4566",
+    "http://127.0.0.1.nip.io:4566",
     "not a url",
     "",
     undefined,

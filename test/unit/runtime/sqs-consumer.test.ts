@@ -72,6 +72,7 @@ interface HarnessOptions {
   /** `null`: no idempotency; a store: share its table (another container). */
   readonly store?: InMemoryPersistenceLayer | null;
   readonly faults?: FaultInjector;
+  readonly idempotencyKey?: (message: Message) => string;
 }
 
 function harness(options: HarnessOptions = {}): Harness {
@@ -94,7 +95,7 @@ function harness(options: HarnessOptions = {}): Harness {
     ...options.config,
   };
   const handler = createSqsConsumer<Message, { handled: string }>(
-    { schema: Message, idempotencyKey: (m) => m.id, process },
+    { schema: Message, idempotencyKey: options.idempotencyKey ?? ((m) => m.id), process },
     config,
     {
       sqs: new SQSClient({ region: "us-east-1" }),
@@ -350,24 +351,71 @@ describe("permanent failures", () => {
     expect(visibilityChanges()).toEqual([]);
   });
 
-  it("keeps the record (reports it failed) when the dead-letter send fails", async () => {
+  it("keeps the record, retrying it after the backoff, when the dead-letter send fails", async () => {
     sqsMock.on(SendMessageCommand).rejects(new Error("SQS unavailable"));
     const h = harness();
     const response = await invoke(
       h,
-      record({ messageId: "m-bad", body: "not json" }),
+      record({ messageId: "m-bad", body: "not json", attempt: 1 }),
       record({ messageId: "m-ok", body: body("ok") }),
     );
     expect(failedIds(response)).toEqual(["m-bad"]);
     expect(deadLetters()).toHaveLength(1);
     expect(h.metricNames()).not.toContain("DeadLettered");
+    // Not visibility 0: a short SQS outage must not burn the record's remaining attempts.
+    expect(visibilityChanges().map((c) => c.visibilityTimeout)).toEqual([
+      fullJitterDelaySeconds(1, BACKOFF, HALF),
+    ]);
   });
 
   it("leaves a permanent failure to the redrive policy when no DLQ URL is configured", async () => {
     const h = harness({ config: { deadLetterQueueUrl: undefined } });
-    const response = await invoke(h, record({ messageId: "m-1", body: "not json" }));
+    const response = await invoke(h, record({ messageId: "m-1", body: "not json", attempt: 2 }));
     expect(failedIds(response)).toEqual(["m-1"]);
     expect(deadLetters()).toEqual([]);
+    expect(visibilityChanges().map((c) => c.visibilityTimeout)).toEqual([
+      fullJitterDelaySeconds(2, BACKOFF, HALF),
+    ]);
+  });
+
+  it("resends with trimmed metadata when SQS refuses the dead letter for its size", async () => {
+    sqsMock
+      .on(SendMessageCommand)
+      .rejectsOnce(
+        Object.assign(new Error("Message must be shorter than 1048576 bytes."), {
+          name: "InvalidParameterValue",
+        }),
+      )
+      .resolves({ MessageId: "dead-letter-id" });
+    const h = harness({
+      process: async () => {
+        throw new PermanentError("x".repeat(900), {
+          code: "BIG",
+          details: { blob: "y".repeat(1500) },
+        });
+      },
+    });
+    const response = await invoke(h, record({ messageId: "m-big", body: body("big") }));
+    expect(failedIds(response)).toEqual([]);
+    const [first, second] = deadLetters();
+    expect(metadataOf(first).errorDetails).toBeDefined();
+    const trimmed = metadataOf(second);
+    expect(trimmed.errorDetails).toBeUndefined();
+    expect(trimmed.errorMessage.length).toBeLessThanOrEqual(200);
+    expect(trimmed).toMatchObject({ errorCode: "BIG", messageId: "m-big" });
+    expect(second?.MessageBody).toBe(first?.MessageBody);
+  });
+
+  it("dead-letters a message whose idempotency key is empty (IDEMPOTENCY_KEY_MISSING)", async () => {
+    const h = harness({ idempotencyKey: () => "" });
+    const response = await invoke(h, record({ messageId: "m-nokey", body: body("k") }));
+    expect(failedIds(response)).toEqual([]);
+    expect(h.process).not.toHaveBeenCalled();
+    expect(metadataOf(deadLetters()[0])).toMatchObject({
+      reason: "permanent-failure",
+      errorCode: "IDEMPOTENCY_KEY_MISSING",
+      attempts: 1,
+    });
   });
 });
 
