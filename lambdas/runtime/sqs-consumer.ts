@@ -226,6 +226,8 @@ export function createSqsConsumer<M, R>(
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     idempotencyConfig.registerLambdaContext(context);
+    // An in-progress idempotency record taken now expires when this invocation could time out.
+    const leaseSeconds = Math.ceil(context.getRemainingTimeInMillis() / 1000);
     const records = event.Records ?? [];
     const fifo = records[0]?.eventSourceARN.endsWith(".fifo") ?? false;
     // Some emulators leave MessageGroupId out of the event. Without it the only order-safe
@@ -324,7 +326,11 @@ export function createSqsConsumer<M, R>(
             });
           }
         }
-        const delay = fullJitterDelaySeconds(attempt, config.backoff, deps.random);
+        // A duplicate still in progress resolves only when the other attempt finishes or its
+        // lease (at most one function timeout) expires: retrying sooner just burns attempts.
+        const jitter = fullJitterDelaySeconds(attempt, config.backoff, deps.random);
+        const delay =
+          failure.code === "DUPLICATE_IN_PROGRESS" ? Math.max(jitter, leaseSeconds) : jitter;
         retryDelays.set(record.messageId, delay);
         metrics.addMetric("Retried", MetricUnit.Count, 1);
         recordLogger.warn("transient failure; will retry", { failure, retryInSeconds: delay });

@@ -634,7 +634,7 @@ describe("idempotency", () => {
     expect(metadataOf(deadLetters()[0]).errorCode).toBe("IDEMPOTENCY_KEY_REUSED");
   });
 
-  it("retries (transient) when another container is still processing the key", async () => {
+  it("retries a duplicate still in progress no sooner than the other attempt's lease ends", async () => {
     const first = harness();
     await invoke(first, record({ messageId: "m-1", body: body("a") }));
     const table = first.store?.table as Map<string, StoredRecord>;
@@ -654,7 +654,9 @@ describe("idempotency", () => {
       {
         queueUrl: SOURCE_URL,
         receiptHandle: "receipt-m-2",
-        visibilityTimeout: fullJitterDelaySeconds(1, BACKOFF, HALF),
+        // The lease is the invocation's remaining time (the fake context: 30 s), longer than
+        // the first attempt's jittered backoff.
+        visibilityTimeout: Math.max(fullJitterDelaySeconds(1, BACKOFF, HALF), 30),
       },
     ]);
   });
