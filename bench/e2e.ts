@@ -1,25 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { spoolMessage } from "../lambdas/runtime/producer.js";
-import type { LocalClients } from "../scripts/lib/aws.js";
-
-async function outstanding(clients: LocalClients, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await clients.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
-}
+import { type LocalClients, outstandingMessages } from "../scripts/lib/aws.js";
 
 /**
  * Sends `count` notification requests in batches of 10 and measures how long the queue takes to
@@ -30,7 +12,7 @@ export async function drainThroughput(
   queueUrl: string,
   count: number,
 ): Promise<number> {
-  if ((await outstanding(clients, queueUrl)) > 0)
+  if ((await outstandingMessages(clients.sqs, queueUrl)) > 0)
     throw new Error(`${queueUrl} is not empty before the run`);
   const started = performance.now();
   for (let i = 0; i < count; i += 10) {
@@ -55,7 +37,7 @@ export async function drainThroughput(
     await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }
   const deadline = started + 300_000;
-  while ((await outstanding(clients, queueUrl)) > 0) {
+  while ((await outstandingMessages(clients.sqs, queueUrl)) > 0) {
     if (performance.now() > deadline) throw new Error(`${queueUrl} did not drain within 300 s`);
     await new Promise((r) => setTimeout(r, 100));
   }

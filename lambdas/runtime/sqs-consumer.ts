@@ -4,6 +4,7 @@ import {
   processPartialResponse,
   SqsFifoPartialProcessorAsync,
 } from "@aws-lambda-powertools/batch";
+import type { JSONValue } from "@aws-lambda-powertools/commons/types";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
@@ -22,7 +23,7 @@ import {
 import { dynamoClient, sqsClient } from "./clients.js";
 import { correlationIdOf } from "./correlation.js";
 import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
-import { classify, PermanentError } from "./errors.js";
+import { classify, PermanentError, TransientError } from "./errors.js";
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 
@@ -184,6 +185,36 @@ export function createSqsConsumer<M, R>(
   });
   const runStep = async (input: IdempotentInput<M>, context: RecordContext) =>
     ({ value: await definition.process(input.message, context) }) as { value: R };
+  const idempotentInput = (message: M, key: string): IdempotentInput<M> => ({
+    key,
+    payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),
+    message,
+  });
+  // Configured up front (Powertools would on first use) so a completed key can be looked up.
+  deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
+
+  /**
+   * The stored result when this message's work is already done: a record whose deliveries keep
+   * failing before they reach the idempotency check (a sibling's timeout, a flaky dependency)
+   * would otherwise be dead-lettered although its effect happened.
+   */
+  async function completedResult(body: unknown): Promise<{ value: R } | undefined> {
+    if (!deps.persistenceStore) return undefined;
+    const parsed = definition.schema.safeParse(body);
+    if (!parsed.success) return undefined;
+    const key = definition.idempotencyKey(parsed.data);
+    if (!key) return undefined;
+    try {
+      const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
+      const stored = await deps.persistenceStore.getRecord(input);
+      return stored.getStatus() === "COMPLETED"
+        ? (stored.getResponse() as { value: R })
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   const idempotentStep = deps.persistenceStore
     ? makeIdempotent(runStep, {
         persistenceStore: deps.persistenceStore,
@@ -266,11 +297,7 @@ export function createSqsConsumer<M, R>(
           code: "IDEMPOTENCY_KEY_MISSING",
         });
       }
-      const input: IdempotentInput<M> = {
-        key,
-        payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),
-        message,
-      };
+      const input = idempotentInput(message, key);
       const recordContext: RecordContext = {
         messageId: record.messageId,
         correlationId,
@@ -314,6 +341,16 @@ export function createSqsConsumer<M, R>(
       } catch (error) {
         const failure = classify(error);
         const exhausted = config.maxReceiveCount !== undefined && attempt >= config.maxReceiveCount;
+        if (exhausted && failure.kind === "transient") {
+          const done = await completedResult(body);
+          if (done) {
+            metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
+            recordLogger.warn("out of attempts, but its work is already done: acknowledged", {
+              failure,
+            });
+            return { status: "duplicate", result: done.value };
+          }
+        }
         if (failure.kind === "permanent" || exhausted) {
           const reason = failure.kind === "permanent" ? "permanent-failure" : "retries-exhausted";
           try {
@@ -338,6 +375,48 @@ export function createSqsConsumer<M, R>(
       }
     };
 
+    /**
+     * FIFO records skipped behind a failed predecessor still count a delivery. One skipped on
+     * its last allowed delivery would be moved bare to the DLQ by the redrive policy at the
+     * next receive; dead-letter it now instead, with metadata saying why.
+     */
+    const deadLetterBlockedOnLastAttempt = async (
+      response: SQSBatchResponse,
+      ownFailures: Map<string, number>,
+    ) => {
+      if (config.maxReceiveCount === undefined) return;
+      const max = config.maxReceiveCount;
+      const blocked = records.filter(
+        (r) =>
+          !ownFailures.has(r.messageId) &&
+          response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId) &&
+          (Number(r.attributes.ApproximateReceiveCount) || 1) >= max,
+      );
+      for (const record of blocked) {
+        let body: unknown;
+        try {
+          body = JSON.parse(record.body);
+        } catch {
+          body = undefined;
+        }
+        const correlationId = correlationIdOf(record, body);
+        const blockedError = new TransientError(
+          "out of attempts while blocked behind a failed earlier message of its group",
+          { code: "BLOCKED_BY_GROUP" },
+        );
+        try {
+          await deadLetter(record, blockedError, "retries-exhausted", body, correlationId, logger);
+          response.batchItemFailures = response.batchItemFailures.filter(
+            (f) => f.itemIdentifier !== record.messageId,
+          );
+        } catch (error) {
+          logger.error("could not dead-letter a blocked record", {
+            error: (error as Error).message,
+          });
+        }
+      }
+    };
+
     try {
       const response = fifo
         ? await processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
@@ -350,6 +429,7 @@ export function createSqsConsumer<M, R>(
             throwOnFullBatchFailure: false,
             processInParallel: true,
           });
+      if (fifo) await deadLetterBlockedOnLastAttempt(response, retryDelays);
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;
     } finally {

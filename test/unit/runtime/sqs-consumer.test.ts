@@ -480,6 +480,44 @@ describe("transient failures", () => {
     expect(visibilityChanges()).toEqual([]);
   });
 
+  it("acknowledges instead of dead-lettering when the work of an out-of-attempts record is done", async () => {
+    // First delivery completes; the invocation is then lost (a sibling timed out), so the record
+    // keeps coming back and its last delivery fails before it reaches the idempotency check.
+    const first = harness();
+    await invoke(first, record({ messageId: "m-1", body: body("done"), attempt: 1 }));
+    const again = harness({
+      store: first.store ?? null,
+      faults: new FaultInjector({ rates: NO_FAULTS }),
+    });
+    const response = await invoke(
+      again,
+      record({
+        messageId: "m-1",
+        body: body("done"),
+        attempt: 5,
+        messageAttributes: { [FAULT_ATTRIBUTE]: stringAttribute("transient:99") },
+      }),
+    );
+    expect(failedIds(response)).toEqual([]);
+    expect(deadLetters()).toEqual([]);
+    expect(again.metricNames()).toContain("DuplicatesSuppressed");
+  });
+
+  it("still dead-letters an out-of-attempts record whose work never completed", async () => {
+    const h = harness({ faults: new FaultInjector({ rates: NO_FAULTS }) });
+    const response = await invoke(
+      h,
+      record({
+        messageId: "m-2",
+        body: body("never"),
+        attempt: 5,
+        messageAttributes: { [FAULT_ATTRIBUTE]: stringAttribute("transient:99") },
+      }),
+    );
+    expect(failedIds(response)).toEqual([]);
+    expect(metadataOf(deadLetters()[0]).reason).toBe("retries-exhausted");
+  });
+
   it("retries forever (leaving the rest to the redrive policy) without maxReceiveCount", async () => {
     const h = harness({
       config: { maxReceiveCount: undefined },
@@ -702,6 +740,28 @@ describe("FIFO queues", () => {
       { queueUrl: FIFO_SOURCE_URL, receiptHandle: "receipt-A3", visibilityTimeout: 0 },
     ]);
     expect(fullJitterDelaySeconds(1, BACKOFF, HALF)).toBeGreaterThan(0);
+  });
+
+  it("dead-letters, with metadata, a record skipped behind a failed predecessor on its last delivery", async () => {
+    const h = harness({
+      process: async (message) => {
+        if (message.id === "A1") throw new Error("A1 failed");
+        return { handled: message.id };
+      },
+    });
+    const skipped = (messageId: string, attempt: number) =>
+      sqsRecord({ messageId, body: body(messageId), fifo: true, groupId: "A", attempt });
+    // A1 has attempts left; A2 is on its 5th (last) delivery, A3 on its 4th.
+    const response = await invoke(h, skipped("A1", 3), skipped("A2", 5), skipped("A3", 4));
+    expect(failedIds(response)).toEqual(["A1", "A3"]);
+    const [letter] = deadLetters();
+    expect(letter?.MessageBody).toBe(JSON.stringify(body("A2")));
+    expect(metadataOf(letter)).toMatchObject({
+      reason: "retries-exhausted",
+      errorCode: "BLOCKED_BY_GROUP",
+      attempts: 5,
+      messageGroupId: "A",
+    });
   });
 
   it("does not block a group behind a dead-lettered record", async () => {
