@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, Token, Tokenization } from "aws-cdk-lib";
+import { Annotations, Duration, Names, Token, Tokenization, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -184,6 +184,19 @@ export class QueueConsumer extends Construct {
       ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}),
     });
     this.function.addEventSource(this.eventSource);
+
+    Validations.of(this).acknowledge(
+      {
+        id: "Serverless-LambdaDLQ",
+        reason:
+          "Invoked synchronously by its SQS event source: a failed record stays on the queue and goes to the queue's dead-letter queue (by the consumer, with metadata, or by the redrive policy).",
+      },
+      {
+        id: "Serverless-LambdaEventSourceMappingDestination",
+        reason:
+          "SQS event sources support no on-failure destination; the queue's redrive policy and Spool's dead-lettering are the failure path.",
+      },
+    );
 
     if (!props.idempotencyTable) {
       Annotations.of(this).addWarningV2(

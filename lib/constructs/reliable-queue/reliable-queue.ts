@@ -1,4 +1,12 @@
-import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import {
+  Annotations,
+  Duration,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from "aws-cdk-lib";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import {
   DeduplicationScope,
@@ -190,6 +198,17 @@ export class ReliableQueue extends Construct {
       removalPolicy,
       ...fifoOptions,
       ...encryptionOptions,
+    });
+
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: "Serverless-SQSRedrivePolicy",
+      reason:
+        "This is the dead-letter queue: it keeps failed messages (14 days) for operators to inspect and replay.",
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason:
+        "This is the dead-letter queue of its source queue; a DLQ of a DLQ would only move the problem.",
     });
 
     this.maxReceiveCount = maxReceiveCount;

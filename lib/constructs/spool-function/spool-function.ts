@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import {
   NodejsFunction,
@@ -30,6 +31,15 @@ export class SpoolFunction extends NodejsFunction {
       retention: logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Its own role, allowed to write to its own log group only: the managed
+    // AWSLambdaBasicExecutionRole would let it write to every log group in the account.
+    const role: IRole =
+      rest.role ??
+      new Role(scope, `${id}Role`, {
+        assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+        description: `Execution role of ${id}`,
+      });
+    if (!rest.role) logGroup.grantWrite(role);
     super(scope, id, {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -42,9 +52,17 @@ export class SpoolFunction extends NodejsFunction {
         NODE_OPTIONS: "--enable-source-maps",
         ...rest.environment,
       },
+      role,
       logGroup,
       bundling: spoolBundling(),
     });
+    if (!rest.role) {
+      Validations.of(role).acknowledge({
+        id: "AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which has no resource-level permissions; every other grant names its resource (checked by test/unit/security).",
+      });
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { App, Duration, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import { OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -52,10 +52,15 @@ describe("SpoolFunction defaults", () => {
     });
   });
 
-  it("grants X-Ray writes to its role", () => {
+  it("has its own role: writes to its own log group and X-Ray, no managed policy", () => {
     template.hasResourceProperties("AWS::IAM::Policy", {
       PolicyDocument: {
         Statement: [
+          {
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Effect: "Allow",
+            Resource: { "Fn::GetAtt": [Match.stringLikeRegexp("^WorkerLogs"), "Arn"] },
+          },
           {
             Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
             Effect: "Allow",
@@ -64,6 +69,9 @@ describe("SpoolFunction defaults", () => {
         ],
       },
     });
+    const roles = Object.values(template.findResources("AWS::IAM::Role"));
+    expect(roles).toHaveLength(1);
+    expect(roles[0]?.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   it("bundles a minified ESM module with a require shim and a source map", () => {

@@ -1,0 +1,21 @@
+import { App, type Stack } from "aws-cdk-lib";
+import { SpoolBenchStack } from "../../../lib/stacks/bench-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+
+/**
+ * Every stack this repository can deploy, in each of its variants, synthesized without
+ * bundling (the security gates read templates, not code).
+ */
+export function allStacks(): { name: string; stack: Stack }[] {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const aws = { account: "111111111111", region: "us-east-1" };
+  const local = { account: EMULATOR_ACCOUNT, region: "us-east-1" };
+  return [
+    { name: "Spool (AWS)", stack: new SpoolStack(app, "SpoolAws", { env: aws }) },
+    {
+      name: "Spool (emulator, test hooks)",
+      stack: new SpoolStack(app, "SpoolLocal", { env: local, testHooks: true }),
+    },
+    { name: "SpoolBench", stack: new SpoolBenchStack(app, "SpoolBench", { env: local }) },
+  ];
+}
