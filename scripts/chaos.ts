@@ -97,7 +97,9 @@ const program = new Command("chaos")
       report.poisonWithoutMetadata === 0 &&
       report.poisonDeadLettered === report.poisonSent;
     for (const sample of report.doubleOutcomeSamples) {
-      console.log(`  both an effect and a dead letter: ${sample.key} → ${sample.deadLetters.join(", ")}`);
+      console.log(
+        `  both an effect and a dead letter: ${sample.key} → ${sample.deadLetters.join(", ")}`,
+      );
     }
     console.log(
       `\n${ok ? green("PASS: nothing lost, nothing applied twice, order kept") : red("FAIL")}`,

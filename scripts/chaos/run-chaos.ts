@@ -21,7 +21,12 @@ import {
 } from "../../lambdas/runtime/dead-letter.js";
 import { FAULT_RATES_ATTRIBUTE, type FaultRates } from "../../lambdas/runtime/faults.js";
 import { spoolMessage } from "../../lambdas/runtime/producer.js";
-import { functionLogLines, type LocalClients, outstandingMessages } from "../lib/aws.js";
+import {
+  functionLogLines,
+  type LocalClients,
+  outstandingMessages,
+  takeMatching,
+} from "../lib/aws.js";
 
 export interface ChaosOptions {
   /** Notification requests on the standard queue. */
@@ -234,46 +239,19 @@ async function sendAll(
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
-/** Takes every dead letter of this run out of a DLQ, releasing everyone else's at once. */
+/** Takes every dead letter of this run out of a DLQ (two quiet passes in a row end it). */
 async function collectDeadLetters(clients: LocalClients, queueUrl: string, marker: string) {
   const mine: { message: Message; metadata: DeadLetterMetadata | undefined }[] = [];
-  let quiet = 0;
-  while (quiet < 3) {
-    const { Messages = [] } = await clients.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 60,
-        MessageAttributeNames: ["All"],
-      }),
+  for (let quiet = 0; quiet < 2; ) {
+    const taken = await takeMatching(
+      clients.sqs,
+      queueUrl,
+      (m) => m.Body?.includes(marker) ?? false,
     );
-    const ours = Messages.filter((m) => m.Body?.includes(marker));
-    const others = Messages.filter((m) => !m.Body?.includes(marker));
-    if (others.length) {
-      await clients.sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: others.map((m, i) => ({
-            Id: `o${i}`,
-            ReceiptHandle: m.ReceiptHandle,
-            VisibilityTimeout: 0,
-          })),
-        }),
-      );
-    }
-    if (ours.length) {
-      await clients.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: ours.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
-        }),
-      );
-      for (const m of ours)
-        mine.push({ message: m, metadata: parseDeadLetterMetadata(m.MessageAttributes) });
-      quiet = 0;
-    } else {
-      quiet++;
-    }
+    for (const m of taken)
+      mine.push({ message: m, metadata: parseDeadLetterMetadata(m.MessageAttributes) });
+    quiet = taken.length ? 0 : quiet + 1;
+    if (quiet) await new Promise((r) => setTimeout(r, 1_000));
   }
   return mine;
 }

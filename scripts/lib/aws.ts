@@ -1,7 +1,14 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { localClientConfig } from "./local-cloud.js";
 
@@ -74,4 +81,57 @@ export async function outstandingMessages(sqs: SQSClient, queueUrl: string): Pro
     Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
     Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
   );
+}
+
+/**
+ * One pass over a queue: receives every visible message, deletes and returns those `take`
+ * wants, and hides the others only for the pass (released at the end), so a queue holding many
+ * foreign messages cannot starve the scan: a receive returns at most ten, always the first ones.
+ */
+export async function takeMatching(
+  sqs: SQSClient,
+  queueUrl: string,
+  take: (message: Message) => boolean,
+): Promise<Message[]> {
+  const taken: Message[] = [];
+  const hidden: Message[] = [];
+  try {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 60,
+          MessageAttributeNames: ["All"],
+          MessageSystemAttributeNames: ["All"],
+        }),
+      );
+      if (Messages.length === 0) break;
+      const mine = Messages.filter(take);
+      hidden.push(...Messages.filter((m) => !take(m)));
+      if (mine.length) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: mine.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        taken.push(...mine);
+      }
+    }
+  } finally {
+    for (let i = 0; i < hidden.length; i += 10) {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: hidden.slice(i, i + 10).map((m, j) => ({
+            Id: `h${j}`,
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      );
+    }
+  }
+  return taken;
 }

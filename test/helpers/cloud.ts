@@ -1,18 +1,12 @@
 import { randomUUID } from "node:crypto";
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-} from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, type Message } from "@aws-sdk/client-sqs";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { inject } from "vitest";
 import {
   type DeadLetterMetadata,
   parseDeadLetterMetadata,
 } from "../../lambdas/runtime/dead-letter.js";
-import { localClients, functionLogLines as logLines } from "../../scripts/lib/aws.js";
+import { localClients, functionLogLines as logLines, takeMatching } from "../../scripts/lib/aws.js";
 
 export const clients = localClients();
 export const { config, sqs, ddb, logs, lambda } = clients;
@@ -88,42 +82,17 @@ export async function takeDeadLetters(
   const taken: DeadLetter[] = [];
   await waitFor(
     async () => {
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 30,
-          MessageAttributeNames: ["All"],
-          MessageSystemAttributeNames: ["All"],
-        }),
-      );
-      const mine = (received.Messages ?? []).filter(match);
-      const others = (received.Messages ?? []).filter((m) => !match(m));
-      if (others.length) {
-        await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: others.map((m, i) => ({
-              Id: `o${i}`,
-              ReceiptHandle: m.ReceiptHandle,
-              VisibilityTimeout: 0,
-            })),
-          }),
-        );
-      }
-      if (mine.length) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: mine.map((m, i) => ({ Id: `m${i}`, ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-        for (const m of mine)
-          taken.push({ message: m, metadata: parseDeadLetterMetadata(m.MessageAttributes) });
+      for (const m of await takeMatching(sqs, queueUrl, match)) {
+        taken.push({ message: m, metadata: parseDeadLetterMetadata(m.MessageAttributes) });
       }
       return taken.length >= expected;
     },
-    { what: `${expected} dead letter(s) in ${queueUrl}`, timeoutMs: 60_000, ...options },
+    {
+      what: `${expected} dead letter(s) in ${queueUrl}`,
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      ...options,
+    },
   );
   return taken;
 }
