@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import { Duration, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { AttributeType, BillingMode, type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
 import { type Grant, Grant as IamGrant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
@@ -87,11 +87,8 @@ class QueueTarget extends RecurringJobTarget {
         `target: messageGroupId needs a FIFO queue, got "${this.messageGroupId}" for job ${job.jobName}`,
       );
     }
-    if (this.target.fifo) {
-      Annotations.of(job).addInfo(
-        "The Scheduler sends to a FIFO queue without a deduplication id: the queue needs contentBasedDeduplication",
-      );
-    }
+    // SqsSendMessage itself refuses a FIFO queue without content-based deduplication: the
+    // Scheduler sends no deduplication id.
     return new SqsSendMessage(this.target.queue, {
       input: binding.input,
       deadLetterQueue: this.target.deadLetterQueue,
