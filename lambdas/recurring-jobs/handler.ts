@@ -1,6 +1,8 @@
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { documentClient } from "../runtime/clients.js";
 import { PermanentError } from "../runtime/errors.js";
+import { spoolMessage } from "../runtime/producer.js";
 import {
   type JobDefinition,
   jobDefinitionsFromEnv,
@@ -9,7 +11,7 @@ import {
   runRecurringJob,
   scheduleAnchor,
 } from "../runtime/recurring-jobs.js";
-import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+import { queueUrlFromArn, sqsConsumerHandler } from "../runtime/sqs-consumer.js";
 import { heartbeat } from "./heartbeat.js";
 import { reconcileOrders } from "./reconcile-orders.js";
 
@@ -17,7 +19,7 @@ const jobs = jobDefinitionsFromEnv();
 const scheduler = new SchedulerClient({});
 const anchors = new Map<string, Promise<Date | undefined>>();
 
-export const handler = sqsConsumerHandler(RunMessage, ({ dynamo }) => {
+export const handler = sqsConsumerHandler(RunMessage, ({ dynamo, sqs }) => {
   const db = documentClient(dynamo);
   const now = () => new Date();
   const effects = { db, table: process.env.EFFECTS_TABLE ?? "", now };
@@ -55,11 +57,23 @@ export const handler = sqsConsumerHandler(RunMessage, ({ dynamo }) => {
           details: { job: message.job, known: Object.keys(jobs) },
         });
       }
+      const requeue = async (delaySeconds: number) => {
+        await sqs.send(
+          new SendMessageCommand(
+            spoolMessage({
+              queueUrl: queueUrlFromArn(job.queueArn),
+              body: message,
+              correlationId: ctx.correlationId,
+              delaySeconds,
+            }),
+          ),
+        );
+      };
       const outcome = await runRecurringJob(
         message,
         { sentAt: ctx.sentAt, correlationId: ctx.correlationId },
         job,
-        deps,
+        { ...deps, requeue },
         effect,
       );
       ctx.logger.info(`run ${outcome.status}`, { runKey: outcome.runKey, outcome });

@@ -31,7 +31,7 @@ import { queueUrlFromArn } from "./sqs-consumer.js";
  *   (none) | QUEUED ──claim──► RUNNING ──► SUCCEEDED
  *                                  │  └──► FAILED ──redelivery──► RUNNING (attempts + 1)
  *                                  └── overlap lock held by another run ──► SKIPPED (a scheduled
- *                                      run) or back to QUEUED and retried later (backfill, manual)
+ *                                      run) or back to QUEUED and sent again later (backfill, manual)
  *   a run older than the job's max lateness ──► SKIPPED (never executed)
  *
  * A RUNNING claim whose lease ran out (the worker crashed) is taken again by the redelivery, so
@@ -130,6 +130,8 @@ export interface JobRun {
   readonly error?: { readonly errorClass: string; readonly code: string; readonly message: string };
   readonly skipReason?: "too-late" | "overlap";
   readonly blockedBy?: string;
+  /** Times a backfilled or manual run waited for another run of a skip-if-running job. */
+  readonly deferrals?: number;
   readonly correlationId?: string;
 }
 
@@ -152,13 +154,32 @@ export type RunOutcome<R> =
       readonly reason: "too-late" | "overlap";
       readonly blockedBy?: string;
     }
-  | { readonly status: "duplicate"; readonly runKey: string; readonly existingStatus: RunStatus };
+  | { readonly status: "duplicate"; readonly runKey: string; readonly existingStatus: RunStatus }
+  | {
+      readonly status: "deferred";
+      readonly runKey: string;
+      readonly blockedBy: string;
+      readonly retryInSeconds: number;
+    };
+
+/** Full jitter over a doubling ceiling (2 s, 4 s, … at most 60 s), at least 1 s. */
+export function deferDelaySeconds(deferrals: number, random: () => number): number {
+  const ceiling = Math.min(60, 2 ** Math.max(1, deferrals));
+  return 1 + Math.floor(random() * ceiling);
+}
 
 export interface RunDependencies {
   readonly db: DynamoDBDocumentClient;
   readonly now: () => Date;
   /** rate() jobs: the schedule's first occurrence, for the sent-timestamp fallback. */
   readonly anchorOf: (job: JobDefinition) => Promise<Date | undefined>;
+  /**
+   * Sends this run's message again after `delaySeconds`: how a backfilled or manual run of a
+   * skip-if-running job waits for the running one.
+   * @default - none: the run throws a TransientError and the queue redelivers it
+   */
+  readonly requeue?: (delaySeconds: number) => Promise<void>;
+  readonly random?: () => number;
 }
 
 /** The first occurrence of a rate() schedule: its start date, else its creation time. */
@@ -224,6 +245,15 @@ async function oldItem(
   return (await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
 }
 
+/**
+ * When a run record may be removed by TTL: its retention counted from when it was written, not
+ * from its scheduled time, or a backfilled run of long ago would expire at once and a second
+ * backfill would run it again.
+ */
+function expiresAt(scheduledTime: Date, now: Date, job: JobDefinition): number {
+  return Math.floor(Math.max(scheduledTime.getTime(), now.getTime()) / 1000) + job.retentionSeconds;
+}
+
 const MAX_OUTCOME_CHARS = 4_000;
 
 function boundedOutcome(result: unknown): unknown {
@@ -262,7 +292,7 @@ export async function runRecurringJob<R>(
     ":source": message.source,
     ":timeSource": resolved.source,
     ":correlationId": meta.correlationId,
-    ":expiresAt": Math.floor(scheduledTime.getTime() / 1000) + job.retentionSeconds,
+    ":expiresAt": expiresAt(scheduledTime, now, job),
     ":now": now.toISOString(),
     ":one": 1,
   };
@@ -381,13 +411,13 @@ export async function runRecurringJob<R>(
       const blockedBy = String(holder?.runKey ?? "unknown");
       if (message.source !== "schedule") {
         // A run an operator asked for (backfill, manual) waits for the running one instead of
-        // being skipped: hand the claim back and let the queue redeliver it after a backoff.
-        await db.send(
+        // being skipped: hand the claim back, then have it delivered again later.
+        const reverted = await db.send(
           new UpdateCommand({
             TableName: table,
             Key: key,
             UpdateExpression:
-              "SET #status = :queued REMOVE leaseUntil, startedAt ADD attempts :minusOne",
+              "SET #status = :queued REMOVE leaseUntil, startedAt ADD attempts :minusOne, deferrals :one",
             ConditionExpression: "#status = :running AND attempts = :attempt",
             ExpressionAttributeNames: { "#status": "status" },
             ExpressionAttributeValues: {
@@ -395,9 +425,19 @@ export async function runRecurringJob<R>(
               ":running": "RUNNING",
               ":attempt": attempt,
               ":minusOne": -1,
+              ":one": 1,
             },
+            ReturnValues: "ALL_NEW",
           }),
         );
+        if (deps.requeue) {
+          // A fresh message, not a redelivery: a backfill of many runs of an exclusive job would
+          // otherwise spend the queue's receive count waiting and end in the DLQ.
+          const deferrals = Number(reverted.Attributes?.deferrals ?? 1);
+          const retryInSeconds = deferDelaySeconds(deferrals, deps.random ?? Math.random);
+          await deps.requeue(retryInSeconds);
+          return { status: "deferred", runKey, blockedBy, retryInSeconds };
+        }
         throw new TransientError(
           `job ${job.name} is running ${blockedBy}; ${runKey} waits for it`,
           {
@@ -608,7 +648,7 @@ export async function backfillRuns(
             source: "backfill",
             scheduledTimeSource: "payload",
             correlationId,
-            expiresAt: Math.floor(time.getTime() / 1000) + job.retentionSeconds,
+            expiresAt: expiresAt(time, now, job),
             ...(tooLate
               ? { status: "SKIPPED", skipReason: "too-late", finishedAt: now.toISOString() }
               : { status: "QUEUED", queuedAt: now.toISOString() }),

@@ -507,7 +507,13 @@ export async function getTask(
   return item ? publicTask(item as Task) : undefined;
 }
 
-export type CancelOutcome = "cancelled" | "already-cancelled" | "already-delivered" | "not-found";
+export type CancelOutcome =
+  | "cancelled"
+  | "already-cancelled"
+  /** A consumer has claimed it: the effect is running (or ran and is being recorded). */
+  | "delivering"
+  | "already-delivered"
+  | "not-found";
 
 /**
  * Cancels a task by key. The record is marked CANCELLED first (so a delivery already on its way is
@@ -547,7 +553,8 @@ export async function cancelTask(
       await deleteSchedule(existing, deps);
       return { key, outcome: "already-cancelled", task: publicTask(existing) };
     }
-    return { key, outcome: "already-delivered", task: publicTask(existing) };
+    const outcome = existing.status === "DELIVERING" ? "delivering" : "already-delivered";
+    return { key, outcome, task: publicTask(existing) };
   }
   await deleteSchedule(task, deps);
   return { key, outcome: "cancelled", task: publicTask(task) };

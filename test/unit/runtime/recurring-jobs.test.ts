@@ -216,7 +216,25 @@ describe("runRecurringJob", () => {
       expect(effect).not.toHaveBeenCalled();
     });
 
-    it("makes a backfilled run wait (transient, claim handed back) instead of skipping it", async () => {
+    it("makes a backfilled run wait (claim handed back, message sent again later) instead of skipping it", async () => {
+      db.on(UpdateCommand).resolves({ Attributes: { attempts: 1, deferrals: 3 } });
+      db.on(PutCommand).rejects(conditionFailed({ runKey: "nightly@2026-03-01T01:00:00.000Z" }));
+      const requeue = vi.fn(async () => {});
+      const effect = vi.fn();
+      const outcome = await runRecurringJob(
+        message({ source: "backfill" }),
+        meta,
+        exclusive,
+        { ...deps(), requeue, random: () => 0.999 },
+        effect,
+      );
+      expect(outcome).toMatchObject({ status: "deferred", retryInSeconds: 8 });
+      expect(requeue).toHaveBeenCalledWith(8);
+      expect(effect).not.toHaveBeenCalled();
+      expect(updates().at(-1)?.UpdateExpression).toMatch(/ADD attempts :minusOne, deferrals :one/);
+    });
+
+    it("without a requeue, makes a backfilled run wait through the queue's retry (transient)", async () => {
       db.on(UpdateCommand).resolves({ Attributes: { attempts: 1 } });
       db.on(PutCommand).rejects(conditionFailed({ runKey: "nightly@2026-03-01T01:00:00.000Z" }));
       const attempt = runRecurringJob(
@@ -268,6 +286,10 @@ describe("backfillRuns", () => {
     });
     expect(db.commandCalls(PutCommand)[0]?.args[0].input.ConditionExpression).toBe(
       "attribute_not_exists(pk)",
+    );
+    // Retention counts from the backfill, not from the (old) scheduled time.
+    expect(db.commandCalls(PutCommand)[2]?.args[0].input.Item?.expiresAt).toBe(
+      Date.parse("2026-03-05T01:30:00Z") / 1000 + JOB.retentionSeconds,
     );
     const entries = sqs.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries ?? [];
     expect(entries.map((e) => JSON.parse(e.MessageBody ?? "").scheduledTime)).toEqual([

@@ -343,6 +343,10 @@ describe("cancelTask", () => {
       conditionFailed({ key: "k", status: "DELIVERED", route: "queue-delay" }),
     );
     expect((await cancelTask("k", deps())).outcome).toBe("already-delivered");
+    db.on(UpdateCommand).rejects(
+      conditionFailed({ key: "k", status: "DELIVERING", route: "queue-delay" }),
+    );
+    expect((await cancelTask("k", deps())).outcome).toBe("delivering");
   });
 });
 
