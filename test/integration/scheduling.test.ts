@@ -436,6 +436,33 @@ describe.concurrent("recurring jobs", () => {
     ]);
   });
 
+  it("backfills over live runs of the every-minute heartbeat without a second effect for any run", async () => {
+    const job = jobDefinition("heartbeat");
+    const minute = 60_000;
+    const to = new Date(Math.floor(Date.now() / minute) * minute - minute);
+    const from = new Date(to.getTime() - 3 * minute);
+    const deps = { db: ddb, sqs, now: () => new Date() };
+    // Whatever the live schedule already ran is left alone; only missing runs are enqueued.
+    const first = await backfillRuns({ job, from, to }, deps);
+    expect(first.expected).toHaveLength(3);
+    expect(first.enqueued.length + first.alreadyRecorded.length + first.requeued.length).toBe(3);
+    const runs = await waitFor(
+      async () => {
+        // Other tests' hand-sent runs (at odd seconds) may share the window: only the schedule's.
+        const rs = (await listRuns(ddb, job.runsTable, job.name, { from, to })).filter((r) =>
+          first.expected.includes(r.scheduledTime),
+        );
+        return rs.length === 3 && rs.every((r) => r.status === "SUCCEEDED") ? rs : undefined;
+      },
+      { what: "every heartbeat run in the window to succeed" },
+    );
+    for (const run of runs) {
+      expect(run.attempts).toBe(1);
+      expect((await heartbeatEffect(run.runKey))?.executions).toBe(1);
+    }
+    expect((await backfillRuns({ job, from, to }, deps)).enqueued).toEqual([]);
+  });
+
   it("records the runs of a backfill older than the max lateness as SKIPPED, never executed", async () => {
     const job = jobDefinition("nightly-reconciliation");
     const day = Date.UTC(2020, 0, 5) + randomInt(0, 60) * 86_400_000;
