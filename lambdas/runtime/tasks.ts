@@ -474,18 +474,12 @@ function safeParse(text: string | undefined): Record<string, unknown> | undefine
   }
 }
 
-function publicTask(record: Task & { payload?: unknown; expiresAt?: number }): Task {
-  const {
-    payload: _payload,
-    expiresAt: _expires,
-    ...task
-  } = record as Task & {
-    payload?: unknown;
-    expiresAt?: number;
-    messageGroupId?: string;
-  };
-  const { messageGroupId: _group, ...rest } = task as Task & { messageGroupId?: string };
-  return rest;
+/** The record without what only the runtime needs (the payload, TTL, FIFO group). */
+function publicTask(
+  record: Task & { payload?: unknown; expiresAt?: number; messageGroupId?: string },
+): Task {
+  const { payload: _payload, expiresAt: _expires, messageGroupId: _group, ...task } = record;
+  return task;
 }
 
 async function readTask(
