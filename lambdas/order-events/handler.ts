@@ -1,13 +1,20 @@
 import { documentClient } from "../runtime/clients.js";
 import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
 import { applyOrderEvent } from "./apply-order-event.js";
+import { cartRemindersFromEnv, syncCartReminder } from "./cart-reminder.js";
 import { OrderEvent, orderEventKey } from "./schema.js";
 
-export const handler = sqsConsumerHandler(OrderEvent, ({ dynamo }) => {
+export const handler = sqsConsumerHandler(OrderEvent, ({ dynamo, sqs }) => {
   const db = documentClient(dynamo);
   const table = process.env.EFFECTS_TABLE ?? "";
+  const reminders = cartRemindersFromEnv({ db, sqs });
   return {
     idempotencyKey: orderEventKey,
-    process: (event, ctx) => applyOrderEvent(event, ctx, { db, table, now: () => new Date() }),
+    process: async (event, ctx) => {
+      const result = await applyOrderEvent(event, ctx, { db, table, now: () => new Date() });
+      // Also after "already-applied": a retry must finish a reminder step that failed last time.
+      if (reminders) await syncCartReminder(event, ctx.correlationId, reminders);
+      return result;
+    },
   };
 });

@@ -34,6 +34,8 @@ export interface RecordContext {
   /** Delivery number, 1 for the first (ApproximateReceiveCount). */
   readonly attempt: number;
   readonly messageGroupId: string | undefined;
+  /** When SQS accepted the message (its SentTimestamp attribute). */
+  readonly sentAt: Date;
   readonly logger: Logger;
 }
 
@@ -303,6 +305,7 @@ export function createSqsConsumer<M, R>(
         correlationId,
         attempt,
         messageGroupId: record.attributes.MessageGroupId,
+        sentAt: new Date(Number(record.attributes.SentTimestamp) || deps.now().getTime()),
         logger: recordLogger,
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib"
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
 import { Messaging } from "./parts/messaging.js";
+import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
 
 /** The account id every LocalStack-compatible emulator uses. */
@@ -19,6 +20,7 @@ export interface SpoolStackProps extends StackProps {
 /** The reference stack: the order domain built from Spool's constructs. */
 export class SpoolStack extends Stack {
   readonly messaging: Messaging;
+  readonly scheduling: Scheduling;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -35,15 +37,27 @@ export class SpoolStack extends Stack {
     const handlerEnvironment: Record<string, string> = testHooks
       ? { SPOOL_FAULT_INJECTION: "enabled" }
       : {};
+    // Test deployments retry in seconds so the suite can watch a message die; AWS gets the defaults.
+    const consumerTimeout = testHooks ? Duration.seconds(5) : Duration.seconds(30);
+    const backoff = testHooks
+      ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
+      : { base: Duration.seconds(2), cap: Duration.minutes(5) };
     this.messaging = new Messaging(this, "Messaging", {
       idempotencyTable,
       effectsTable,
       handlerEnvironment,
-      // Test deployments retry in seconds so the suite can watch a message die; AWS gets the defaults.
-      consumerTimeout: testHooks ? Duration.seconds(5) : Duration.seconds(30),
-      backoff: testHooks
-        ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
-        : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+      consumerTimeout,
+      backoff,
+    });
+
+    this.scheduling = new Scheduling(this, "Scheduling", {
+      messaging: this.messaging,
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      testHooks,
     });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });

@@ -6,11 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
-  ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
 } from "@aws-sdk/client-sqs";

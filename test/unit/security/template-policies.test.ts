@@ -75,7 +75,7 @@ describe.each(allStacks())("security gates on $name", ({ stack }) => {
       const tlsOnly = policies.some(([, p]) => {
         const targets = JSON.stringify(p.Properties?.Queues);
         const denies = asArray(
-          (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement,
+          (p.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement,
         ).some(
           (s) => s.Effect === "Deny" && JSON.stringify(s).includes('"aws:SecureTransport":"false"'),
         );

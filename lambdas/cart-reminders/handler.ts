@@ -1,0 +1,23 @@
+import { documentClient } from "../runtime/clients.js";
+import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+import { deliverTask } from "../runtime/tasks.js";
+import { CartReminderTask } from "./schema.js";
+import { sendCartReminder } from "./send-reminder.js";
+
+export const handler = sqsConsumerHandler(CartReminderTask, ({ dynamo }) => {
+  const db = documentClient(dynamo);
+  const now = () => new Date();
+  const tasks = { db, table: process.env.SPOOL_TASKS_TABLE ?? "", now };
+  const effects = { db, table: process.env.EFFECTS_TABLE ?? "", now };
+  return {
+    // The task key: one task is one reminder, whichever path (SQS delay, Scheduler) delivered it.
+    idempotencyKey: (task) => task.taskKey,
+    process: async (task, ctx) => {
+      const outcome = await deliverTask(task, tasks, () => sendCartReminder(task, ctx, effects));
+      if (outcome.status !== "delivered") {
+        ctx.logger.info(`task ${outcome.status}`, { taskKey: task.taskKey });
+      }
+      return outcome;
+    },
+  };
+});

@@ -1,0 +1,94 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { RunContext } from "../runtime/recurring-jobs.js";
+
+export interface ReconcileDeps {
+  readonly db: DynamoDBDocumentClient;
+  /** The effects table: order projections in, reconciliation reports out. */
+  readonly table: string;
+  readonly now: () => Date;
+  /** Bounds the work of one run; a larger table yields a report marked partial. */
+  readonly maxPages?: number;
+}
+
+export interface ReconciliationReport {
+  readonly orders: number;
+  readonly byStatus: Record<string, number>;
+  readonly paidAmountCents: number;
+  readonly partial: boolean;
+}
+
+export function reportKey(runKey: string) {
+  return { pk: `reconciliation#${runKey}`, sk: "report" };
+}
+
+/**
+ * The nightly reconciliation: totals the order projections by status and the amount paid, and
+ * files one report per run. The report is written with a conditional put keyed by the run key,
+ * so even a run executed twice after a crash files one report (`duplicateExecutions` counts the
+ * refused second write; the runs table's claim keeps it at zero in normal operation).
+ */
+export async function reconcileOrders(
+  run: RunContext,
+  deps: ReconcileDeps,
+): Promise<ReconciliationReport & { readonly filed: boolean }> {
+  const byStatus: Record<string, number> = {};
+  let orders = 0;
+  let paidAmountCents = 0;
+  let pages = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new ScanCommand({
+        TableName: deps.table,
+        FilterExpression: "begins_with(pk, :order) AND sk = :projection",
+        ExpressionAttributeValues: { ":order": "order#", ":projection": "projection" },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      orders++;
+      const status = String(item.status);
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (status === "PAID" || status === "SHIPPED")
+        paidAmountCents += Number(item.amountCents ?? 0);
+    }
+    startKey = page.LastEvaluatedKey;
+    pages++;
+  } while (startKey && pages < (deps.maxPages ?? 20));
+  const report: ReconciliationReport = { orders, byStatus, paidAmountCents, partial: !!startKey };
+  try {
+    await deps.db.send(
+      new PutCommand({
+        TableName: deps.table,
+        Item: {
+          ...reportKey(run.runKey),
+          job: run.job,
+          scheduledTime: run.scheduledTime.toISOString(),
+          source: run.source,
+          correlationId: run.correlationId,
+          filedAt: deps.now().toISOString(),
+          ...report,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return { ...report, filed: true };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.table,
+        Key: reportKey(run.runKey),
+        UpdateExpression: "ADD duplicateExecutions :one",
+        ExpressionAttributeValues: { ":one": 1 },
+      }),
+    );
+    return { ...report, filed: false };
+  }
+}

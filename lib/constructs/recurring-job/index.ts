@@ -1,0 +1,9 @@
+export {
+  type JobQueue,
+  JobRunsTable,
+  OverlapPolicy,
+  RecurringJob,
+  type RecurringJobProps,
+  RecurringJobTarget,
+  type RecurringJobTargetBinding,
+} from "./recurring-job.js";
