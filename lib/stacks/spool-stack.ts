@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
 import { Messaging } from "./parts/messaging.js";
 import { stateTable } from "./parts/state-table.js";
+import { Workflows } from "./parts/workflows.js";
 
 /** The account id every LocalStack-compatible emulator uses. */
 export const EMULATOR_ACCOUNT = "000000000000";
@@ -19,6 +20,7 @@ export interface SpoolStackProps extends StackProps {
 /** The reference stack: the order domain built from Spool's constructs. */
 export class SpoolStack extends Stack {
   readonly messaging: Messaging;
+  readonly workflows: Workflows;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -44,6 +46,17 @@ export class SpoolStack extends Stack {
       backoff: testHooks
         ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
         : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+    });
+
+    this.workflows = new Workflows(this, "Workflows", {
+      effectsTable,
+      notifications: this.messaging.notifications,
+      handlerEnvironment,
+      consumerTimeout: testHooks ? Duration.seconds(5) : Duration.seconds(30),
+      backoff: testHooks
+        ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
+        : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+      testHooks,
     });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
