@@ -11,6 +11,7 @@ import {
   poisonDeadLettered,
   transientRetried,
 } from "./demo/queues.js";
+import { sagaCompensated, sagaFulfilled } from "./demo/workflows.js";
 import { deployLocal } from "./deploy-local.js";
 import { startEmulator } from "./emulator.js";
 import { localClients } from "./lib/aws.js";
@@ -36,7 +37,14 @@ async function main() {
     return value;
   };
   const ctx: DemoContext = { clients: localClients(), output, ledger: [] };
-  const scenes = [ordersInOrder, duplicatesSuppressed, poisonDeadLettered, transientRetried];
+  const scenes = [
+    ordersInOrder,
+    duplicatesSuppressed,
+    poisonDeadLettered,
+    transientRetried,
+    sagaFulfilled,
+    sagaCompensated,
+  ];
   for (const scene of scenes) await scene(ctx);
 
   step("Where every message ended up");
