@@ -82,7 +82,8 @@ export class Workflows extends Construct {
       jobTable: this.jobs.table,
       faultInjection: props.testHooks,
       ...(props.testHooks ? { stepRetry: TEST_RETRY, compensationRetry: TEST_RETRY } : {}),
-      timeout: props.testHooks ? Duration.minutes(5) : Duration.hours(1),
+      // Short in test deployments, so a test can watch a run time out.
+      timeout: props.testHooks ? Duration.seconds(30) : Duration.hours(1),
     });
 
     // AWS's guidance for Lambda consumers: visibility timeout at least 6x the function timeout.
