@@ -11,6 +11,7 @@ import { ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
 import { bold, table } from "../scripts/lib/narrate.js";
 import { measureOneMessageLatency } from "./latency.js";
+import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
 
 export interface Figure {
@@ -80,6 +81,21 @@ async function main() {
     value: percentile(samples, 95),
     unit: "ms",
   });
+
+  for (const [label, amountCents] of [
+    ["order saga: send → job SUCCEEDED", 4_200],
+    ["declined order: send → job COMPENSATED", 250_000],
+  ] as const) {
+    const saga = await measureSagaLatency(localClients(), output, 10, amountCents);
+    for (const p of [50, 95]) {
+      figures.push({
+        name: `${label}, p${p}`,
+        value: percentile(saga.samples, p),
+        unit: "ms",
+        note: `10 sequential orders, warm functions; ended ${saga.status}`,
+      });
+    }
+  }
 
   const rows = figures.map((f) => [
     f.name,
