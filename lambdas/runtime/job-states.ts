@@ -25,8 +25,9 @@ export const NEW_JOB = "NEW" as const;
 export type JobSource = JobStatus | typeof NEW_JOB;
 
 /**
- * Where each status may go next. A terminal status goes nowhere: a SUCCEEDED job never runs
- * again, a DEAD_LETTERED one is revived only by a new job (a replay is new work).
+ * Where each status may go next. A finished job stays finished: a SUCCEEDED job never runs
+ * again. The one way back is a replay: a DEAD_LETTERED work item sent again (fixed, or after its
+ * dependency recovered) is PENDING once more.
  *
  * - PENDING: accepted, not started (a message on a queue, a schedule waiting, a start requested).
  * - RUNNING: an attempt is in progress.
@@ -35,7 +36,8 @@ export type JobSource = JobStatus | typeof NEW_JOB;
  * - SUCCEEDED: done, with its effects.
  * - COMPENSATED: did not complete, and every effect it made was undone (a business outcome).
  * - FAILED: did not complete and needs an operator (a compensation failed, a run timed out).
- * - DEAD_LETTERED: the work item itself is parked in a dead-letter queue with its reason.
+ * - DEAD_LETTERED: the work item itself is parked in a dead-letter queue with its reason
+ *   (PENDING again when it is replayed).
  * - CANCELED: stopped on purpose before it finished.
  */
 export const JOB_TRANSITIONS: Readonly<Record<JobSource, readonly JobStatus[]>> = {
@@ -47,7 +49,7 @@ export const JOB_TRANSITIONS: Readonly<Record<JobSource, readonly JobStatus[]>> 
   SUCCEEDED: [],
   FAILED: [],
   COMPENSATED: [],
-  DEAD_LETTERED: [],
+  DEAD_LETTERED: ["PENDING"],
   CANCELED: [],
 };
 
@@ -55,8 +57,18 @@ export function isJobStatus(value: unknown): value is JobStatus {
   return typeof value === "string" && (JOB_STATUSES as readonly string[]).includes(value);
 }
 
+/** Statuses that end a job's run: it has no attempt in progress and none scheduled. */
+export const FINISHED_STATUSES: readonly JobStatus[] = [
+  "SUCCEEDED",
+  "FAILED",
+  "COMPENSATED",
+  "DEAD_LETTERED",
+  "CANCELED",
+];
+
+/** Whether `status` ends the job's run (only a replay of a DEAD_LETTERED job reopens one). */
 export function isTerminal(status: JobStatus): boolean {
-  return JOB_TRANSITIONS[status].length === 0;
+  return FINISHED_STATUSES.includes(status);
 }
 
 export function canTransition(from: JobSource, to: JobStatus): boolean {

@@ -308,8 +308,9 @@ describe.concurrent("order fulfilment saga", () => {
     expect(await jobOf(order.orderId)).toEqual(first);
   });
 
-  it("dead-letters a malformed request and records its job DEAD_LETTERED with the reason", async () => {
-    const { customerEmail: _dropped, ...order } = newOrder();
+  it("dead-letters a malformed request with its job DEAD_LETTERED; the fixed request runs", async () => {
+    const fixed = newOrder();
+    const { customerEmail: _dropped, ...order } = fixed;
     await sendOrder(order);
     const [letter] = await takeDeadLetters(
       output("FulfilmentDeadLetterQueueUrl"),
@@ -324,6 +325,12 @@ describe.concurrent("order fulfilment saga", () => {
       messageId: letter?.metadata?.messageId,
     });
     expect(job.executionArn).toBeUndefined();
+
+    // Replayed after the producer's fix: the same order id is PENDING again, then fulfilled.
+    await placeOrder(fixed);
+    const done = await waitForJob(order.orderId, ["SUCCEEDED", "COMPENSATED", "FAILED"]);
+    expect(done.status).toBe("SUCCEEDED");
+    expect(transitions(done)).toEqual(["DEAD_LETTERED", "PENDING", "RUNNING", "SUCCEEDED"]);
   });
 
   it("retries a start that fails transiently, and the job shows it", async () => {

@@ -15,18 +15,15 @@ import {
 const SOURCES: JobSource[] = [NEW_JOB, ...JOB_STATUSES];
 
 describe("job state transitions", () => {
-  it("never moves a finished job again", () => {
-    for (const status of [
-      "SUCCEEDED",
-      "FAILED",
-      "COMPENSATED",
-      "DEAD_LETTERED",
-      "CANCELED",
-    ] as const) {
+  it("never moves a finished job again, except a dead letter that is replayed", () => {
+    for (const status of ["SUCCEEDED", "FAILED", "COMPENSATED", "CANCELED"] as const) {
       expect(isTerminal(status)).toBe(true);
       for (const to of JOB_STATUSES) expect(canTransition(status, to)).toBe(false);
     }
     expect(canTransition("SUCCEEDED", "RUNNING")).toBe(false);
+    expect(isTerminal("DEAD_LETTERED")).toBe(true);
+    expect(JOB_STATUSES.filter((to) => canTransition("DEAD_LETTERED", to))).toEqual(["PENDING"]);
+    expect(isTerminal("RUNNING")).toBe(false);
   });
 
   it("allows the lifecycles of queue jobs, workflows and operators", () => {
@@ -36,7 +33,7 @@ describe("job state transitions", () => {
       [NEW_JOB, "PENDING", "RUNNING", "COMPENSATING", "COMPENSATED"],
       [NEW_JOB, "PENDING", "RUNNING", "COMPENSATING", "FAILED"],
       [NEW_JOB, "PENDING", "RETRYING", "DEAD_LETTERED"],
-      [NEW_JOB, "DEAD_LETTERED"],
+      [NEW_JOB, "DEAD_LETTERED", "PENDING", "RUNNING", "SUCCEEDED"],
       [NEW_JOB, "RUNNING", "RETRYING", "RUNNING", "FAILED"],
       [NEW_JOB, "PENDING", "CANCELED"],
       [NEW_JOB, "PENDING", "RUNNING", "CANCELED"],
