@@ -291,7 +291,7 @@ export class SagaWorkflow extends Construct {
       cause: `the input must be an object with ${tracked ? "a string jobId, " : ""}a string correlationId and a request`,
     });
 
-    // Compensation runs newest first: each undo goes on to the one of the step before it.
+    // Compensation, and where it ends.
     const toCompensated = tracked
       ? this.recordJob("RecordCompensated", "COMPENSATED", {
           onConflict: compensated,
@@ -305,6 +305,7 @@ export class SagaWorkflow extends Construct {
           anyError: true,
         }).next(compensationFailed)
       : compensationFailed;
+    // Newest first: built oldest first, each undo goes on to the undo of the step before it.
     const undo = new Map<string, State & INextable>();
     let nextUndo: IChainable = toCompensated;
     for (const step of steps) {
