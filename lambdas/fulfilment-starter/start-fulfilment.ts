@@ -15,6 +15,7 @@ import {
 import type { FaultInjector } from "../runtime/faults.js";
 import { jobIdFor } from "../runtime/job-states.js";
 import { IllegalJobTransitionError, type JobStore, transitionJob } from "../runtime/jobs.js";
+import { applyFaultDirective } from "../runtime/saga-step.js";
 import type { RecordContext } from "../runtime/sqs-consumer.js";
 
 export interface StarterDeps {
@@ -89,7 +90,7 @@ export async function startFulfilment(
   try {
     const directive = request.faults?.start;
     if (deps.faults && directive) {
-      await deps.faults.applyDirective(directive, ctx.attempt, () => 30_000);
+      await applyFaultDirective(deps.faults, directive, ctx.attempt, () => 30_000);
     }
     const outcome = await startExecutionIdempotently({
       sfn: deps.sfn,

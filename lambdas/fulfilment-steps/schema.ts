@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 const Sku = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "sku: 1–64 letters, digits, - or _");
 

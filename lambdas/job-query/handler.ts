@@ -1,5 +1,5 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { z } from "zod";
+import * as z from "zod";
 import { documentClient, dynamoClient } from "../runtime/clients.js";
 import { describeJob, type JobReport } from "../runtime/job-report.js";
 import { jobIdFor } from "../runtime/job-states.js";

@@ -113,7 +113,7 @@ export class FaultInjector {
     remainingMs: () => number,
   ) {
     const directive = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue;
-    if (directive) await this.applyDirective(directive, attempt, remainingMs);
+    if (directive) await this.#apply(directive, attempt, remainingMs);
     if (this.#hit(this.rates.transientPercent)) {
       throw new TransientError("injected transient failure", { code: "INJECTED_TRANSIENT" });
     }
@@ -121,12 +121,7 @@ export class FaultInjector {
     if (this.#hit(this.rates.slowPercent)) await this.#sleep(this.rates.slowMs);
   }
 
-  /**
-   * Applies one directive to attempt `attempt` (1 = first): `transient:N` fails attempts 1..N,
-   * `permanent` always fails, `timeout:N` stalls attempts 1..N past the deadline, `slow:MS`
-   * waits. Public so other entry points (workflow steps) honour the same directives.
-   */
-  async applyDirective(directive: string, attempt: number, remainingMs: () => number) {
+  async #apply(directive: string, attempt: number, remainingMs: () => number) {
     const [kind, arg] = directive.split(":");
     switch (kind) {
       case "transient": {

@@ -1,8 +1,9 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import { type ZodType, z } from "zod";
+import type { ZodType } from "zod";
+import * as z from "zod";
 import { classify, PermanentError } from "./errors.js";
-import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
+import { FAULT_ATTRIBUTE, type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 
 /**
  * The Lambda side of a SagaWorkflow step (lib/constructs/saga-workflow).
@@ -113,6 +114,25 @@ export function faultKey(step: string, phase: SagaPhase): string {
   return phase === "action" ? step : `${step}.compensation`;
 }
 
+/**
+ * Applies one fault directive (`transient:N`, `permanent`, `timeout:N`, `slow:MS`) to attempt
+ * `attempt` (1 = first), with exactly the semantics of an SQS message's `spool-fault` attribute:
+ * it goes through the injector's record path, so workflow steps and starters need no fault API
+ * of their own (and the injector's random rates, when set, apply to them too).
+ */
+export function applyFaultDirective(
+  faults: FaultInjector,
+  directive: string,
+  attempt: number,
+  remainingMs: () => number,
+): Promise<void> {
+  return faults.beforeRecord(
+    { messageAttributes: { [FAULT_ATTRIBUTE]: { dataType: "String", stringValue: directive } } },
+    attempt,
+    remainingMs,
+  );
+}
+
 /** A directive that makes an action return a rejection, as a business rule would. */
 export const REJECT_DIRECTIVE = "rejected";
 
@@ -197,7 +217,8 @@ export function createSagaStepHandler<R>(
             reason: "rejected by fault injection",
           };
         }
-        await deps.faults.applyDirective(
+        await applyFaultDirective(
+          deps.faults,
           directive,
           attempt,
           () => context?.getRemainingTimeInMillis() ?? 30_000,

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { PermanentError, TransientError } from "../../lambdas/runtime/errors.js";
 import { FaultInjector, NO_FAULTS } from "../../lambdas/runtime/faults.js";
 import {
