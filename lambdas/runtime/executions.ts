@@ -102,7 +102,10 @@ export async function startExecutionIdempotently(start: IdempotentStart): Promis
       }),
     );
     // On AWS this may be the running execution of an identical earlier start: still one run.
-    return { status: "started", executionArn: started.executionArn ?? "" };
+    return {
+      status: "started",
+      executionArn: started.executionArn ?? executionArnFor(start.stateMachineArn, start.name),
+    };
   } catch (error) {
     if (!(error instanceof ExecutionAlreadyExists || nameOf(error) === "ExecutionAlreadyExists")) {
       throw error;
