@@ -246,6 +246,16 @@ describe("SagaWorkflow: the state machine", () => {
     }
   });
 
+  it("keeps status events the listener fails on in a dead-letter queue", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      DeadLetterConfig: { TargetArn: Match.anyValue() },
+      Environment: { Variables: { JOBS_TABLE: Match.anyValue() } },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      MaximumRetryAttempts: 2,
+    });
+  });
+
   it("listens for executions that end without recording their job", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: {

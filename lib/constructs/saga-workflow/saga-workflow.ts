@@ -630,18 +630,23 @@ export class SagaWorkflow extends Construct {
   // Ends the state machine cannot record itself
 
   private addStatusSync(table: ITable): { fn: SpoolFunction; deadLetterQueue: Queue } {
-    const fn = new SpoolFunction(this, "StatusSync", {
-      entry: STATUS_SYNC_ENTRY,
-      environment: { JOBS_TABLE: table.tableName },
-      description: "Records stopped, timed-out and errored saga executions in the job table",
-    });
-    table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
-    this.stateMachine.grantExecution(fn, "states:DescribeExecution");
+    // One queue for both ways an event can be lost: EventBridge failing to deliver it, and the
+    // function failing on it (EventBridge invokes asynchronously; after Lambda's own retries a
+    // failed event would otherwise be dropped).
     const deadLetterQueue = new Queue(this, "StatusSyncDeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    const fn = new SpoolFunction(this, "StatusSync", {
+      entry: STATUS_SYNC_ENTRY,
+      environment: { JOBS_TABLE: table.tableName },
+      description: "Records stopped, timed-out and errored saga executions in the job table",
+      deadLetterQueue,
+      retryAttempts: 2,
+    });
+    table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
+    this.stateMachine.grantExecution(fn, "states:DescribeExecution");
     new Rule(this, "StatusChanges", {
       description: "Executions of the saga that ended without recording their job",
       eventPattern: {
