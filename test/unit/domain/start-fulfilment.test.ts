@@ -15,10 +15,10 @@ import {
   type StarterDeps,
   sameFulfilment,
   startFulfilment,
-} from "../../lambdas/fulfilment-starter/start-fulfilment.js";
-import type { FulfilmentRequest } from "../../lambdas/fulfilment-steps/schema.js";
-import type { DeadLetterMetadata } from "../../lambdas/runtime/dead-letter.js";
-import { FaultInjector, NO_FAULTS } from "../../lambdas/runtime/faults.js";
+} from "../../../lambdas/fulfilment-starter/start-fulfilment.js";
+import type { FulfilmentRequest } from "../../../lambdas/fulfilment-steps/schema.js";
+import type { DeadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
+import { FaultInjector, NO_FAULTS } from "../../../lambdas/runtime/faults.js";
 
 const sfnMock = mockClient(SFNClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
