@@ -14,6 +14,7 @@ import { measureBundles } from "./bundles.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
 import { measureOneMessageLatency } from "./latency.js";
+import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
 
 export interface Figure {
@@ -152,6 +153,21 @@ async function main() {
     value: percentile(samples, 95),
     unit: "ms",
   });
+
+  for (const [label, amountCents] of [
+    ["order saga: send → job SUCCEEDED", 4_200],
+    ["declined order: send → job COMPENSATED", 250_000],
+  ] as const) {
+    const saga = await measureSagaLatency(localClients(), output, 10, amountCents);
+    for (const p of [50, 95]) {
+      figures.push({
+        name: `${label}, p${p}`,
+        value: percentile(saga.samples, p),
+        unit: "ms",
+        note: `10 sequential orders, warm functions; ended ${saga.status}`,
+      });
+    }
+  }
 
   const rows = figures.map((f) => [
     f.name,

@@ -40,6 +40,12 @@ import {
   UpdateScheduleCommand,
 } from "@aws-sdk/client-scheduler";
 import {
+  DescribeStateMachineCommand,
+  type LogLevel,
+  SFNClient,
+  UpdateStateMachineCommand,
+} from "@aws-sdk/client-sfn";
+import {
   GetQueueAttributesCommand,
   SetQueueAttributesCommand,
   SQSClient,
@@ -79,6 +85,8 @@ interface Check {
   readonly equal?: (declared: unknown, observed: unknown) => boolean;
   /** Said with a successful fix: what the emulator still does not honour. */
   readonly noteWhenFixed?: string;
+  /** Why there is no fix, when the generic reason does not apply. */
+  readonly unfixable?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,6 +458,71 @@ function scheduleChecks(scheduler: SchedulerClient, props: Record<string, unknow
   return checks;
 }
 
+interface DeclaredLogging {
+  readonly Level?: string;
+  readonly IncludeExecutionData?: boolean;
+  readonly Destinations?: { CloudWatchLogsLogGroup?: { LogGroupArn?: string } }[];
+}
+
+/**
+ * MiniStack's CloudFormation keeps a state machine's LoggingConfiguration in the template's
+ * PascalCase, which DescribeStateMachine then returns as is, so every SDK reads it as empty;
+ * UpdateStateMachine stores the API's shape. TracingConfiguration it drops altogether.
+ */
+function stateMachineChecks(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  props: Record<string, unknown>,
+): Check[] {
+  const read = () => sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+  const checks: Check[] = [];
+  const logging = props.LoggingConfiguration as DeclaredLogging | undefined;
+  if (logging) {
+    const declared = {
+      Level: logging.Level ?? "OFF",
+      IncludeExecutionData: logging.IncludeExecutionData ?? false,
+      LogGroupArns: (logging.Destinations ?? []).map((d) => d.CloudWatchLogsLogGroup?.LogGroupArn),
+    };
+    checks.push({
+      property: "LoggingConfiguration",
+      declared,
+      observe: async () => {
+        const observed = (await read()).loggingConfiguration;
+        return {
+          Level: observed?.level,
+          IncludeExecutionData: observed?.includeExecutionData,
+          LogGroupArns: (observed?.destinations ?? []).map(
+            (d) => d.cloudWatchLogsLogGroup?.logGroupArn,
+          ),
+        };
+      },
+      fix: () =>
+        sfn.send(
+          new UpdateStateMachineCommand({
+            stateMachineArn,
+            loggingConfiguration: {
+              level: declared.Level as LogLevel,
+              includeExecutionData: declared.IncludeExecutionData,
+              destinations: declared.LogGroupArns.map((logGroupArn) => ({
+                cloudWatchLogsLogGroup: { logGroupArn },
+              })),
+            },
+          }),
+        ),
+    });
+  }
+  const tracing = props.TracingConfiguration as { Enabled?: boolean } | undefined;
+  if (tracing) {
+    checks.push({
+      property: "TracingConfiguration",
+      declared: tracing.Enabled ?? false,
+      observe: async () => (await read()).tracingConfiguration?.enabled ?? false,
+      unfixable: "the emulator keeps no tracing configuration (nothing to trace to)",
+    });
+  }
+  return checks;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export interface ReconcileOptions {
@@ -467,6 +540,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const sqs = new SQSClient({ ...config, useQueueUrlAsEndpoint: false });
   const ddb = new DynamoDBClient(config);
   const lambda = new LambdaClient(config);
+  const sfn = new SFNClient(config);
   const scheduler = new SchedulerClient(config);
 
   const physical = new Map<string, StackResourceSummary>();
@@ -488,6 +562,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       ).Attributes;
       if (attribute === "Arn") return attrs?.QueueArn;
       if (attribute === "QueueName") return id.split("/").pop();
+    }
+    if (resource.Type === "AWS::Logs::LogGroup" && attribute === "Arn") {
+      return `arn:aws:logs:${config.region}:000000000000:log-group:${id}:*`;
     }
     if (resource.Type === "AWS::DynamoDB::Table") {
       const table = (await ddb.send(new DescribeTableCommand({ TableName: id }))).Table;
@@ -525,6 +602,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       case "AWS::Scheduler::Schedule":
         checks = id ? scheduleChecks(scheduler, { ...props, Name: props.Name ?? id }) : [];
         break;
+      case "AWS::StepFunctions::StateMachine":
+        checks = id ? stateMachineChecks(sfn, id, props) : [];
+        break;
       default:
         notInspected[resource.Type] = (notInspected[resource.Type] ?? 0) + 1;
         continue;
@@ -558,7 +638,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
           declared: check.declared,
           observed,
           action: "not-fixable",
-          note: check.fix ? "dry run" : "no API changes this after creation",
+          note: check.fix ? "dry run" : (check.unfixable ?? "no API changes this after creation"),
         });
         continue;
       }

@@ -12,6 +12,7 @@ import {
   transientRetried,
 } from "./demo/queues.js";
 import { delayedTasks, recurringRun } from "./demo/scheduling.js";
+import { sagaCompensated, sagaFulfilled } from "./demo/workflows.js";
 import { deployLocal } from "./deploy-local.js";
 import { startEmulator } from "./emulator.js";
 import { localClients } from "./lib/aws.js";
@@ -44,6 +45,8 @@ async function main() {
     transientRetried,
     delayedTasks,
     recurringRun,
+    sagaFulfilled,
+    sagaCompensated,
   ];
   for (const scene of scenes) await scene(ctx);
 

@@ -22,7 +22,11 @@ import {
 } from "./backoff.js";
 import { dynamoClient, sqsClient } from "./clients.js";
 import { correlationIdOf } from "./correlation.js";
-import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
+import {
+  type DeadLetterMetadata,
+  type DeadLetterReason,
+  sendToDeadLetterQueue,
+} from "./dead-letter.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
@@ -55,6 +59,13 @@ export interface ConsumerDefinition<M, R> {
   readonly idempotencyPayload?: (message: M) => unknown;
   /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
   readonly process: (message: M, context: RecordContext) => Promise<R>;
+  /**
+   * Called once a record is safely in the dead-letter queue, with its body as parsed (undefined
+   * when it was not JSON; not schema-checked) and the metadata sent with it: for bookkeeping such
+   * as marking a job DEAD_LETTERED. An error here is logged and never fails the record.
+   * @default - nothing
+   */
+  readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
 }
 
 export interface ConsumerConfig {
@@ -243,7 +254,7 @@ export function createSqsConsumer<M, R>(
       );
       throw error;
     }
-    await sendToDeadLetterQueue(sqs, config.deadLetterQueueUrl, {
+    const metadata = await sendToDeadLetterQueue(sqs, config.deadLetterQueueUrl, {
       record,
       failure,
       reason,
@@ -254,6 +265,15 @@ export function createSqsConsumer<M, R>(
     });
     metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
     recordLogger.warn("dead-lettered", { reason, failure });
+    if (definition.onDeadLettered) {
+      try {
+        await definition.onDeadLettered(body, metadata);
+      } catch (hookError) {
+        recordLogger.error("onDeadLettered failed; the dead letter itself is safe", {
+          error: (hookError as Error).message,
+        });
+      }
+    }
     return { status: "dead-lettered", reason, errorCode: failure.code };
   }
 

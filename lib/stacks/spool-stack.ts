@@ -4,6 +4,7 @@ import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
 import { Messaging } from "./parts/messaging.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
+import { Workflows } from "./parts/workflows.js";
 
 /** The account id every LocalStack-compatible emulator uses. */
 export const EMULATOR_ACCOUNT = "000000000000";
@@ -21,6 +22,7 @@ export interface SpoolStackProps extends StackProps {
 export class SpoolStack extends Stack {
   readonly messaging: Messaging;
   readonly scheduling: Scheduling;
+  readonly workflows: Workflows;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -54,6 +56,15 @@ export class SpoolStack extends Stack {
       messaging: this.messaging,
       idempotencyTable,
       effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      testHooks,
+    });
+
+    this.workflows = new Workflows(this, "Workflows", {
+      effectsTable,
+      notifications: this.messaging.notifications,
       handlerEnvironment,
       consumerTimeout,
       backoff,

@@ -1,0 +1,44 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { documentClient, dynamoClient, sqsClient } from "../runtime/clients.js";
+import { faultInjectorFromEnv } from "../runtime/faults.js";
+import { createSagaStepHandler } from "../runtime/saga-step.js";
+import { OrderToFulfil } from "./schema.js";
+import {
+  cancelOrder,
+  chargePayment,
+  confirmOrder,
+  type FulfilmentDeps,
+  notifyCustomer,
+  refundPayment,
+  releaseInventory,
+  reserveInventory,
+} from "./steps.js";
+
+const faults = faultInjectorFromEnv();
+const deps: FulfilmentDeps = {
+  db: documentClient(dynamoClient(faults)),
+  table: process.env.EFFECTS_TABLE ?? "",
+  sqs: sqsClient(),
+  notificationsQueueUrl: process.env.NOTIFICATIONS_QUEUE_URL ?? "",
+  paymentLimitCents: Number(process.env.PAYMENT_LIMIT_CENTS ?? 100_000),
+  now: () => new Date(),
+};
+
+/** Every step and compensation of the order fulfilment saga, chosen by the payload's step and phase. */
+export const handler = createSagaStepHandler(
+  {
+    schema: OrderToFulfil,
+    actions: {
+      reserveInventory: (order, ctx) => reserveInventory(order, ctx, deps),
+      chargePayment: (order, ctx) => chargePayment(order, ctx, deps),
+      confirmOrder: (order, ctx) => confirmOrder(order, ctx, deps),
+      notifyCustomer: (order, ctx) => notifyCustomer(order, ctx, deps),
+    },
+    compensations: {
+      reserveInventory: (order, ctx) => releaseInventory(order, ctx, deps),
+      chargePayment: (order, ctx) => refundPayment(order, ctx, deps),
+      confirmOrder: (order, ctx) => cancelOrder(order, ctx, deps),
+    },
+  },
+  { faults, logger: new Logger() },
+);

@@ -1,0 +1,32 @@
+import { SFNClient } from "@aws-sdk/client-sfn";
+import * as z from "zod";
+import { documentClient, dynamoClient } from "../runtime/clients.js";
+import { describeJob, type JobReport } from "../runtime/job-report.js";
+import { jobIdFor } from "../runtime/job-states.js";
+
+const Query = z.union([
+  z.object({ jobId: z.string().min(1).max(512) }),
+  z.object({ kind: z.string().min(1).max(64), businessKey: z.string().min(1).max(256) }),
+]);
+
+const deps = {
+  jobs: { db: documentClient(dynamoClient()), table: process.env.JOBS_TABLE ?? "" },
+  sfn: new SFNClient({}),
+};
+
+/**
+ * Answers "what happened to this job?": `{ "jobId": "order-fulfilment:o-42" }` or
+ * `{ "kind": "order-fulfilment", "businessKey": "o-42" }` → the job, its transitions and its
+ * execution's steps as one timeline.
+ */
+export async function handler(event: unknown): Promise<JobReport> {
+  const query = Query.safeParse(event);
+  if (!query.success) {
+    throw new Error(
+      `expected {"jobId": "..."} or {"kind": "...", "businessKey": "..."}, got ${JSON.stringify(event)?.slice(0, 200)}`,
+    );
+  }
+  const q = query.data;
+  const jobId = "jobId" in q ? q.jobId : jobIdFor(q.kind, q.businessKey);
+  return describeJob(deps, jobId);
+}

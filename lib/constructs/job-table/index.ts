@@ -1,0 +1,1 @@
+export { JobTable, type JobTableProps } from "./job-table.js";

@@ -1,0 +1,7 @@
+export {
+  SAGA_ERRORS,
+  type SagaRetry,
+  type SagaStep,
+  SagaWorkflow,
+  type SagaWorkflowProps,
+} from "./saga-workflow.js";
