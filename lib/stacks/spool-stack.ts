@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
+import { Events } from "./parts/events.js";
 import { Messaging } from "./parts/messaging.js";
 import { stateTable } from "./parts/state-table.js";
 
@@ -19,6 +20,7 @@ export interface SpoolStackProps extends StackProps {
 /** The reference stack: the order domain built from Spool's constructs. */
 export class SpoolStack extends Stack {
   readonly messaging: Messaging;
+  readonly events: Events;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -44,6 +46,19 @@ export class SpoolStack extends Stack {
       backoff: testHooks
         ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
         : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+    });
+
+    this.events = new Events(this, "Events", {
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout: testHooks ? Duration.seconds(5) : Duration.seconds(30),
+      backoff: testHooks
+        ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
+        : { base: Duration.seconds(2), cap: Duration.minutes(5) },
+      // Not a test hook but an emulator fact: MiniStack ignores partial batch responses for
+      // DynamoDB streams, so there the outbox publisher fails whole batches instead.
+      streamPartialBatchResponses: this.account !== EMULATOR_ACCOUNT,
     });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
