@@ -141,7 +141,6 @@ export class Events extends Construct {
       out(`${name}DeadLetterQueueUrl`, subscription.queue.deadLetterQueue.queueUrl);
       out(`${name}DeliveryDeadLetterQueueUrl`, subscription.deliveryDeadLetterQueue.queueUrl);
       out(`${name}FunctionName`, subscription.consumer.function.functionName);
-      out(`${name}RuleName`, subscription.rule.ruleName);
       if (subscription.inbox && subscription.forwarder) {
         out(`${name}InboxQueueUrl`, subscription.inbox.queue.queueUrl);
         out(`${name}InboxDeadLetterQueueUrl`, subscription.inbox.deadLetterQueue.queueUrl);
