@@ -4,6 +4,7 @@
  * with `npm run emulator:stop`.
  */
 
+import { orderFansOut } from "./demo/events.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -36,7 +37,13 @@ async function main() {
     return value;
   };
   const ctx: DemoContext = { clients: localClients(), output, ledger: [] };
-  const scenes = [ordersInOrder, duplicatesSuppressed, poisonDeadLettered, transientRetried];
+  const scenes = [
+    ordersInOrder,
+    duplicatesSuppressed,
+    poisonDeadLettered,
+    transientRetried,
+    orderFansOut,
+  ];
   for (const scene of scenes) await scene(ctx);
 
   step("Where every message ended up");
