@@ -10,6 +10,7 @@ import { deployLocal } from "../scripts/deploy-local.js";
 import { ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
 import { bold, table } from "../scripts/lib/narrate.js";
+import { measureCheckoutFanOut } from "./events-latency.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { percentile } from "./stats.js";
 
@@ -80,6 +81,16 @@ async function main() {
     value: percentile(samples, 95),
     unit: "ms",
   });
+
+  const fanOut = await measureCheckoutFanOut(localClients(), output, 20);
+  const note = "20 sequential orders, warm functions";
+  for (const [name, values] of [
+    ["checkout call (one transaction)", fanOut.map((s) => s.checkoutMs)],
+    ["checkout → effect in all three subscribers", fanOut.map((s) => s.fanOutMs)],
+  ] as const) {
+    figures.push({ name: `${name}, p50`, value: percentile(values, 50), unit: "ms", note });
+    figures.push({ name: `${name}, p95`, value: percentile(values, 95), unit: "ms" });
+  }
 
   const rows = figures.map((f) => [
     f.name,
