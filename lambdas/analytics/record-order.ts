@@ -1,6 +1,6 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { eventSchema, type SpoolEvent } from "../runtime/envelope.js";
 import type { RecordContext } from "../runtime/sqs-consumer.js";
 

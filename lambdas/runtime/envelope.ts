@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { type ZodType, z } from "zod";
+import type { ZodType } from "zod";
+import * as z from "zod";
 import { newCorrelationId } from "./correlation.js";
 import { PermanentError } from "./errors.js";
 

@@ -1,6 +1,6 @@
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { correlationIdOf } from "../../../lambdas/runtime/correlation.js";
 import { deadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
 import {
