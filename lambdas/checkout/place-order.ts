@@ -73,8 +73,11 @@ const RECORD = {
 const IDEMPOTENCY_ITEM = 0;
 const MAX_CONFLICT_ATTEMPTS = 4;
 
+/** The checkout's records in the shared idempotency table; its IAM grant is limited to them. */
+export const CHECKOUT_KEY_PREFIX = "checkout#";
+
 export function idempotencyRecordKey(customerId: string, idempotencyKey: string): string {
-  return `checkout#${customerId}#${idempotencyKey}`;
+  return `${CHECKOUT_KEY_PREFIX}${customerId}#${idempotencyKey}`;
 }
 
 export function orderKey(orderId: string) {

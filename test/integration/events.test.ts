@@ -415,7 +415,7 @@ describe.concurrent("transactional outbox and fan-out", () => {
     });
   });
 
-  it("expires published outbox rows by TTL and keeps the outbox recoverable (PITR)", async () => {
+  it("expires published outbox rows by TTL and keeps outbox and orders recoverable (PITR)", async () => {
     const TableName = output("OutboxTableName");
     const ttl = await dynamo.send(new DescribeTimeToLiveCommand({ TableName }));
     expect(ttl.TimeToLiveDescription).toMatchObject({
@@ -425,6 +425,13 @@ describe.concurrent("transactional outbox and fan-out", () => {
     const backups = await dynamo.send(new DescribeContinuousBackupsCommand({ TableName }));
     expect(
       backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
+        ?.PointInTimeRecoveryStatus,
+    ).toBe("ENABLED");
+    const orders = await dynamo.send(
+      new DescribeContinuousBackupsCommand({ TableName: output("OrdersTableName") }),
+    );
+    expect(
+      orders.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
         ?.PointInTimeRecoveryStatus,
     ).toBe("ENABLED");
   });

@@ -2,7 +2,9 @@ import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration, Stack } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { EventBus } from "aws-cdk-lib/aws-events";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
+import { CHECKOUT_KEY_PREFIX } from "../../../lambdas/checkout/place-order.js";
 import { EventSubscription } from "../../constructs/event-subscription/index.js";
 import type { IdempotencyTable } from "../../constructs/idempotency-table/index.js";
 import type { RetryBackoff } from "../../constructs/queue-consumer/index.js";
@@ -75,7 +77,16 @@ export class Events extends Construct {
     // when the cancellation did not carry it.
     this.orders.grant(this.checkout, "dynamodb:PutItem");
     this.outbox.grantWriteEvents(this.checkout);
-    props.idempotencyTable.table.grant(this.checkout, "dynamodb:PutItem", "dynamodb:GetItem");
+    // Only its own records in the shared idempotency table: keys starting "checkout#".
+    this.checkout.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["dynamodb:PutItem", "dynamodb:GetItem"],
+        resources: [props.idempotencyTable.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${CHECKOUT_KEY_PREFIX}*`] },
+        },
+      }),
+    );
 
     const common = {
       eventBus: this.bus,

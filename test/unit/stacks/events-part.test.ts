@@ -83,6 +83,23 @@ describe("the order events part of the reference stack", () => {
       "dynamodb:GetItem",
       "dynamodb:PutItem",
     ]);
+    // On the shared idempotency table, only the checkout's own keys.
+    const idempotencyArn = {
+      "Fn::GetAtt": [
+        ref(stack.node.findChild("Idempotency").node.findChild("Table") as never),
+        "Arn",
+      ],
+    };
+    const onIdempotency = statements.filter(
+      (s) =>
+        JSON.stringify((s as { Resource?: unknown }).Resource) === JSON.stringify(idempotencyArn),
+    );
+    expect(onIdempotency).toEqual([
+      expect.objectContaining({
+        Action: ["dynamodb:PutItem", "dynamodb:GetItem"],
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["checkout#*"] } },
+      }),
+    ]);
   });
 
   it("reports partial batch failures from the outbox stream on AWS", () => {
