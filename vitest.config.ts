@@ -10,6 +10,9 @@ export default defineConfig({
           environment: "node",
           // Stack synthesis bundles every Lambda with esbuild; give it room on a 2-core machine.
           testTimeout: 60_000,
+          // The projects differ in maxWorkers, which vitest only allows in separate groups:
+          // unit tests first, then the integration tests against the emulator.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -23,6 +26,7 @@ export default defineConfig({
           // Integration tests mostly wait on the emulator; run files side by side.
           maxWorkers: 4,
           fileParallelism: true,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -21,7 +21,7 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { CheckoutResponse } from "../../lambdas/checkout/place-order.js";
@@ -143,6 +143,23 @@ async function suppressions(functionName: string, eventId: string) {
     .length;
 }
 
+/** Every item whose `attribute` equals `value` (all pages: a filter applies page by page). */
+async function scanAll(table: string, attribute: string, value: string) {
+  const items: Record<string, unknown>[] = [];
+  const pages = paginateScan(
+    { client: ddb },
+    {
+      TableName: table,
+      FilterExpression: "#a = :v",
+      ExpressionAttributeNames: { "#a": attribute },
+      ExpressionAttributeValues: { ":v": value },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items;
+}
+
 const includes = (needle: string) => (m: { Body?: string }) => m.Body?.includes(needle) ?? false;
 
 describe.concurrent("transactional outbox and fan-out", () => {
@@ -207,24 +224,10 @@ describe.concurrent("transactional outbox and fan-out", () => {
     const { stats } = await allEffects(first.orderId, request.customerId);
     expect(stats).toMatchObject({ orders: 1, revenueCents: 3_250 });
     // No second order and no second event exist, so nothing can cause a second effect.
-    const orders = await ddb.send(
-      new ScanCommand({
-        TableName: output("OrdersTableName"),
-        FilterExpression: "customerId = :c",
-        ExpressionAttributeValues: { ":c": request.customerId },
-        ConsistentRead: true,
-      }),
-    );
-    expect(orders.Items?.map((i) => i.orderId)).toEqual([first.orderId]);
-    const events = await ddb.send(
-      new ScanCommand({
-        TableName: output("OutboxTableName"),
-        FilterExpression: "aggregateId = :o",
-        ExpressionAttributeValues: { ":o": first.orderId },
-        ConsistentRead: true,
-      }),
-    );
-    expect(events.Items?.map((i) => i.id)).toEqual([first.eventId]);
+    const orders = await scanAll(output("OrdersTableName"), "customerId", request.customerId);
+    expect(orders.map((i) => i.orderId)).toEqual([first.orderId]);
+    const events = await scanAll(output("OutboxTableName"), "aggregateId", first.orderId);
+    expect(events.map((i) => i.id)).toEqual([first.eventId]);
   });
 
   it("refuses the same key for a different order, and bad input, writing nothing", async () => {
@@ -413,6 +416,13 @@ describe.concurrent("transactional outbox and fan-out", () => {
     await waitFor(async () => (await outboxItem(next.id))?.status === "PUBLISHED", {
       what: "the next event published",
     });
+    // FAILED rows never expire (an operator decides); this one only weighs down later scans.
+    await dynamo.send(
+      new DeleteItemCommand({
+        TableName: output("OutboxTableName"),
+        Key: marshall({ id: oversized.id }),
+      }),
+    );
   });
 
   it("expires published outbox rows by TTL and keeps outbox and orders recoverable (PITR)", async () => {
