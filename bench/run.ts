@@ -13,6 +13,7 @@ import { bold, table } from "../scripts/lib/narrate.js";
 import { measureBundles } from "./bundles.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
+import { measureCheckoutFanOut } from "./events-latency.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
@@ -167,6 +168,16 @@ async function main() {
         note: `10 sequential orders, warm functions; ended ${saga.status}`,
       });
     }
+  }
+
+  const fanOut = await measureCheckoutFanOut(localClients(), output, 20);
+  const note = "20 sequential orders, warm functions";
+  for (const [name, values] of [
+    ["checkout call (one transaction)", fanOut.map((s) => s.checkoutMs)],
+    ["checkout → effect in all three subscribers", fanOut.map((s) => s.fanOutMs)],
+  ] as const) {
+    figures.push({ name: `${name}, p50`, value: percentile(values, 50), unit: "ms", note });
+    figures.push({ name: `${name}, p95`, value: percentile(values, 95), unit: "ms" });
   }
 
   const rows = figures.map((f) => [

@@ -28,6 +28,14 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
+  DescribeRuleCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type Target,
+} from "@aws-sdk/client-eventbridge";
+import {
   GetEventSourceMappingCommand,
   type GetEventSourceMappingCommandOutput,
   LambdaClient,
@@ -364,6 +372,19 @@ function eventSourceMappingChecks(
       ),
     );
   }
+  // Stream sources (the outbox publisher): retry, age, bisect, on-failure destination, filter.
+  for (const property of [
+    "MaximumRetryAttempts",
+    "MaximumRecordAgeInSeconds",
+    "BisectBatchOnFunctionError",
+    "DestinationConfig",
+    "FilterCriteria",
+  ] as const) {
+    if (props[property] === undefined) continue;
+    checks.push(
+      field(property, props[property], (m) => m[property], { [property]: props[property] }),
+    );
+  }
   const enabled = props.Enabled === undefined ? true : props.Enabled;
   checks.push(
     field("Enabled", enabled, (m) => m.State === "Enabled" || m.State === "Enabling", {
@@ -523,6 +544,69 @@ function stateMachineChecks(
   return checks;
 }
 
+/** The target fields Spool relies on: where events go, in what shape, and where failures go. */
+const TARGET_FIELDS = [
+  "Arn",
+  "Input",
+  "InputPath",
+  "DeadLetterConfig",
+  "RetryPolicy",
+  "SqsParameters",
+];
+
+function ruleChecks(
+  events: EventBridgeClient,
+  physicalId: string,
+  props: Record<string, unknown>,
+): Check[] {
+  // CloudFormation names a rule on a custom bus "bus|rule"; some emulators give the bare name.
+  const name = physicalId.split("|").pop() as string;
+  const eventBusName = props.EventBusName as string | undefined;
+  const where = { ...(eventBusName ? { EventBusName: eventBusName } : {}) };
+  const checks: Check[] = [];
+  if (props.EventPattern !== undefined) {
+    checks.push({
+      property: "EventPattern",
+      declared: props.EventPattern,
+      observe: async () =>
+        (await events.send(new DescribeRuleCommand({ Name: name, ...where }))).EventPattern,
+      fix: () =>
+        events.send(
+          new PutRuleCommand({
+            Name: name,
+            ...where,
+            EventPattern: JSON.stringify(props.EventPattern),
+          }),
+        ),
+    });
+  }
+  const pick = (target: Record<string, unknown> | undefined) =>
+    target
+      ? Object.fromEntries(
+          TARGET_FIELDS.filter((f) => target[f] !== undefined).map((f) => [f, target[f]]),
+        )
+      : undefined;
+  for (const declared of (props.Targets ?? []) as Record<string, unknown>[]) {
+    checks.push({
+      property: `Targets[${String(declared.Id)}]`,
+      declared: pick(declared),
+      observe: async () => {
+        const { Targets = [] } = await events.send(
+          new ListTargetsByRuleCommand({ Rule: name, ...where }),
+        );
+        return pick(
+          Targets.find((t) => t.Id === declared.Id) as Record<string, unknown> | undefined,
+        );
+      },
+      fix: () =>
+        events.send(
+          new PutTargetsCommand({ Rule: name, ...where, Targets: [declared as unknown as Target] }),
+        ),
+    });
+  }
+  return checks;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export interface ReconcileOptions {
@@ -541,6 +625,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const ddb = new DynamoDBClient(config);
   const lambda = new LambdaClient(config);
   const sfn = new SFNClient(config);
+  const events = new EventBridgeClient(config);
   const scheduler = new SchedulerClient(config);
 
   const physical = new Map<string, StackResourceSummary>();
@@ -604,6 +689,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
         break;
       case "AWS::StepFunctions::StateMachine":
         checks = id ? stateMachineChecks(sfn, id, props) : [];
+        break;
+      case "AWS::Events::Rule":
+        checks = id ? ruleChecks(events, id, props) : [];
         break;
       default:
         notInspected[resource.Type] = (notInspected[resource.Type] ?? 0) + 1;

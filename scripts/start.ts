@@ -4,6 +4,7 @@
  * with `npm run emulator:stop`.
  */
 
+import { orderFansOut } from "./demo/events.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -47,6 +48,7 @@ async function main() {
     recurringRun,
     sagaFulfilled,
     sagaCompensated,
+    orderFansOut,
   ];
   for (const scene of scenes) await scene(ctx);
 

@@ -17,8 +17,9 @@ function usable(value: unknown): value is string {
 
 /**
  * The correlation id of an incoming record: the message attribute first (set by Spool producers),
- * then a `correlationId` field of the body, and a new id when neither is present or usable, so a
- * message from a foreign producer is still traceable from here on.
+ * then a `correlationId` field of the body (or of its EventBridge `detail`), and a new id when
+ * neither is present or usable, so a message from a foreign producer is still traceable from
+ * here on.
  */
 export function correlationIdOf(
   record: Pick<SQSRecord, "messageAttributes">,
@@ -29,6 +30,12 @@ export function correlationIdOf(
   if (body !== null && typeof body === "object") {
     const fromBody = (body as Record<string, unknown>).correlationId;
     if (usable(fromBody)) return fromBody;
+    // A whole EventBridge event carries the Spool envelope (and its correlation id) in `detail`.
+    const detail = (body as Record<string, unknown>).detail;
+    if (detail !== null && typeof detail === "object") {
+      const fromDetail = (detail as Record<string, unknown>).correlationId;
+      if (usable(fromDetail)) return fromDetail;
+    }
   }
   return newCorrelationId();
 }

@@ -65,6 +65,9 @@ function schemaVersionOf(body: unknown): string | number | null {
   if (body !== null && typeof body === "object") {
     const version = (body as Record<string, unknown>).schemaVersion;
     if (typeof version === "string" || typeof version === "number") return version;
+    // A whole EventBridge event carries the Spool envelope (and its version) in `detail`.
+    const detail = (body as Record<string, unknown>).detail;
+    if (detail !== null && typeof detail === "object") return schemaVersionOf(detail);
   }
   return null;
 }

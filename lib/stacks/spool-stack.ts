@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
+import { Events } from "./parts/events.js";
 import { Messaging } from "./parts/messaging.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
@@ -23,6 +24,7 @@ export class SpoolStack extends Stack {
   readonly messaging: Messaging;
   readonly scheduling: Scheduling;
   readonly workflows: Workflows;
+  readonly events: Events;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -69,6 +71,17 @@ export class SpoolStack extends Stack {
       consumerTimeout,
       backoff,
       testHooks,
+    });
+
+    this.events = new Events(this, "Events", {
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      // Not a test hook but an emulator fact: MiniStack ignores partial batch responses for
+      // DynamoDB streams, so there the outbox publisher fails whole batches instead.
+      streamPartialBatchResponses: this.account !== EMULATOR_ACCOUNT,
     });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });

@@ -10,6 +10,7 @@ import {
   functionLogLines,
   getItem,
   output,
+  queueCounts,
   sqs,
   takeDeadLetters,
   uniqueId,
@@ -66,15 +67,16 @@ describe.concurrent("standard queue consumer (notifications)", () => {
     const first = await waitForDelivery(id);
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: body }));
 
-    // The later duplicate is consumed (logged as suppressed) without reaching the provider again.
+    // The later duplicate is consumed once the queue has drained. (Not read from the consumer's
+    // log: under load MiniStack can attribute a log line to the worker's next invocation, so the
+    // "duplicate suppressed" lines are no reliable proof; see docs/emulator-matrix.md.) The
+    // queue is shared with this file's retrying tests, so draining can take their backoff.
     await waitFor(
       async () => {
-        const lines = await functionLogLines(functionName(), id);
-        return lines.filter((l) => l.message === "duplicate suppressed").length >= 3
-          ? lines
-          : undefined;
+        const { visible, inFlight, delayed } = await queueCounts(queueUrl());
+        return visible + inFlight + delayed === 0;
       },
-      { what: "three duplicates suppressed", timeoutMs: 30_000 },
+      { what: "the notifications queue drained", timeoutMs: 90_000 },
     );
     const row = await delivery(id);
     expect(row?.messageId).toBe(first.messageId);

@@ -1,0 +1,11 @@
+import { documentClient } from "../runtime/clients.js";
+import { eventConsumerHandler } from "../runtime/event-consumer.js";
+import { ConfirmationOrderPlaced, confirmOrder } from "./confirm-order.js";
+
+export const handler = eventConsumerHandler(ConfirmationOrderPlaced, ({ dynamo }) => {
+  const db = documentClient(dynamo);
+  const table = process.env.EFFECTS_TABLE ?? "";
+  return {
+    process: (event, ctx) => confirmOrder(event, ctx, { db, table, now: () => new Date() }),
+  };
+});

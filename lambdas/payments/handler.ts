@@ -1,0 +1,11 @@
+import { documentClient } from "../runtime/clients.js";
+import { eventConsumerHandler } from "../runtime/event-consumer.js";
+import { authorizePayment, PaymentsOrderPlaced } from "./authorize-payment.js";
+
+export const handler = eventConsumerHandler(PaymentsOrderPlaced, ({ dynamo }) => {
+  const db = documentClient(dynamo);
+  const table = process.env.EFFECTS_TABLE ?? "";
+  return {
+    process: (event, ctx) => authorizePayment(event, ctx, { db, table, now: () => new Date() }),
+  };
+});

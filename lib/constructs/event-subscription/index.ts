@@ -1,0 +1,1 @@
+export { EventSubscription, type EventSubscriptionProps } from "./event-subscription.js";
