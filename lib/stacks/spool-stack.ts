@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib"
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
 import { Messaging } from "./parts/messaging.js";
+import { Operations } from "./parts/operations.js";
 import { stateTable } from "./parts/state-table.js";
 
 /** The account id every LocalStack-compatible emulator uses. */
@@ -19,6 +20,7 @@ export interface SpoolStackProps extends StackProps {
 /** The reference stack: the order domain built from Spool's constructs. */
 export class SpoolStack extends Stack {
   readonly messaging: Messaging;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -45,6 +47,9 @@ export class SpoolStack extends Stack {
         ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
         : { base: Duration.seconds(2), cap: Duration.minutes(5) },
     });
+
+    // Monitoring discovers every queue and consumer in the stack, wherever they are added.
+    this.operations = new Operations(this, "Operations", { testHooks });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
     new CfnOutput(this, "EffectsTableName", { value: effectsTable.tableName });
