@@ -50,12 +50,13 @@ export function createProgram(context: CliContext): Command {
     .option("--stack <name>", "the CloudFormation stack to operate on", "Spool")
     .option("--region <region>", "AWS region (default: AWS_REGION or your profile's)")
     .option("--json", "print results as JSON instead of tables", false)
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.io.stdout.write(text),
       writeErr: (text) => context.io.stderr.write(text),
-      outputError: (text, write) => write(`spool: ${text.replace(/^error: /, "")}`),
+      // One line: what was wrong, and where usage is.
+      outputError: (text, write) =>
+        write(`spool: ${text.trim().replace(/^error: /, "")} (see spool --help)\n`),
     });
   for (const command of commands) command.register(program, context);
   program.addHelpText("after", () => `\nEvery command:\n${commandList(program)}\n`);

@@ -142,8 +142,7 @@ export function renderStatus(stack: string, rows: readonly QueueStatus[], now: D
   ].join("\n");
 }
 
-function parseWatch(value: string | undefined): number {
-  if (value === undefined) return 5;
+function parseWatch(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 1 || n > 3_600) {
     throw new InvalidArgumentError(`refresh interval must be 1–3600 seconds, got "${value}"`);
@@ -192,13 +191,13 @@ export const statusCommand: SpoolCommand = {
       .description(
         "per queue: visible, in flight, delayed, age of oldest, dead letters, processing rate, time to drain",
       )
-      .option("-w, --watch [seconds]", "refresh every N seconds (default 5) until Ctrl-C")
-      .action(async (options: { watch?: string | boolean }) => {
-        const watch =
-          options.watch === undefined
-            ? undefined
-            : parseWatch(options.watch === true ? undefined : (options.watch as string));
-        await status(context, watch);
+      .option(
+        "-w, --watch [seconds]",
+        "refresh every N seconds (default 5) until Ctrl-C",
+        parseWatch,
+      )
+      .action(async (options: { watch?: number | true }) => {
+        await status(context, options.watch === true ? 5 : options.watch);
       });
   },
 };

@@ -12,5 +12,5 @@ export const handler = async (event: unknown) => {
   const input = SamplerInput.parse(event);
   const samples = await sampleQueues(input, deps);
   for (const sample of samples) logger.info("sampled", { ...sample });
-  return { sampled: samples.length };
+  return { samples };
 };
