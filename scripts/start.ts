@@ -4,6 +4,7 @@
  * with `npm run emulator:stop`.
  */
 
+import { closingStatus, poisonReplayedAfterFix } from "./demo/operations.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -36,7 +37,13 @@ async function main() {
     return value;
   };
   const ctx: DemoContext = { clients: localClients(), output, ledger: [] };
-  const scenes = [ordersInOrder, duplicatesSuppressed, poisonDeadLettered, transientRetried];
+  const scenes = [
+    ordersInOrder,
+    duplicatesSuppressed,
+    poisonDeadLettered,
+    transientRetried,
+    poisonReplayedAfterFix,
+  ];
   for (const scene of scenes) await scene(ctx);
 
   step("Where every message ended up");
@@ -46,6 +53,7 @@ async function main() {
       ctx.ledger.map((l) => [l.message, l.outcome]),
     ),
   );
+  await closingStatus(ctx);
   say("");
   say(
     `The emulator is still running${emulator.pid ? ` (PID ${emulator.pid})` : ""}: try ${bold("npm test")}; stop it with ${bold("npm run emulator:stop")}.`,

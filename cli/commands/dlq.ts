@@ -158,7 +158,7 @@ export function renderReplay(outcome: ReplayOutcome): string {
   const rate = outcome.elapsedMs > 0 ? (outcome.moved / outcome.elapsedMs) * 1000 : 0;
   if (outcome.dryRun) {
     lines.push(
-      `Dry run: ${outcome.matched} of ${outcome.examined} dead letters examined would move from ${outcome.queue}'s DLQ back to ${outcome.queue} (filter: ${outcome.filter}).`,
+      `Dry run: ${outcome.matched} of ${outcome.examined} dead letters examined would move from the DLQ of ${outcome.queue} back to it (filter: ${outcome.filter}).`,
     );
   } else if (outcome.method === "message-move-task") {
     lines.push(
@@ -296,7 +296,7 @@ async function show(context: CliContext, ref: string, id: string, options: { hol
   }
   if (found.length === 0) {
     throw new SpoolCliError(
-      `no dead letter ${id} in ${queue.name}'s DLQ (spool dlq list ${queue.name})`,
+      `no dead letter ${id} in the DLQ of ${queue.name} (spool dlq list ${queue.name})`,
     );
   }
   if (found.length > 1) {

@@ -134,7 +134,9 @@ describe("dlq replay", () => {
     // Everything it looked at is visible again at once.
     expect(sqs.visible(DLQ)).toHaveLength(4);
     const text = renderReplay(outcome);
-    expect(text).toContain("Dry run: 2 of 4 dead letters examined would move");
+    expect(text).toContain(
+      "Dry run: 2 of 4 dead letters examined would move from the DLQ of lab back to it",
+    );
     expect(text).toContain("Nothing was moved.");
   });
 
