@@ -11,6 +11,7 @@ import { ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
 import { bold, table } from "../scripts/lib/narrate.js";
 import { measureOneMessageLatency } from "./latency.js";
+import { measureOperations } from "./operations.js";
 import { percentile } from "./stats.js";
 
 export interface Figure {
@@ -81,9 +82,11 @@ async function main() {
     unit: "ms",
   });
 
+  figures.push(...(await measureOperations(localClients(), output)));
+
   const rows = figures.map((f) => [
     f.name,
-    `${f.value.toFixed(f.unit === "ms" ? 0 : 1)} ${f.unit}`,
+    `${f.value.toFixed(f.unit === "ms" || f.unit === "msg/s" ? 0 : 1)} ${f.unit}`,
     f.note ?? "",
   ]);
   console.log(

@@ -411,21 +411,28 @@ function alarmChecks(
   alarmName: string,
   props: Record<string, unknown>,
 ): Check[] {
-  const read = async () =>
-    (await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName] })))
-      .MetricAlarms?.[0] as Record<string, unknown> | undefined;
+  // One read per alarm for all its properties, read again only after a fix.
+  let cache: Promise<Record<string, unknown> | undefined> | undefined;
+  const read = () => {
+    cache ??= cloudwatch
+      .send(new DescribeAlarmsCommand({ AlarmNames: [alarmName] }))
+      .then((r) => r.MetricAlarms?.[0] as Record<string, unknown> | undefined);
+    return cache;
+  };
   return ALARM_CHECKED.filter((name) => props[name] !== undefined).map((name) => ({
     property: name,
     declared: props[name],
     observe: async () => (await read())?.[name],
     // PutMetricAlarm takes the template's property names and rewrites the whole alarm.
-    fix: () =>
-      cloudwatch.send(
+    fix: async () => {
+      cache = undefined;
+      await cloudwatch.send(
         new PutMetricAlarmCommand({
           ...(props as unknown as PutMetricAlarmCommandInput),
           AlarmName: alarmName,
         }),
-      ),
+      );
+    },
   }));
 }
 
