@@ -165,7 +165,7 @@ export class DeadLetterReader {
    * is held again but not returned twice.
    */
   async next(max = 10, holdSeconds = this.#holdSeconds): Promise<DeadLetter[]> {
-    for (let polls = 0; polls < 5; polls++) {
+    for (let polls = 0; polls < 10; polls++) {
       const { Messages = [] } = await this.#sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.#dlq.url,
@@ -178,15 +178,29 @@ export class DeadLetterReader {
       );
       if (Messages.length === 0) return [];
       const fresh: DeadLetter[] = [];
+      const again: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[] = [];
       for (const message of Messages) {
         const id = message.MessageId ?? "";
         this.#held.set(id, message.ReceiptHandle ?? "");
-        if (this.#seen.has(id)) continue;
+        if (this.#seen.has(id)) {
+          // Its hold ran out during a long pass: hold it longer this time, so the pass is not
+          // spent re-reading what it has seen and can reach the rest.
+          again.push({
+            Id: `a${again.length}`,
+            ReceiptHandle: message.ReceiptHandle ?? "",
+            VisibilityTimeout: Math.min(43_200, Math.max(900, holdSeconds * 4)),
+          });
+          continue;
+        }
         this.#seen.add(id);
         fresh.push(toDeadLetter(message, this.#source));
       }
+      if (again.length) {
+        await this.#sqs.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#dlq.url, Entries: again }),
+        );
+      }
       if (fresh.length) return fresh;
-      // Only messages seen before came back: poll again, a few times, for unseen ones.
     }
     return [];
   }

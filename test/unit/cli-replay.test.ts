@@ -13,6 +13,7 @@ import type {
   ReplayMoved,
   ReplayStarted,
 } from "../../cli/lib/audit.js";
+import { DeadLetterReader } from "../../cli/lib/dead-letters.js";
 import {
   REPLAY_ATTRIBUTE,
   type ReplayRequest,
@@ -331,5 +332,27 @@ describe("dlq replay", () => {
     await expect(replayDeadLetters(request(), deps({ audit: undefined }))).rejects.toThrow(
       "a replay needs an audit table",
     );
+  });
+});
+
+describe("reading a dead-letter queue in a long pass", () => {
+  it("sees every dead letter once even when holds run out midway, and holds re-read ones longer", async () => {
+    let clock = 0;
+    const fake = fakeSqs({ now: () => clock });
+    for (let i = 0; i < 25; i++) fake.put(DLQ, `{"n":${i}}`);
+    const reader = new DeadLetterReader(fake.client, queue(), 30);
+    const seen: string[] = [];
+    for (;;) {
+      const batch = await reader.next(10);
+      if (batch.length === 0) break;
+      seen.push(...batch.map((l) => l.body));
+      clock += 31_000; // every hold so far has run out before the next read
+    }
+    expect(new Set(seen).size).toBe(25);
+    expect(seen).toHaveLength(25);
+    const heldLonger = fake.messages(DLQ).filter((m) => m.visibleAt > clock + 800_000);
+    expect(heldLonger.length).toBeGreaterThanOrEqual(10);
+    await reader.release();
+    expect(fake.visible(DLQ)).toHaveLength(25);
   });
 });
