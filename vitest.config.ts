@@ -10,6 +10,8 @@ export default defineConfig({
           environment: "node",
           // Stack synthesis bundles every Lambda with esbuild; give it room on a 2-core machine.
           testTimeout: 60_000,
+          // Projects with different maxWorkers must run in separate groups: unit tests first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -23,6 +25,7 @@ export default defineConfig({
           // Integration tests mostly wait on the emulator; run files side by side.
           maxWorkers: 4,
           fileParallelism: true,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

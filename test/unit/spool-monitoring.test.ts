@@ -38,7 +38,8 @@ function monitoredStack(
   props: SpoolMonitoringProps = {},
   build?: (stack: Stack, monitoring: SpoolMonitoring) => void,
 ) {
-  const app = new App();
+  // Templates are what is tested here: skip esbuild bundling of the Lambda code.
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   const stack = new Stack(app, "Ops", { env: { account: "111111111111", region: "eu-west-1" } });
   const monitoring = new SpoolMonitoring(stack, "Monitoring", props);
   const orders = new ReliableQueue(stack, "Orders", { fifo: true });
