@@ -24,7 +24,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bufferIo } from "../../cli/lib/io.js";
 import { REPLAY_ATTRIBUTE } from "../../cli/lib/replay.js";
+import { runSpool } from "../../cli/spool.js";
 import { DEAD_LETTER_ATTRIBUTE } from "../../lambdas/runtime/dead-letter.js";
 import {
   config,
@@ -115,6 +117,31 @@ describe("spool CLI against the emulator", () => {
     );
     await takeAll(lab());
     await takeAll(labDlq());
+  });
+
+  it("status --watch refreshes until it is stopped, one JSON document per refresh", async () => {
+    const io = bufferIo();
+    const controller = new AbortController();
+    const run = runSpool(["status", "--watch", "1", "--json"], {
+      io,
+      env: cliEnv(),
+      signal: controller.signal,
+    });
+    await waitFor(async () => io.out().trim().split("\n").length >= 2, {
+      what: "two refreshes",
+      timeoutMs: 15_000,
+    });
+    controller.abort();
+    expect(await run).toBe(0);
+    const refreshes = io
+      .out()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(refreshes.length).toBeGreaterThanOrEqual(2);
+    for (const refresh of refreshes) {
+      expect(refresh.queues.map((q: { queue: string }) => q.queue)).toContain("ops-lab");
+    }
   });
 
   it("lists and shows dead letters without consuming them", async () => {

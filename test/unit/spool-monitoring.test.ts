@@ -398,6 +398,13 @@ describe("SpoolMonitoring validation", () => {
     expect(() => app.synth()).toThrow(/must watch a single metric, not math/);
   });
 
+  it("refuses a second monitoring in one stack", () => {
+    const { stack } = monitoredStack();
+    expect(() => new SpoolMonitoring(stack, "Again")).toThrow(
+      "one SpoolMonitoring per stack: Ops already has one, got a second at Ops/Again",
+    );
+  });
+
   it("refuses to monitor something no kind knows", () => {
     const { monitoring, stack } = monitoredStack();
     const table = new Table(stack, "T", {

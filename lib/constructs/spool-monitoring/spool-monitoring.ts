@@ -125,6 +125,9 @@ export interface SampledQueue {
 const QUEUES_PER_SAMPLER_RULE = 25;
 const MAX_ALARMS_PER_WIDGET = 100;
 
+/** Stacks that already have a SpoolMonitoring: a second would duplicate every alarm name. */
+const monitoredStacks = new WeakSet<Stack>();
+
 const samplerEntry = fileURLToPath(
   new URL("../../../lambdas/queue-sampler/handler.ts", import.meta.url),
 );
@@ -162,6 +165,12 @@ export class SpoolMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: SpoolMonitoringProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
+    if (monitoredStacks.has(stack)) {
+      throw new Error(
+        `one SpoolMonitoring per stack: ${stack.stackName} already has one, got a second at ${this.node.path}`,
+      );
+    }
+    monitoredStacks.add(stack);
     this.#sampleInterval = props.sampleInterval ?? Duration.minutes(1);
     this.#rateWindow = props.processingRateWindow ?? Duration.minutes(5);
     this.#growthWindow = props.deadLetterGrowthWindow ?? Duration.minutes(5);
