@@ -211,10 +211,15 @@ export async function replayDeadLetters(
     startedAt: started.toISOString(),
   });
 
-  const total = await queueCounts(deps.sqs, dlq.url);
   if (deps.progress) {
-    deps.progress.total =
-      request.limit !== undefined ? Math.min(request.limit, total.visible) : total.visible;
+    // A dry run counts what it examines (all of them); a replay counts what it moves, which is
+    // known in advance only when nothing is filtered out.
+    const { visible } = await queueCounts(deps.sqs, dlq.url);
+    deps.progress.total = request.dryRun
+      ? visible
+      : isEmptyFilter(request.filter)
+        ? Math.min(request.limit ?? visible, visible)
+        : undefined;
   }
   const reader = new DeadLetterReader(deps.sqs, queue, request.holdSeconds);
   const bucket =
