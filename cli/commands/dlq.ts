@@ -83,10 +83,16 @@ export function renderDeadLetterList(
     l.id,
     formatAge(l.deadLetteredAt, now),
     l.attempts ?? "?",
-    l.via === "spool" ? `${l.errorCode} (${l.errorClass})` : "moved by SQS redrive",
+    l.via === "spool"
+      ? `${l.errorCode} (${l.errorClass})`
+      : l.via === "redrive"
+        ? "moved by SQS redrive"
+        : "no metadata",
     truncate(
       l.errorMessage ??
-        `no Spool metadata: SQS moved it after ${l.attempts ?? "maxReceiveCount"} receives`,
+        (l.via === "redrive"
+          ? `no Spool metadata: SQS moved it after ${l.attempts ?? "maxReceiveCount"} receives`
+          : "no Spool metadata, no redrive source: sent to the DLQ directly?"),
       60,
     ),
   ]);
@@ -123,7 +129,9 @@ export function renderDeadLetter(letter: DeadLetter, now: Date): string {
       "how",
       letter.via === "spool"
         ? `by consumer ${letter.metadata?.consumer} (${letter.reason})`
-        : "moved by the SQS redrive policy (no Spool metadata)",
+        : letter.via === "redrive"
+          ? "moved by the SQS redrive policy (no Spool metadata)"
+          : "unknown: no Spool metadata and no redrive source (sent to the DLQ directly?)",
     ),
     line("error class", letter.errorClass),
     line("error code", letter.errorCode),
@@ -181,7 +189,7 @@ export function renderReplay(outcome: ReplayOutcome): string {
         ],
         outcome.messages.map((m) => [
           m.id,
-          m.errorCode ?? "(redrive)",
+          m.errorCode ?? `(${m.reason})`,
           m.groupId ?? "-",
           outcome.dryRun ? m.deadLetteredAt : (m.newMessageId ?? "-"),
         ]),
@@ -395,7 +403,7 @@ export const dlqCommand: SpoolCommand = {
       .option("--error-code <code>", "only this error code (repeatable)", collect)
       .option(
         "--reason <reason>",
-        "permanent-failure | retries-exhausted | redrive (repeatable)",
+        "permanent-failure | retries-exhausted | redrive | unknown (repeatable)",
         collect,
       )
       .option(

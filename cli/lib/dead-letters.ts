@@ -28,8 +28,11 @@ export interface DeadLetter {
   /** SQS system attributes (SentTimestamp, ApproximateReceiveCount, MessageGroupId…). */
   readonly system: Record<string, string>;
   readonly metadata: DeadLetterMetadata | undefined;
-  /** "spool" when a Spool consumer dead-lettered it with metadata, "redrive" when SQS moved it. */
-  readonly via: "spool" | "redrive";
+  /**
+   * "spool" when a Spool consumer dead-lettered it with metadata, "redrive" when SQS's redrive
+   * policy moved it (it then names its source queue), "unknown" when neither says (sent by hand).
+   */
+  readonly via: "spool" | "redrive" | "unknown";
   readonly errorClass: string | undefined;
   readonly errorCode: string | undefined;
   readonly errorMessage: string | undefined;
@@ -72,6 +75,7 @@ export function toDeadLetter(message: Message, source: SourceQueue): DeadLetter 
       groupId: system.MessageGroupId ?? metadata.messageGroupId,
     };
   }
+  const redrive = system.DeadLetterQueueSourceArn !== undefined;
   return {
     id: message.MessageId ?? "",
     // SQS keeps a message's id when its redrive policy moves it.
@@ -81,12 +85,12 @@ export function toDeadLetter(message: Message, source: SourceQueue): DeadLetter 
     attributes,
     system,
     metadata: undefined,
-    via: "redrive",
+    via: redrive ? "redrive" : "unknown",
     errorClass: undefined,
     errorCode: undefined,
     errorMessage: undefined,
-    reason: "redrive",
-    attempts: source.maxReceiveCount,
+    reason: redrive ? "redrive" : "unknown",
+    attempts: redrive ? source.maxReceiveCount : undefined,
     firstFailureAt: system.ApproximateFirstReceiveTimestamp
       ? new Date(Number(system.ApproximateFirstReceiveTimestamp))
       : undefined,

@@ -65,6 +65,8 @@ export interface ReplayedMessage {
   readonly id: string;
   readonly originalId: string;
   readonly errorCode: string | undefined;
+  /** permanent-failure, retries-exhausted, redrive or unknown. */
+  readonly reason: string;
   readonly groupId: string | undefined;
   readonly deadLetteredAt: string;
   /** Its new id on the source queue (not in a dry run). */
@@ -267,6 +269,7 @@ export async function replayDeadLetters(
           id: letter.id,
           originalId: letter.originalId,
           errorCode: letter.errorCode,
+          reason: letter.reason,
           groupId: letter.groupId,
           deadLetteredAt: letter.deadLetteredAt.toISOString(),
         };

@@ -13,7 +13,7 @@ import type {
   ReplayMoved,
   ReplayStarted,
 } from "../../cli/lib/audit.js";
-import { DeadLetterReader } from "../../cli/lib/dead-letters.js";
+import { DeadLetterReader, toDeadLetter } from "../../cli/lib/dead-letters.js";
 import {
   REPLAY_ATTRIBUTE,
   type ReplayRequest,
@@ -354,5 +354,34 @@ describe("reading a dead-letter queue in a long pass", () => {
     expect(heldLonger.length).toBeGreaterThanOrEqual(10);
     await reader.release();
     expect(fake.visible(DLQ)).toHaveLength(25);
+  });
+});
+
+describe("dead letters without Spool metadata", () => {
+  it("tells one moved by SQS's redrive policy from one sent to the DLQ by hand", () => {
+    const base = { MessageId: "m-1", ReceiptHandle: "r", Body: "{}" };
+    const moved = toDeadLetter(
+      {
+        ...base,
+        Attributes: {
+          SentTimestamp: "1700000000000",
+          ApproximateReceiveCount: "6",
+          DeadLetterQueueSourceArn: "arn:aws:sqs:us-east-1:000:lab",
+        },
+      },
+      queue(),
+    );
+    expect(moved).toMatchObject({
+      via: "redrive",
+      reason: "redrive",
+      attempts: 5,
+      sourceArn: "arn:aws:sqs:us-east-1:000:lab",
+      originalId: "m-1",
+    });
+    const byHand = toDeadLetter(
+      { ...base, Attributes: { SentTimestamp: "1700000000000" } },
+      queue(),
+    );
+    expect(byHand).toMatchObject({ via: "unknown", reason: "unknown", attempts: undefined });
   });
 });
