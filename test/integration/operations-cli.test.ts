@@ -547,21 +547,28 @@ describe("spool CLI against the emulator", () => {
       return samples;
     }
 
+    /** Every notification the inbox has received so far (read once each, kept here). */
+    const notifications: { AlarmName?: string; NewStateValue?: string; Trigger?: unknown }[] = [];
+
     async function alarmNotification(alarmName: string) {
       return waitFor(
         async () => {
+          // A fresh emulator's first evaluation moves many alarms at once: read them all.
           const { Messages = [] } = await sqs.send(
             new ReceiveMessageCommand({
               QueueUrl: inboxUrl,
               MaxNumberOfMessages: 10,
-              VisibilityTimeout: 0,
+              VisibilityTimeout: 300,
             }),
           );
-          return Messages.map((m) => JSON.parse(JSON.parse(m.Body ?? "{}").Message ?? "{}")).find(
+          for (const m of Messages) {
+            notifications.push(JSON.parse(JSON.parse(m.Body ?? "{}").Message ?? "{}"));
+          }
+          return notifications.find(
             (n) => n.AlarmName === alarmName && n.NewStateValue === "ALARM",
           );
         },
-        { what: `an ALARM notification for ${alarmName}` },
+        { what: `an ALARM notification for ${alarmName}`, intervalMs: 100 },
       );
     }
 
