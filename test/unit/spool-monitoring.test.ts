@@ -230,6 +230,21 @@ describe("SpoolMonitoring defaults", () => {
         ]),
       }),
     });
+    // Its own role: no managed policy covering every log group, only its own log group.
+    const roles = template.findResources("AWS::IAM::Role") as Resources;
+    const sampler = Object.entries(roles).find(([id]) => id.includes("QueueSamplerRole"));
+    expect(sampler?.[1].Properties.ManagedPolicyArns).toBeUndefined();
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: sampler?.[0] }],
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: { "Fn::GetAtt": [Match.stringLikeRegexp("QueueSamplerLogs"), "Arn"] },
+          }),
+        ]),
+      }),
+    });
   });
 });
 
