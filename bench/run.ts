@@ -15,6 +15,7 @@ import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
 import { measureOneMessageLatency } from "./latency.js";
+import { measureOperations } from "./operations.js";
 import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
 
@@ -180,9 +181,11 @@ async function main() {
     figures.push({ name: `${name}, p95`, value: percentile(values, 95), unit: "ms" });
   }
 
+  figures.push(...(await measureOperations(localClients(), output)));
+
   const rows = figures.map((f) => [
     f.name,
-    `${f.value.toFixed(f.unit === "s" ? 1 : 0)} ${f.unit}`,
+    `${f.value.toFixed(f.unit === "ms" || f.unit === "msg/s" ? 0 : 1)} ${f.unit}`,
     f.note ?? "",
   ]);
   console.log(

@@ -2,7 +2,7 @@
  * Drift reconciler for the local emulator.
  *
  * An emulator's CloudFormation may accept a template yet leave parts of it out (MiniStack has
- * dropped SQS redrive policies and DynamoDB TTL). After each local deploy this compares what the
+ * dropped SQS redrive policies, DynamoDB TTL and an SNS topic's KMS key). After each local deploy this compares what the
  * synthesized template declares with what the emulator's service APIs report, fixes what those
  * APIs can fix, re-reads to confirm, and reports every gap, fixed or not. It is both our
  * workaround and our conformance report: nothing it finds is hidden.
@@ -18,6 +18,12 @@ import {
   paginateListStackResources,
   type StackResourceSummary,
 } from "@aws-sdk/client-cloudformation";
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  type PutMetricAlarmCommandInput,
+} from "@aws-sdk/client-cloudwatch";
 import {
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
@@ -53,6 +59,11 @@ import {
   SFNClient,
   UpdateStateMachineCommand,
 } from "@aws-sdk/client-sfn";
+import {
+  GetTopicAttributesCommand,
+  SetTopicAttributesCommand,
+  SNSClient,
+} from "@aws-sdk/client-sns";
 import {
   GetQueueAttributesCommand,
   SetQueueAttributesCommand,
@@ -607,6 +618,74 @@ function ruleChecks(
   return checks;
 }
 
+/** MiniStack 1.5.33's CloudFormation drops a topic's KmsMasterKeyId; SetTopicAttributes takes it. */
+function snsTopicChecks(sns: SNSClient, topicArn: string, props: Record<string, unknown>): Check[] {
+  if (props.KmsMasterKeyId === undefined) return [];
+  return [
+    {
+      property: "KmsMasterKeyId",
+      declared: props.KmsMasterKeyId,
+      observe: async () =>
+        (await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }))).Attributes
+          ?.KmsMasterKeyId,
+      fix: () =>
+        sns.send(
+          new SetTopicAttributesCommand({
+            TopicArn: topicArn,
+            AttributeName: "KmsMasterKeyId",
+            AttributeValue: String(props.KmsMasterKeyId),
+          }),
+        ),
+    },
+  ];
+}
+
+const ALARM_CHECKED = [
+  "MetricName",
+  "Namespace",
+  "Statistic",
+  "Period",
+  "EvaluationPeriods",
+  "DatapointsToAlarm",
+  "Threshold",
+  "ComparisonOperator",
+  "TreatMissingData",
+  "Dimensions",
+  "AlarmActions",
+  "OKActions",
+] as const;
+
+/** An alarm is only as good as its threshold, metric and actions: check them all. */
+function alarmChecks(
+  cloudwatch: CloudWatchClient,
+  alarmName: string,
+  props: Record<string, unknown>,
+): Check[] {
+  // One read per alarm for all its properties, read again only after a fix.
+  let cache: Promise<Record<string, unknown> | undefined> | undefined;
+  const read = () => {
+    cache ??= cloudwatch
+      .send(new DescribeAlarmsCommand({ AlarmNames: [alarmName] }))
+      .then((r) => r.MetricAlarms?.[0] as Record<string, unknown> | undefined);
+    return cache;
+  };
+  return ALARM_CHECKED.filter((name) => props[name] !== undefined).map((name) => ({
+    property: name,
+    declared: props[name],
+    observe: async () => (await read())?.[name],
+    // PutMetricAlarm takes the template's property names and rewrites the whole alarm.
+    fix: async () => {
+      cache = undefined;
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          ...(props as unknown as PutMetricAlarmCommandInput),
+          AlarmName: alarmName,
+        }),
+      );
+    },
+  }));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 export interface ReconcileOptions {
@@ -626,6 +705,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   const lambda = new LambdaClient(config);
   const sfn = new SFNClient(config);
   const events = new EventBridgeClient(config);
+  const sns = new SNSClient(config);
+  const cloudwatch = new CloudWatchClient(config);
   const scheduler = new SchedulerClient(config);
 
   const physical = new Map<string, StackResourceSummary>();
@@ -655,6 +736,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
       const table = (await ddb.send(new DescribeTableCommand({ TableName: id }))).Table;
       if (attribute === "Arn") return table?.TableArn;
       if (attribute === "StreamArn") return table?.LatestStreamArn;
+    }
+    if (resource.Type === "AWS::KMS::Key" && attribute === "Arn") {
+      return id.startsWith("arn:") ? id : `arn:aws:kms:${config.region}:000000000000:key/${id}`;
     }
     return undefined;
   };
@@ -692,6 +776,12 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
         break;
       case "AWS::Events::Rule":
         checks = id ? ruleChecks(events, id, props) : [];
+        break;
+      case "AWS::SNS::Topic":
+        checks = id ? snsTopicChecks(sns, id, props) : [];
+        break;
+      case "AWS::CloudWatch::Alarm":
+        checks = id ? alarmChecks(cloudwatch, id, props) : [];
         break;
       default:
         notInspected[resource.Type] = (notInspected[resource.Type] ?? 0) + 1;

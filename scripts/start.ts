@@ -5,6 +5,7 @@
  */
 
 import { orderFansOut } from "./demo/events.js";
+import { closingStatus, poisonReplayedAfterFix } from "./demo/operations.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -43,6 +44,7 @@ async function main() {
     ordersInOrder,
     duplicatesSuppressed,
     poisonDeadLettered,
+    poisonReplayedAfterFix,
     transientRetried,
     delayedTasks,
     recurringRun,
@@ -59,6 +61,7 @@ async function main() {
       ctx.ledger.map((l) => [l.message, l.outcome]),
     ),
   );
+  await closingStatus(ctx);
   say("");
   say(
     `The emulator is still running${emulator.pid ? ` (PID ${emulator.pid})` : ""}: try ${bold("npm test")}; stop it with ${bold("npm run emulator:stop")}.`,

@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import { IdempotencyTable } from "../constructs/idempotency-table/index.js";
 import { Events } from "./parts/events.js";
 import { Messaging } from "./parts/messaging.js";
+import { Operations } from "./parts/operations.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
 import { Workflows } from "./parts/workflows.js";
@@ -25,6 +26,7 @@ export class SpoolStack extends Stack {
   readonly scheduling: Scheduling;
   readonly workflows: Workflows;
   readonly events: Events;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -83,6 +85,9 @@ export class SpoolStack extends Stack {
       // DynamoDB streams, so there the outbox publisher fails whole batches instead.
       streamPartialBatchResponses: this.account !== EMULATOR_ACCOUNT,
     });
+
+    // Monitoring discovers every queue and consumer in the stack, wherever they are added.
+    this.operations = new Operations(this, "Operations", { testHooks });
 
     new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
     new CfnOutput(this, "EffectsTableName", { value: effectsTable.tableName });

@@ -128,6 +128,12 @@ export class QueueConsumer extends Construct {
   readonly function: SpoolFunction;
   readonly eventSource: SqsEventSource;
   readonly consumerName: string;
+  /** The queue this consumer drains. */
+  readonly source: ConsumedQueue;
+  /** The function timeout (monitoring alarms when invocations come close to it). */
+  readonly timeout: Duration;
+  /** The event source's concurrency cap (monitoring alarms when it stays at the cap). */
+  readonly maxConcurrency: number;
 
   constructor(scope: Construct, id: string, props: QueueConsumerProps) {
     super(scope, id);
@@ -141,6 +147,9 @@ export class QueueConsumer extends Construct {
       props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
 
     validate(props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
+    this.source = source;
+    this.timeout = timeout;
+    this.maxConcurrency = maxConcurrency;
 
     this.function = new SpoolFunction(this, "Function", {
       entry: props.entry,

@@ -1,0 +1,459 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import {
+  auditTableName,
+  DynamoReplayAudit,
+  type ReplayHistoryEntry,
+  whoAmI,
+} from "../lib/audit.js";
+import {
+  type DeadLetter,
+  DeadLetterReader,
+  peekDeadLetters,
+  queueCounts,
+} from "../lib/dead-letters.js";
+import { SpoolCliError } from "../lib/errors.js";
+import {
+  assertJmesPath,
+  type DeadLetterFilter,
+  parseAttributeFilter,
+  parseDuration,
+} from "../lib/filters.js";
+import { formatAge, formatSeconds, renderTable, truncate } from "../lib/format.js";
+import { Progress } from "../lib/progress.js";
+import { parseRate } from "../lib/rate-limiter.js";
+import { type ReplayOutcome, replayDeadLetters } from "../lib/replay.js";
+import { findDeadLetterQueue, findQueue } from "../lib/stack.js";
+import type { CliContext, SpoolCommand } from "../spool.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function positiveInt(name: string, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+const holdOption = () =>
+  new Option(
+    "--hold <seconds>",
+    "how long a dead letter stays hidden from others while spool reads it",
+  )
+    .argParser(positiveInt("--hold", 43_200))
+    .default(30);
+
+/** A dead letter as JSON: everything an operator could want, dates as ISO strings. */
+export function deadLetterJson(letter: DeadLetter) {
+  return {
+    id: letter.id,
+    originalId: letter.originalId,
+    via: letter.via,
+    reason: letter.reason,
+    errorClass: letter.errorClass ?? null,
+    errorCode: letter.errorCode ?? null,
+    errorMessage: letter.errorMessage ?? null,
+    attempts: letter.attempts ?? null,
+    firstFailureAt: letter.firstFailureAt?.toISOString() ?? null,
+    deadLetteredAt: letter.deadLetteredAt.toISOString(),
+    sourceQueue: letter.sourceArn ?? null,
+    correlationId: letter.correlationId ?? null,
+    messageGroupId: letter.groupId ?? null,
+    receiveCount: Number(letter.system.ApproximateReceiveCount ?? 0),
+    metadata: letter.metadata ?? null,
+    attributes: Object.fromEntries(
+      Object.entries(letter.attributes).map(([k, v]) => [k, v.StringValue ?? `(${v.DataType})`]),
+    ),
+    body: letter.body,
+  };
+}
+
+export function renderDeadLetterList(
+  queue: string,
+  letters: readonly DeadLetter[],
+  total: { visible: number; inFlight: number },
+  now: Date,
+): string {
+  if (letters.length === 0) {
+    return `No dead letters visible for ${queue}${total.inFlight ? ` (${total.inFlight} in flight: someone else is reading or replaying them)` : ""}.`;
+  }
+  const rows = letters.map((l) => [
+    l.id,
+    formatAge(l.deadLetteredAt, now),
+    l.attempts ?? "?",
+    l.via === "spool"
+      ? `${l.errorCode} (${l.errorClass})`
+      : l.via === "redrive"
+        ? "moved by SQS redrive"
+        : "no metadata",
+    truncate(
+      l.errorMessage ??
+        (l.via === "redrive"
+          ? `no Spool metadata: SQS moved it after ${l.attempts ?? "maxReceiveCount"} receives`
+          : "no Spool metadata, no redrive source: sent to the DLQ directly?"),
+      60,
+    ),
+  ]);
+  // Counted after the read released them, so the total includes the ones listed.
+  const shown = `${letters.length} of ~${total.visible + total.inFlight}`;
+  return [
+    `Dead letters of ${queue} (${shown}; read without consuming them):`,
+    "",
+    renderTable(["id", "dead-lettered", "attempts", "error", "message"], rows),
+    "",
+    "Details: spool dlq show <queue> <id>. Replay: spool dlq replay <queue> --dry-run [filters].",
+  ].join("\n");
+}
+
+export function renderDeadLetter(letter: DeadLetter, now: Date): string {
+  const line = (k: string, v: unknown) => `${`${k}:`.padEnd(18)}${v ?? "-"}`;
+  let body = letter.body;
+  try {
+    body = JSON.stringify(JSON.parse(letter.body), null, 2);
+  } catch {
+    // not JSON: shown as received
+  }
+  const attributes = Object.entries(letter.attributes)
+    .filter(([k]) => k !== "spool-dead-letter")
+    .map(([k, v]) => `  ${k} = ${v.StringValue ?? `(${v.DataType})`}`);
+  return [
+    line("id", letter.id),
+    line("original id", letter.originalId),
+    line(
+      "dead-lettered",
+      `${letter.deadLetteredAt.toISOString()} (${formatAge(letter.deadLetteredAt, now)})`,
+    ),
+    line(
+      "how",
+      letter.via === "spool"
+        ? `by consumer ${letter.metadata?.consumer} (${letter.reason})`
+        : letter.via === "redrive"
+          ? "moved by the SQS redrive policy (no Spool metadata)"
+          : "unknown: no Spool metadata and no redrive source (sent to the DLQ directly?)",
+    ),
+    line("error class", letter.errorClass),
+    line("error code", letter.errorCode),
+    line("error message", letter.errorMessage),
+    line("attempts", letter.attempts),
+    line("first failure", letter.firstFailureAt?.toISOString()),
+    line("source queue", letter.sourceArn),
+    line("correlation id", letter.correlationId),
+    line("message group", letter.groupId),
+    line("schema version", letter.metadata?.schemaVersion),
+    line(
+      "receive count",
+      `${letter.system.ApproximateReceiveCount ?? "?"} (SQS; includes reads from the DLQ)`,
+    ),
+    ...(letter.metadata?.errorDetails
+      ? [line("error details", JSON.stringify(letter.metadata.errorDetails))]
+      : []),
+    "attributes:",
+    ...(attributes.length ? attributes : ["  (none)"]),
+    "body:",
+    ...body.split("\n").map((l) => `  ${l}`),
+  ].join("\n");
+}
+
+export function renderReplay(outcome: ReplayOutcome): string {
+  const lines: string[] = [];
+  if (outcome.nativeUnavailable) {
+    lines.push(
+      `SQS's message move task is not available at this endpoint (${truncate(outcome.nativeUnavailable, 80)}): moving message by message.`,
+    );
+  }
+  const rate = outcome.elapsedMs > 0 ? (outcome.moved / outcome.elapsedMs) * 1000 : 0;
+  if (outcome.dryRun) {
+    lines.push(
+      `Dry run: ${outcome.matched} of ${outcome.examined} dead letters examined would move from the DLQ of ${outcome.queue} back to it (filter: ${outcome.filter}).`,
+    );
+  } else if (outcome.method === "message-move-task") {
+    lines.push(
+      `SQS moved ${outcome.moved} dead letters back to ${outcome.queue} (move task ${outcome.moveTaskHandle}) in ${formatSeconds(outcome.elapsedMs / 1000)}.`,
+    );
+  } else {
+    lines.push(
+      `Moved ${outcome.moved} of ${outcome.examined} dead letters examined back to ${outcome.queue} in ${formatSeconds(outcome.elapsedMs / 1000)} (${rate.toFixed(1)}/s; filter: ${outcome.filter}).`,
+    );
+  }
+  if (outcome.messages.length) {
+    lines.push(
+      "",
+      renderTable(
+        [
+          "dead-letter id",
+          "error code",
+          "group",
+          outcome.dryRun ? "dead-lettered" : "new message id",
+        ],
+        outcome.messages.map((m) => [
+          m.id,
+          m.errorCode ?? `(${m.reason})`,
+          m.groupId ?? "-",
+          outcome.dryRun ? m.deadLetteredAt : (m.newMessageId ?? "-"),
+        ]),
+      ),
+    );
+  }
+  for (const f of outcome.failures) lines.push(`not moved (still in the DLQ): ${f.id}: ${f.error}`);
+  for (const f of outcome.notDeleted) {
+    lines.push(
+      `sent back but not deleted from the DLQ (a duplicate, not a loss): ${f.id}: ${f.error}`,
+    );
+  }
+  if (outcome.interrupted) {
+    lines.push("Interrupted: every dead letter not moved is back in the DLQ.");
+  }
+  lines.push(
+    "",
+    outcome.dryRun
+      ? "Nothing was moved. Run again without --dry-run to move them."
+      : `Recorded as replay ${outcome.replayId} (spool dlq history).`,
+  );
+  return lines.join("\n");
+}
+
+function renderHistory(entries: readonly ReplayHistoryEntry[]): string {
+  if (entries.length === 0) return "No replays recorded.";
+  return renderTable(
+    ["started", "queue", "by", "moved", "status", "filter", "replay id"],
+    entries.map((e) => [
+      e.startedAt,
+      e.queue,
+      `${e.operator?.principal ?? "?"} (${e.operator?.localUser ?? "?"})`,
+      e.moved ?? "?",
+      (e as { status?: string }).status ?? "?",
+      truncate(e.filter ?? "", 40),
+      e.replayId,
+    ]),
+  );
+}
+
+interface ReplayOptions {
+  errorClass?: string[];
+  errorCode?: string[];
+  reason?: string[];
+  attribute?: string[];
+  olderThan?: string;
+  newerThan?: string;
+  where?: string;
+  id?: string[];
+  dryRun: boolean;
+  rate?: number;
+  limit?: number;
+  hold: number;
+  native: boolean;
+  auditTable?: string;
+}
+
+/** The filter the replay options describe (validated; a bad value is a usage error). */
+export function filterFromOptions(options: ReplayOptions): DeadLetterFilter {
+  if (options.where !== undefined) assertJmesPath(options.where);
+  return {
+    ...(options.errorClass?.length ? { errorClasses: options.errorClass } : {}),
+    ...(options.errorCode?.length ? { errorCodes: options.errorCode } : {}),
+    ...(options.reason?.length ? { reasons: options.reason } : {}),
+    ...(options.attribute?.length
+      ? { attributes: options.attribute.map(parseAttributeFilter) }
+      : {}),
+    ...(options.olderThan !== undefined
+      ? { olderThanMs: parseDuration(options.olderThan, "--older-than") }
+      : {}),
+    ...(options.newerThan !== undefined
+      ? { newerThanMs: parseDuration(options.newerThan, "--newer-than") }
+      : {}),
+    ...(options.where !== undefined ? { where: options.where } : {}),
+    ...(options.id?.length ? { ids: options.id } : {}),
+  };
+}
+
+async function list(context: CliContext, ref: string, options: { limit: number; hold: number }) {
+  const queue = findDeadLetterQueue(await context.inventory(), ref);
+  const { sqs } = context.clients();
+  const letters = await peekDeadLetters(sqs, queue, {
+    limit: options.limit,
+    holdSeconds: options.hold,
+    signal: context.signal,
+  });
+  const total = await queueCounts(sqs, queue.deadLetterQueue.url);
+  const now = new Date();
+  context.emit({
+    text: renderDeadLetterList(queue.name, letters, total, now),
+    json: letters.map(deadLetterJson),
+  });
+}
+
+async function show(context: CliContext, ref: string, id: string, options: { hold: number }) {
+  const queue = findDeadLetterQueue(await context.inventory(), ref);
+  const reader = new DeadLetterReader(context.clients().sqs, queue, options.hold);
+  const found: DeadLetter[] = [];
+  try {
+    for (;;) {
+      const batch = await reader.next(10);
+      if (batch.length === 0 || context.signal.aborted) break;
+      const exact = batch.find((l) => l.id === id || l.originalId === id);
+      if (exact) {
+        found.splice(0, found.length, exact);
+        break;
+      }
+      found.push(...batch.filter((l) => l.id.startsWith(id) || l.originalId.startsWith(id)));
+    }
+  } finally {
+    await reader.release();
+  }
+  if (found.length === 0) {
+    throw new SpoolCliError(
+      `no dead letter ${id} in the DLQ of ${queue.name} (spool dlq list ${queue.name})`,
+    );
+  }
+  if (found.length > 1) {
+    throw new SpoolCliError(
+      `"${id}" matches ${found.length} dead letters (${found.map((l) => l.id).join(", ")}): give more of the id`,
+    );
+  }
+  const letter = found[0] as DeadLetter;
+  context.emit({ text: renderDeadLetter(letter, new Date()), json: deadLetterJson(letter) });
+}
+
+async function replay(context: CliContext, ref: string, options: ReplayOptions) {
+  const filter = filterFromOptions(options);
+  const inventory = await context.inventory();
+  const queue = findDeadLetterQueue(inventory, ref);
+  const clients = context.clients();
+  const audit = options.dryRun
+    ? undefined
+    : new DynamoReplayAudit(clients.dynamo, auditTableName(inventory, options.auditTable));
+  const operator = await whoAmI(clients);
+  const progress = new Progress(context.io, options.dryRun ? "examined" : "moved");
+  const outcome = await replayDeadLetters(
+    {
+      queue,
+      filter,
+      dryRun: options.dryRun,
+      limit: options.limit,
+      ratePerSecond: options.rate,
+      holdSeconds: options.hold,
+      allowNative: options.native,
+    },
+    {
+      sqs: clients.sqs,
+      audit,
+      operator,
+      stack: inventory.stackName,
+      progress,
+      signal: context.signal,
+    },
+  );
+  context.emit({ text: renderReplay(outcome), json: outcome });
+  if (outcome.failures.length || outcome.notDeleted.length) context.fail(1);
+}
+
+async function history(
+  context: CliContext,
+  ref: string | undefined,
+  options: { limit: number; auditTable?: string },
+) {
+  const inventory = await context.inventory();
+  const audit = new DynamoReplayAudit(
+    context.clients().dynamo,
+    auditTableName(inventory, options.auditTable),
+  );
+  const queue = ref ? findQueue(inventory, ref).name : undefined;
+  // The newest first; a queue filter reads a few more so it can still fill the page.
+  const entries = (await audit.history(queue ? options.limit * 5 : options.limit))
+    .filter((e) => !queue || e.queue === queue)
+    .slice(0, options.limit);
+  context.emit({ text: renderHistory(entries), json: entries });
+}
+
+export const dlqCommand: SpoolCommand = {
+  register(program: Command, context: CliContext) {
+    const dlq = program
+      .command("dlq")
+      .description("dead letters: list, show, replay (with filters, dry run, rate limit), history");
+
+    dlq
+      .command("list")
+      .description("list a queue's dead letters with why they died, without consuming them")
+      .argument("<queue>", "the queue (its name in `spool status`, or its SQS name)")
+      .option("--limit <n>", "show at most n", positiveInt("--limit", 10_000), 50)
+      .addOption(holdOption())
+      .action((ref: string, options: { limit: number; hold: number }) =>
+        list(context, ref, options),
+      );
+
+    dlq
+      .command("show")
+      .description("everything about one dead letter: metadata, attributes, body")
+      .argument("<queue>", "the queue")
+      .argument("<id>", "its id in the DLQ or its original message id (a unique prefix will do)")
+      .addOption(holdOption())
+      .action((ref: string, id: string, options: { hold: number }) =>
+        show(context, ref, id, options),
+      );
+
+    dlq
+      .command("replay")
+      .description(
+        "send dead letters back to their queue: filtered, rate-limited, audited; --dry-run first",
+      )
+      .argument("<queue>", "the queue whose dead letters to replay")
+      .option("--error-class <class>", "only this error class (repeatable)", collect)
+      .option("--error-code <code>", "only this error code (repeatable)", collect)
+      .option(
+        "--reason <reason>",
+        "permanent-failure | retries-exhausted | redrive | unknown (repeatable)",
+        collect,
+      )
+      .option(
+        "--attribute <name=value>",
+        "only with this message attribute value (repeatable)",
+        collect,
+      )
+      .option("--older-than <duration>", "dead-lettered at least this long ago (30s, 15m, 2h, 7d)")
+      .option("--newer-than <duration>", "dead-lettered at most this long ago")
+      .option(
+        "--where <jmespath>",
+        "only where this JMESPath expression on the JSON body is truthy",
+      )
+      .option("--id <id>", "only this dead letter (repeatable)", collect)
+      .option("--dry-run", "show what would move; move nothing", false)
+      .option(
+        "--rate <n/s>",
+        "at most n messages per second (e.g. 5, 0.5/s, 300/m)",
+        (v: string) => {
+          try {
+            return parseRate(v);
+          } catch (error) {
+            throw new InvalidArgumentError((error as Error).message);
+          }
+        },
+      )
+      .option("--limit <n>", "move at most n", positiveInt("--limit", 1_000_000))
+      .addOption(
+        new Option("--hold <seconds>", "how long a dead letter in hand stays hidden from others")
+          .argParser(positiveInt("--hold", 43_200))
+          .default(60),
+      )
+      .option("--no-native", "never use SQS's own move task, even for an unfiltered replay")
+      .option(
+        "--audit-table <table>",
+        "the audit table (default: the stack's OperatorAuditTableName)",
+      )
+      .action((ref: string, options: ReplayOptions) => replay(context, ref, options));
+
+    dlq
+      .command("history")
+      .description("who replayed which dead letters, when, with which filter")
+      .argument("[queue]", "only replays of this queue")
+      .option("--limit <n>", "show at most n", positiveInt("--limit", 1_000), 20)
+      .option(
+        "--audit-table <table>",
+        "the audit table (default: the stack's OperatorAuditTableName)",
+      )
+      .action((ref: string | undefined, options: { limit: number; auditTable?: string }) =>
+        history(context, ref, options),
+      );
+  },
+};

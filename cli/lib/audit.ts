@@ -1,0 +1,185 @@
+import { userInfo } from "node:os";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { AwsClients } from "./aws.js";
+import { SpoolCliError } from "./errors.js";
+import type { StackInventory } from "./stack.js";
+
+/** Who is operating: the AWS principal, and the user at this machine's keyboard. */
+export interface Operator {
+  /** The STS caller ARN (on an emulator, whatever identity it reports). */
+  readonly principal: string;
+  readonly localUser: string;
+}
+
+export async function whoAmI(clients: AwsClients): Promise<Operator> {
+  let localUser = "unknown";
+  try {
+    localUser = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep "unknown"
+  }
+  try {
+    const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
+    return { principal: identity.Arn ?? "unknown", localUser };
+  } catch (error) {
+    // An emulator without STS still gets a record naming the local user.
+    if (clients.target.local) return { principal: "unknown (emulator)", localUser };
+    throw error;
+  }
+}
+
+/** The audit output a stack with Spool's Operations part carries. */
+export const AUDIT_TABLE_OUTPUT = "OperatorAuditTableName";
+
+export function auditTableName(inventory: StackInventory, override: string | undefined): string {
+  const name = override ?? inventory.outputs[AUDIT_TABLE_OUTPUT];
+  if (!name) {
+    throw new SpoolCliError(
+      `stack ${inventory.stackName} has no ${AUDIT_TABLE_OUTPUT} output, and every replay is recorded: pass --audit-table <table>`,
+    );
+  }
+  return name;
+}
+
+export interface ReplayStarted {
+  readonly replayId: string;
+  readonly stack: string;
+  readonly queue: string;
+  readonly sourceQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly method: string;
+  readonly filter: string;
+  readonly limit: number | undefined;
+  readonly ratePerSecond: number | undefined;
+  readonly operator: Operator;
+  readonly startedAt: string;
+  readonly moveTaskHandle?: string;
+}
+
+export interface ReplayMoved {
+  readonly deadLetterId: string;
+  readonly originalId: string;
+  readonly newMessageId: string | undefined;
+  readonly errorCode: string | undefined;
+  readonly movedAt: string;
+}
+
+export interface ReplayFinished {
+  readonly status: "completed" | "interrupted" | "failed";
+  readonly examined: number;
+  readonly matched: number;
+  readonly moved: number;
+  readonly failed: number;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+/** Where a replay records itself. */
+export interface ReplayAudit {
+  started(record: ReplayStarted): Promise<void>;
+  moved(replayId: string, record: ReplayMoved): Promise<void>;
+  finished(replayId: string, record: ReplayFinished): Promise<void>;
+}
+
+export interface ReplayHistoryEntry extends ReplayStarted, Partial<ReplayFinished> {}
+
+const HISTORY_PARTITION = "replays";
+
+/**
+ * The audit trail in DynamoDB (the stack's OperatorAudit table: PITR on, retained on stack
+ * deletion). One summary item per replay under a single partition sorted by start time, so
+ * "who replayed what, when" is one query; one item per moved message under the replay's own
+ * partition, written as each message moves, so even a replay killed midway leaves a record of
+ * every message it moved. The summary says "running" until the replay finishes; a replay that
+ * was killed stays "running".
+ */
+export class DynamoReplayAudit implements ReplayAudit {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #summaryKeys = new Map<string, { pk: string; sk: string }>();
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.#db = db;
+    this.#table = table;
+  }
+
+  async started(record: ReplayStarted): Promise<void> {
+    const key = { pk: HISTORY_PARTITION, sk: `${record.startedAt}#${record.replayId}` };
+    this.#summaryKeys.set(record.replayId, key);
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...key, ...record, status: "running" },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async moved(replayId: string, record: ReplayMoved): Promise<void> {
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk: `replay#${replayId}`,
+          sk: `message#${record.deadLetterId}`,
+          replayId,
+          ...record,
+        },
+      }),
+    );
+  }
+
+  async finished(replayId: string, record: ReplayFinished): Promise<void> {
+    const key = this.#summaryKeys.get(replayId);
+    if (!key) throw new Error(`replay ${replayId} was not started through this audit`);
+    const fields = Object.entries(record).filter(([, v]) => v !== undefined);
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: key,
+        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
+        ExpressionAttributeNames: Object.fromEntries(fields.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(fields.map(([, v], i) => [`:v${i}`, v])),
+      }),
+    );
+  }
+
+  /** The most recent replays, newest first. */
+  async history(limit: number): Promise<ReplayHistoryEntry[]> {
+    const { Items = [] } = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": HISTORY_PARTITION },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return Items as ReplayHistoryEntry[];
+  }
+
+  /** The messages one replay moved. */
+  async messages(replayId: string): Promise<ReplayMoved[]> {
+    const items: ReplayMoved[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": `replay#${replayId}` },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as ReplayMoved[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+}

@@ -1,0 +1,136 @@
+import { Command, CommanderError } from "commander";
+import { commands } from "./commands/index.js";
+import { AwsClients, resolveTarget } from "./lib/aws.js";
+import { describeError } from "./lib/errors.js";
+import { type Io, processIo } from "./lib/io.js";
+import { loadInventory, type StackInventory } from "./lib/stack.js";
+
+export interface GlobalOptions {
+  readonly stack: string;
+  readonly region: string | undefined;
+  readonly json: boolean;
+}
+
+/** What every command gets: where to write, the AWS clients and the stack it operates on. */
+export interface CliContext {
+  readonly io: Io;
+  /** Aborted by Ctrl-C / SIGTERM: long commands stop cleanly. */
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  globals(): GlobalOptions;
+  clients(): AwsClients;
+  /** The stack's queues, outputs and resources (read once per run). */
+  inventory(): Promise<StackInventory>;
+  /** Prints `text` for people, or `json` as JSON with `--json`. */
+  emit(result: { readonly text: string; readonly json: unknown }): void;
+  /** Sets the exit code the run ends with (a failure that still printed a result). */
+  fail(code: number): void;
+}
+
+/**
+ * A `spool` command group. Each module registers its subcommands on the program; a new
+ * capability (jobs, schedules, backfill) adds a module to `commands/index.ts`.
+ */
+export interface SpoolCommand {
+  register(program: Command, context: CliContext): void;
+}
+
+export interface RunOptions {
+  readonly io?: Io;
+  readonly signal?: AbortSignal;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Builds the program: global options plus every registered command. */
+export function createProgram(context: CliContext): Command {
+  const program = new Command("spool")
+    .description(
+      "Operate a Spool stack: queue status, dead letters, replays. Talks to AWS through your normal credentials, or to the emulator at AWS_ENDPOINT_URL.",
+    )
+    .option("--stack <name>", "the CloudFormation stack to operate on", "Spool")
+    .option("--region <region>", "AWS region (default: AWS_REGION or your profile's)")
+    .option("--json", "print results as JSON instead of tables", false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.io.stdout.write(text),
+      writeErr: (text) => context.io.stderr.write(text),
+      // One line: what was wrong, and where usage is.
+      outputError: (text, write) =>
+        write(`spool: ${text.trim().replace(/^error: /, "")} (see spool --help)\n`),
+    });
+  for (const command of commands) command.register(program, context);
+  program.addHelpText("after", () => `\nEvery command:\n${commandList(program)}\n`);
+  return program;
+}
+
+/** "  spool dlq list <queue>   list a queue's dead letters…" for every leaf command. */
+function commandList(program: Command): string {
+  const lines: [string, string][] = [];
+  const walk = (command: Command, prefix: string) => {
+    for (const sub of command.commands) {
+      if (sub.name() === "help") continue;
+      const usage = `${prefix} ${sub.name()}`;
+      if (sub.commands.length) walk(sub, usage);
+      else {
+        const args = sub.registeredArguments
+          .map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`))
+          .join(" ");
+        lines.push([`${usage}${args ? ` ${args}` : ""}`, sub.description()]);
+      }
+    }
+  };
+  walk(program, "spool");
+  const width = Math.max(...lines.map(([u]) => u.length));
+  return lines.map(([u, d]) => `  ${u.padEnd(width)}  ${d}`).join("\n");
+}
+
+/** Runs `spool <argv>` and resolves to its exit code; never throws, never exits the process. */
+export async function runSpool(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  const io = options.io ?? processIo;
+  const env = options.env ?? process.env;
+  let program: Command | undefined;
+  let clients: AwsClients | undefined;
+  let inventory: Promise<StackInventory> | undefined;
+  let exitCode = 0;
+  const globals = (): GlobalOptions => {
+    const o = program?.opts() ?? {};
+    return { stack: o.stack ?? "Spool", region: o.region, json: o.json === true };
+  };
+  const context: CliContext = {
+    io,
+    signal: options.signal ?? new AbortController().signal,
+    env,
+    globals,
+    clients() {
+      clients ??= new AwsClients(resolveTarget({ region: globals().region }, env));
+      return clients;
+    },
+    inventory() {
+      inventory ??= loadInventory(context.clients(), globals().stack);
+      return inventory;
+    },
+    emit(result) {
+      if (globals().json) io.stdout.write(`${JSON.stringify(result.json, null, 2)}\n`);
+      else io.stdout.write(`${result.text}\n`);
+    },
+    fail(code) {
+      exitCode = Math.max(exitCode, code);
+    },
+  };
+  program = createProgram(context);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; they exit 0.
+      return error.exitCode;
+    }
+    const target = clients?.target ?? resolveTarget({ region: globals().region }, env);
+    io.stderr.write(
+      `spool: ${describeError(error, { endpoint: target.endpoint, region: target.region, stack: globals().stack })}\n`,
+    );
+    const code = (error as { exitCode?: unknown }).exitCode;
+    return typeof code === "number" ? code : 1;
+  }
+}

@@ -1,0 +1,191 @@
+import { Duration, Token } from "aws-cdk-lib";
+import {
+  ComparisonOperator,
+  GraphWidget,
+  type HorizontalAnnotation,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import type { IConstruct } from "constructs";
+import { QueueConsumer } from "../queue-consumer/index.js";
+import type { ResourceKind } from "./resource-kind.js";
+import { requireInteger } from "./validate.js";
+
+/** Alarm thresholds for a queue consumer's function. */
+export interface ConsumerAlarmOptions {
+  /**
+   * Create the alarms at all (the dashboard widgets are made either way).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Alarm when more invocations than this fail within a minute. A Spool consumer reports
+   * record failures through its batch response, so an invocation error means the handler
+   * crashed or timed out.
+   * @default 0
+   */
+  readonly maxErrors?: number;
+  /**
+   * Alarm when more invocations than this are throttled within a minute.
+   * @default 0
+   */
+  readonly maxThrottles?: number;
+  /**
+   * Alarm when the longest invocation exceeds this share of the function timeout for 3 of 5
+   * minutes: the next slow dependency turns into timeouts and redeliveries.
+   * @default 0.8
+   */
+  readonly durationTimeoutRatio?: number;
+  /**
+   * Alarm when the function runs at its event source's `maxConcurrency` for 5 minutes in a row:
+   * the consumer is saturated and the backlog can only grow.
+   * @default true
+   */
+  readonly concurrencyAtCap?: boolean;
+}
+
+/** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
+export interface ConsumerMonitoringOptions extends ConsumerAlarmOptions {
+  /**
+   * The consumer's name in alarm names and on the dashboard.
+   * @default - its `consumerName`
+   */
+  readonly name?: string;
+}
+
+export const CONSUMER_ALARM_DEFAULTS = {
+  alarms: true,
+  maxErrors: 0,
+  maxThrottles: 0,
+  durationTimeoutRatio: 0.8,
+  concurrencyAtCap: true,
+} as const satisfies Required<ConsumerAlarmOptions>;
+
+export function validateConsumerAlarmOptions(
+  prefix: string,
+  options: ConsumerAlarmOptions = {},
+): void {
+  requireInteger(`${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
+  requireInteger(`${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
+  const ratio = options.durationTimeoutRatio;
+  if (ratio !== undefined && !Token.isUnresolved(ratio) && !(ratio > 0 && ratio <= 1)) {
+    throw new Error(
+      `${prefix}durationTimeoutRatio must be above 0 and at most 1 (a share of the timeout), got ${ratio}`,
+    );
+  }
+}
+
+const MINUTE = Duration.minutes(1);
+
+/**
+ * Consumers: every QueueConsumer in the stack, with alarms on invocation errors, throttles,
+ * duration near the timeout and concurrency pinned at its cap, and a dashboard row each.
+ */
+export function consumerKind(
+  defaults: ConsumerAlarmOptions = {},
+): ResourceKind<QueueConsumer, ConsumerMonitoringOptions> {
+  validateConsumerAlarmOptions("consumerAlarms.", defaults);
+  return {
+    name: "consumer",
+    title: "Consumers",
+    matches: (construct: IConstruct): construct is QueueConsumer =>
+      construct instanceof QueueConsumer,
+    nameOf: (consumer) => consumer.consumerName,
+    monitor(consumer, context, options) {
+      validateConsumerAlarmOptions("", options);
+      const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };
+      const fn = consumer.function;
+      const invocations = fn.metricInvocations({
+        statistic: "Sum",
+        period: MINUTE,
+        label: "invocations",
+      });
+      const errors = fn.metricErrors({ statistic: "Sum", period: MINUTE, label: "errors" });
+      const throttles = fn.metricThrottles({
+        statistic: "Sum",
+        period: MINUTE,
+        label: "throttles",
+      });
+      const duration = fn.metricDuration({
+        statistic: "Maximum",
+        period: MINUTE,
+        label: "longest (ms)",
+      });
+      const durationP90 = fn.metricDuration({
+        statistic: "p90",
+        period: MINUTE,
+        label: "p90 (ms)",
+      });
+      const concurrency = fn.metric("ConcurrentExecutions", {
+        statistic: "Maximum",
+        period: MINUTE,
+        label: "concurrent executions",
+      });
+
+      const timeoutMs = consumer.timeout.toMilliseconds();
+      const durationLimit: HorizontalAnnotation[] = [
+        { value: timeoutMs, label: "timeout", color: "#d62728" },
+      ];
+      const concurrencyLimit: HorizontalAnnotation[] = [
+        { value: consumer.maxConcurrency, label: "maxConcurrency", color: "#d62728" },
+      ];
+      if (o.alarms) {
+        context.addAlarm("errors", {
+          alarmDescription: `More than ${o.maxErrors} invocations of consumer ${consumer.consumerName} failed in a minute (crash or timeout; record failures are reported in the batch response, not as errors).`,
+          metric: errors,
+          threshold: o.maxErrors,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: 1,
+        });
+        context.addAlarm("throttles", {
+          alarmDescription: `More than ${o.maxThrottles} invocations of consumer ${consumer.consumerName} were throttled in a minute: account or reserved concurrency is exhausted.`,
+          metric: throttles,
+          threshold: o.maxThrottles,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: 1,
+        });
+        const durationAlarm = context.addAlarm("duration-near-timeout", {
+          alarmDescription: `Invocations of consumer ${consumer.consumerName} took more than ${Math.round(o.durationTimeoutRatio * 100)}% of its ${consumer.timeout.toHumanString()} timeout for 3 of 5 minutes.`,
+          metric: duration,
+          threshold: Math.round(timeoutMs * o.durationTimeoutRatio),
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 3,
+        });
+        durationLimit.push(durationAlarm.toAnnotation());
+        if (o.concurrencyAtCap) {
+          context.addAlarm("concurrency-at-cap", {
+            alarmDescription: `Consumer ${consumer.consumerName} ran at its maxConcurrency (${consumer.maxConcurrency}) for 5 minutes: it is saturated and its queue can only grow.`,
+            metric: concurrency,
+            threshold: consumer.maxConcurrency,
+            comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: TreatMissingData.NOT_BREACHING,
+            evaluationPeriods: 5,
+          });
+        }
+      }
+
+      context.addWidgets(
+        new GraphWidget({
+          title: `${context.name}: invocations`,
+          left: [invocations, errors, throttles],
+          width: 8,
+        }),
+        new GraphWidget({
+          title: `${context.name}: duration`,
+          left: [duration, durationP90],
+          leftAnnotations: durationLimit,
+          width: 8,
+        }),
+        new GraphWidget({
+          title: `${context.name}: concurrency`,
+          left: [concurrency],
+          leftAnnotations: concurrencyLimit,
+          width: 8,
+        }),
+      );
+    },
+  };
+}
