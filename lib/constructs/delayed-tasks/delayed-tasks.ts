@@ -13,6 +13,11 @@ import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { TasksConfig } from "../../../lambdas/runtime/tasks.js";
+import {
+  acknowledgeDeadLetterQueue,
+  acknowledgeWildcardResources,
+  onlyActions,
+} from "../spool-function/index.js";
 
 /** The key attribute of the tasks table (the runtime's `lambdas/runtime/tasks.ts` writes it). */
 export const TASK_KEY_ATTRIBUTE = "key";
@@ -98,13 +103,17 @@ export class DelayedTasks extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.deadLetterQueue =
-      props.deadLetterQueue ??
-      new Queue(this, "DeadLetterQueue", {
+    if (props.deadLetterQueue) {
+      this.deadLetterQueue = props.deadLetterQueue;
+    } else {
+      const deadLetterQueue = new Queue(this, "DeadLetterQueue", {
         retentionPeriod: Duration.days(14),
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
       });
+      acknowledgeDeadLetterQueue(deadLetterQueue, "tasks the Scheduler could not deliver");
+      this.deadLetterQueue = deadLetterQueue;
+    }
 
     this.schedulerRole = new Role(this, "SchedulerRole", {
       description: "EventBridge Scheduler delivering Spool delayed tasks",
@@ -184,6 +193,22 @@ export class DelayedTasks extends Construct {
       resourceArns: [this.schedulesArn],
     });
     this.schedulerRole.grantPassRole(fn.grantPrincipal);
+    if (fn.role) {
+      acknowledgeWildcardResources(fn.role, [
+        {
+          matches: (resource, actions) =>
+            resource.includes(":schedule/") &&
+            resource.endsWith("/*") &&
+            onlyActions([
+              "scheduler:CreateSchedule",
+              "scheduler:GetSchedule",
+              "scheduler:DeleteSchedule",
+            ])(actions),
+          reason:
+            "One-time schedules are created at run time, one per task and named from its key; the grant covers only this construct's schedule group.",
+        },
+      ]);
+    }
     fn.addEnvironment("SPOOL_TASKS_TABLE", this.table.tableName);
     fn.addEnvironment("SPOOL_TASKS_SCHEDULE_GROUP", this.scheduleGroup.scheduleGroupName);
     fn.addEnvironment("SPOOL_TASKS_SCHEDULER_ROLE_ARN", this.schedulerRole.roleArn);

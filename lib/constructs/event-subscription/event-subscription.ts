@@ -8,6 +8,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { QueueConsumer, type RetryBackoff } from "../queue-consumer/index.js";
 import { ReliableQueue } from "../reliable-queue/index.js";
+import { acknowledgeDeadLetterQueue } from "../spool-function/index.js";
 
 /** The forwarder that gives each event its FIFO message group (see lambdas/event-forwarder). */
 const FORWARDER_ENTRY = fileURLToPath(
@@ -191,6 +192,10 @@ export class EventSubscription extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeDeadLetterQueue(
+      this.deliveryDeadLetterQueue,
+      "events EventBridge could not deliver",
+    );
 
     this.rule = new Rule(this, "Rule", {
       eventBus: props.eventBus,

@@ -200,16 +200,18 @@ export class ReliableQueue extends Construct {
       ...encryptionOptions,
     });
 
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "Serverless-SQSRedrivePolicy",
-      reason:
-        "This is the dead-letter queue: it keeps failed messages (14 days) for operators to inspect and replay.",
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "AwsSolutions-SQS3",
-      reason:
-        "This is the dead-letter queue of its source queue; a DLQ of a DLQ would only move the problem.",
-    });
+    Validations.of(this.deadLetterQueue).acknowledge(
+      {
+        id: "Serverless-SQSRedrivePolicy",
+        reason:
+          "This is the dead-letter queue: it keeps failed messages (14 days) for operators to inspect and replay.",
+      },
+      {
+        id: "AwsSolutions-SQS3",
+        reason:
+          "This is the dead-letter queue of its source queue; a DLQ of a DLQ would only move the problem.",
+      },
+    );
 
     this.maxReceiveCount = maxReceiveCount;
     this.fifo = fifo;

@@ -1,5 +1,6 @@
 export {
   SAGA_ERRORS,
+  SAGA_EXECUTIONS_RULE,
   type SagaRetry,
   type SagaStep,
   SagaWorkflow,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Annotations, Duration, Names, RemovalPolicy, Token } from "aws-cdk-lib";
+import { Annotations, Duration, Names, RemovalPolicy, Token, Validations } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule } from "aws-cdk-lib/aws-events";
@@ -38,7 +38,29 @@ import {
   type JobStatus,
   jobUpdate,
 } from "../../../lambdas/runtime/job-states.js";
-import { SpoolFunction } from "../spool-function/index.js";
+import {
+  acknowledgeDeadLetterQueue,
+  acknowledgeWildcardResources,
+  onlyActions,
+  RESOURCELESS_ACTIONS_RULE,
+  SpoolFunction,
+  type WildcardRule,
+} from "../spool-function/index.js";
+
+/**
+ * The execution-level grants (describe, history, stop) a state machine gives out: executions are
+ * named at run time, so their ARNs end in a wildcard under this state machine only.
+ */
+export const SAGA_EXECUTIONS_RULE: WildcardRule = {
+  matches: (resource, actions) =>
+    resource.includes(":execution:") &&
+    resource.endsWith(":*") &&
+    onlyActions(["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"])(
+      actions,
+    ),
+  reason:
+    "Executions are named at run time (from the business key); the grant covers only the executions of this saga's state machine.",
+};
 
 /** One step of a saga: an action and, when it has an effect to undo, its compensation. */
 export interface SagaStep {
@@ -209,6 +231,17 @@ export class SagaWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: SagaWorkflowProps) {
     super(scope, id);
+    acknowledgeWildcardResources(this, [
+      RESOURCELESS_ACTIONS_RULE,
+      SAGA_EXECUTIONS_RULE,
+      {
+        // LambdaInvoke grants the function and its versions/aliases (ARN:*), nothing else.
+        matches: (resource, actions) =>
+          resource.endsWith(".Arn>:*") && onlyActions(["lambda:InvokeFunction"])(actions),
+        reason:
+          "The state machine may invoke its step functions and their versions or aliases (function ARN plus ':*'), and no other function.",
+      },
+    ]);
     this.props = props;
     this.stepRetry = { ...DEFAULT_STEP_RETRY, ...props.stepRetry };
     this.compensationRetry = { ...DEFAULT_COMPENSATION_RETRY, ...props.compensationRetry };
@@ -638,6 +671,10 @@ export class SagaWorkflow extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    acknowledgeDeadLetterQueue(
+      deadLetterQueue,
+      "status-change events EventBridge or the listener could not handle",
+    );
     const fn = new SpoolFunction(this, "StatusSync", {
       entry: STATUS_SYNC_ENTRY,
       environment: { JOBS_TABLE: table.tableName },
@@ -664,6 +701,11 @@ export class SagaWorkflow extends Construct {
           deadLetterQueue,
         }),
       ],
+    });
+    Validations.of(fn).acknowledge({
+      id: "Serverless-LambdaAsyncFailureDestination",
+      reason:
+        "Asynchronous failures go to the function's dead-letter queue (deadLetterQueue, after 2 retries), the same queue as the rule target's; a second on-failure destination would split them.",
     });
     return { fn, deadLetterQueue };
   }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import {
@@ -8,6 +8,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
 
 export interface SpoolFunctionProps
   extends Omit<NodejsFunctionProps, "runtime" | "bundling" | "logGroup" | "logRetention"> {
@@ -56,13 +57,7 @@ export class SpoolFunction extends NodejsFunction {
       logGroup,
       bundling: spoolBundling(),
     });
-    if (!rest.role) {
-      Validations.of(role).acknowledge({
-        id: "AwsSolutions-IAM5[Resource::*]",
-        reason:
-          "Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which has no resource-level permissions; every other grant names its resource (checked by test/unit/security).",
-      });
-    }
+    if (!rest.role) acknowledgeWildcardResources(role, [RESOURCELESS_ACTIONS_RULE]);
   }
 }
 

@@ -9,7 +9,11 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE } from "../../../lambdas/runtime/outbox.js";
-import { SpoolFunction } from "../spool-function/index.js";
+import {
+  acknowledgeDeadLetterQueue,
+  acknowledgeSynchronousInvocation,
+  SpoolFunction,
+} from "../spool-function/index.js";
 
 const PUBLISHER_ENTRY = fileURLToPath(
   new URL("../../../lambdas/outbox-publisher/handler.ts", import.meta.url),
@@ -143,6 +147,10 @@ export class TransactionalOutbox extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledgeDeadLetterQueue(
+      this.deadLetterQueue,
+      "events the publisher could not put on the bus, and stream batches past their retries",
+    );
 
     this.publisher = new SpoolFunction(this, "Publisher", {
       entry: PUBLISHER_ENTRY,
@@ -177,6 +185,10 @@ export class TransactionalOutbox extends Construct {
       filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual("INSERT") })],
     });
     this.publisher.addEventSource(this.eventSource);
+    acknowledgeSynchronousInvocation(
+      this.publisher,
+      "its DynamoDB stream event source, whose on-failure destination is the outbox dead-letter queue",
+    );
   }
 
   get tableName(): string {

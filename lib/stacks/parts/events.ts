@@ -8,7 +8,10 @@ import { CHECKOUT_KEY_PREFIX } from "../../../lambdas/checkout/place-order.js";
 import { EventSubscription } from "../../constructs/event-subscription/index.js";
 import type { IdempotencyTable } from "../../constructs/idempotency-table/index.js";
 import type { RetryBackoff } from "../../constructs/queue-consumer/index.js";
-import { SpoolFunction } from "../../constructs/spool-function/index.js";
+import {
+  acknowledgeSynchronousInvocation,
+  SpoolFunction,
+} from "../../constructs/spool-function/index.js";
 import { TransactionalOutbox } from "../../constructs/transactional-outbox/index.js";
 import { stateTable } from "./state-table.js";
 
@@ -73,6 +76,10 @@ export class Events extends Construct {
         POWERTOOLS_SERVICE_NAME: "checkout",
       },
     });
+    acknowledgeSynchronousInvocation(
+      this.checkout,
+      "the caller placing the order, who gets its answer",
+    );
     // One TransactWriteItems: three conditional puts. GetItem reads a stored result back
     // when the cancellation did not carry it.
     this.orders.grant(this.checkout, "dynamodb:PutItem");

@@ -5,8 +5,16 @@ import { Construct } from "constructs";
 import { JobTable } from "../../constructs/job-table/index.js";
 import { QueueConsumer, type RetryBackoff } from "../../constructs/queue-consumer/index.js";
 import { ReliableQueue } from "../../constructs/reliable-queue/index.js";
-import { type SagaRetry, SagaWorkflow } from "../../constructs/saga-workflow/index.js";
-import { SpoolFunction } from "../../constructs/spool-function/index.js";
+import {
+  SAGA_EXECUTIONS_RULE,
+  type SagaRetry,
+  SagaWorkflow,
+} from "../../constructs/saga-workflow/index.js";
+import {
+  acknowledgeSynchronousInvocation,
+  acknowledgeWildcardResources,
+  SpoolFunction,
+} from "../../constructs/spool-function/index.js";
 
 export interface WorkflowsProps {
   readonly effectsTable: Table;
@@ -116,6 +124,9 @@ export class Workflows extends Construct {
       environment: { JOBS_TABLE: this.jobs.tableName, POWERTOOLS_SERVICE_NAME: "job-query" },
     });
     this.jobs.grantRead(this.jobQuery);
+    acknowledgeSynchronousInvocation(this.jobQuery, "whoever asks what happened to a job");
+    acknowledgeSynchronousInvocation(this.steps, "the saga's state machine (LambdaInvoke tasks)");
+    acknowledgeWildcardResources(this, [SAGA_EXECUTIONS_RULE]);
     this.saga.stateMachine.grantExecution(
       this.jobQuery,
       "states:DescribeExecution",

@@ -153,12 +153,12 @@ describe("analytics", () => {
 
 describe("order confirmation", () => {
   it("sends one email per order, keyed by the order id", async () => {
-    docs.on(GetCommand).resolves({});
-    docs.on(PutCommand).resolves({});
+    docs.on(TransactWriteCommand).resolves({});
     const event = ConfirmationOrderPlaced.parse(orderPlaced());
     const result = await confirmOrder(event, ctx, { db, table: "effects", now: () => NOW });
     expect(result).toEqual({ delivered: true, notificationId: "order-confirmation#o-1" });
-    expect(docs.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({
+    const items = docs.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.find((i) => i.Put)?.Put?.Item).toMatchObject({
       pk: "notification#order-confirmation#o-1",
       recipient: "ada@example.com",
       template: "order-confirmation",

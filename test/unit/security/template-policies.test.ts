@@ -1,12 +1,14 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from "../../../lib/constructs/spool-function/index.js";
 import { allStacks } from "../support/all-stacks.js";
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
 
 /** Actions AWS offers no resource-level permission for: the only ones allowed on "*". */
-const RESOURCELESS_ACTIONS = new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
+const RESOURCELESS_ACTIONS = new Set(ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS);
+
 const CURRENT_NODE_RUNTIMES = new Set(["nodejs22.x", "nodejs24.x"]);
 
 const asArray = <T>(v: T | T[] | undefined): T[] =>
