@@ -732,6 +732,15 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     if (resource.Type === "AWS::Logs::LogGroup" && attribute === "Arn") {
       return `arn:aws:logs:${config.region}:000000000000:log-group:${id}:*`;
     }
+    // Resources whose physical id is their name or ARN: the ARN follows from it.
+    if (resource.Type === "AWS::Lambda::Function" && attribute === "Arn") {
+      return `arn:aws:lambda:${config.region}:000000000000:function:${id}`;
+    }
+    if (resource.Type === "AWS::StepFunctions::StateMachine" && attribute === "Arn") return id;
+    if (resource.Type === "AWS::SNS::Topic" && attribute === "TopicArn") return id;
+    if (resource.Type === "AWS::Events::EventBus" && attribute === "Arn") {
+      return id.startsWith("arn:") ? id : `arn:aws:events:${config.region}:000000000000:event-bus/${id}`;
+    }
     if (resource.Type === "AWS::DynamoDB::Table") {
       const table = (await ddb.send(new DescribeTableCommand({ TableName: id }))).Table;
       if (attribute === "Arn") return table?.TableArn;
