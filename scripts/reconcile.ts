@@ -739,7 +739,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     if (resource.Type === "AWS::StepFunctions::StateMachine" && attribute === "Arn") return id;
     if (resource.Type === "AWS::SNS::Topic" && attribute === "TopicArn") return id;
     if (resource.Type === "AWS::Events::EventBus" && attribute === "Arn") {
-      return id.startsWith("arn:") ? id : `arn:aws:events:${config.region}:000000000000:event-bus/${id}`;
+      return id.startsWith("arn:")
+        ? id
+        : `arn:aws:events:${config.region}:000000000000:event-bus/${id}`;
     }
     if (resource.Type === "AWS::DynamoDB::Table") {
       const table = (await ddb.send(new DescribeTableCommand({ TableName: id }))).Table;
