@@ -1,7 +1,10 @@
 import { CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { delayedTasksKind } from "../../constructs/delayed-tasks/monitoring.js";
+import { recurringJobKind } from "../../constructs/recurring-job/monitoring.js";
 import { ReliableQueue } from "../../constructs/reliable-queue/index.js";
+import { workflowKind } from "../../constructs/saga-workflow/monitoring.js";
 import { SpoolMonitoring } from "../../constructs/spool-monitoring/index.js";
 import { stateTable } from "./state-table.js";
 
@@ -22,6 +25,10 @@ export class Operations extends Construct {
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     this.monitoring = new SpoolMonitoring(this, "Monitoring");
+    // Queues and consumers are built in; the other capabilities' resources plug in here.
+    this.monitoring.addKind(workflowKind());
+    this.monitoring.addKind(delayedTasksKind());
+    this.monitoring.addKind(recurringJobKind());
     this.auditTable = stateTable(this, "OperatorAudit");
 
     if (props.testHooks) {
