@@ -10,7 +10,7 @@ import {
 import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable, truncate } from "../lib/format.js";
 import { type JobListing, listJobs } from "../lib/jobs.js";
-import { collect, positiveInt } from "../lib/options.js";
+import { positiveInt } from "../lib/options.js";
 import { requireOutput, type StackInventory } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
 

@@ -325,7 +325,9 @@ describe("backfillRuns", () => {
       {
         ...backfillDeps(),
         onProgress: ({ done, total }) => {
-          progress.push(`${done}/${total} sent=${sqs.commandCalls(SendMessageBatchCommand).length}`);
+          progress.push(
+            `${done}/${total} sent=${sqs.commandCalls(SendMessageBatchCommand).length}`,
+          );
         },
       },
     );
