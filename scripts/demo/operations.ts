@@ -156,6 +156,6 @@ export async function closingStatus(ctx: DemoContext): Promise<void> {
   }
   say("");
   ok(
-    `${alarms} alarms (depth, age, drain time, dead letters and growth per queue; errors, throttles, duration, concurrency per consumer; failed, timed-out and aborted runs per workflow; undelivered tasks and runs per schedule) notify ${ctx.output("AlarmTopicArn").split(":").pop()}; dashboard ${ctx.output("DashboardName")}`,
+    `${alarms} alarms (depth, age, drain time, dead letters and growth per queue; errors, throttles, duration, concurrency per consumer; failed, timed-out and aborted runs per workflow; undelivered tasks and runs per schedule; dead letters, crashes and lag of the outbox; undelivered events per subscription) notify ${ctx.output("AlarmTopicArn").split(":").pop()}; dashboard ${ctx.output("DashboardName")}`,
   );
 }

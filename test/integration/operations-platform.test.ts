@@ -414,4 +414,25 @@ describe("alarms for workflows and schedules", () => {
       lost.find((a) => a.AlarmName?.startsWith("Spool-delayed-tasks"))?.Dimensions?.[0]?.Value,
     ).toBe(output("TasksScheduleGroupName"));
   });
+
+  it("watches the event path: the outbox and every subscription's delivery dead-letter queue", async () => {
+    const topic = output("AlarmTopicArn");
+    const alarms = await allAlarms();
+    const named = (name: string) => alarms.find((a) => a.AlarmName === name);
+    expect(named("Spool-outbox-outbox-dead-letters")?.Dimensions?.[0]?.Value).toBe(
+      await queueNameOf(output("OutboxDeadLetterQueueUrl")),
+    );
+    expect(named("Spool-outbox-outbox-publish-lag")).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Dimensions: [{ Name: "FunctionName", Value: output("OutboxPublisherFunctionName") }],
+      AlarmActions: [topic],
+    });
+    for (const consumer of ["payments", "order-confirmations", "analytics"]) {
+      expect(
+        named(`Spool-event-subscription-${consumer}-delivery-failures`)?.AlarmActions,
+        consumer,
+      ).toEqual([topic]);
+    }
+  });
 });

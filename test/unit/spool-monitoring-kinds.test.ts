@@ -1,5 +1,5 @@
 import { App, Duration, Stack, TimeZone } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { Alarm, MathExpression, Metric } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
@@ -14,6 +14,7 @@ import { ReliableQueue } from "../../lib/constructs/reliable-queue/index.js";
 import { SagaWorkflow } from "../../lib/constructs/saga-workflow/index.js";
 import { workflowKind } from "../../lib/constructs/saga-workflow/monitoring.js";
 import { SpoolMonitoring } from "../../lib/constructs/spool-monitoring/index.js";
+import { allStacks } from "./support/all-stacks.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -358,9 +359,57 @@ describe("recurring-job kind", () => {
 });
 
 describe("the reference stack's monitoring", () => {
-  it("never creates two alarms on one metric with one condition", async () => {
-    const { allStacks } = await import("./support/all-stacks.js");
-    for (const { name, stack } of allStacks()) {
+  const stacks = allStacks();
+  const local = stacks.find((s) => s.name.includes("test hooks"))?.stack as Stack;
+  const localTemplate = Template.fromStack(local);
+
+  it("watches the outbox: dead letters, publisher crashes, publish lag", () => {
+    expect(alarmNamed(localTemplate, "SpoolLocal-outbox-outbox-dead-letters")).toMatchObject({
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Threshold: 0,
+    });
+    expect(alarmNamed(localTemplate, "SpoolLocal-outbox-outbox-publisher-errors")).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Statistic: "Sum",
+      Threshold: 0,
+    });
+    expect(alarmNamed(localTemplate, "SpoolLocal-outbox-outbox-publish-lag")).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Statistic: "Maximum",
+      Threshold: 300_000,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+    });
+    expect(dashboardBody(localTemplate)).toContain("## Outboxes");
+  });
+
+  it("watches each event subscription's delivery dead-letter queue, named by consumer", () => {
+    for (const consumer of ["payments", "order-confirmations", "analytics"]) {
+      expect(
+        alarmNamed(localTemplate, `SpoolLocal-event-subscription-${consumer}-delivery-failures`),
+      ).toMatchObject({ MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0 });
+    }
+    expect(dashboardBody(localTemplate)).toContain("## Event subscriptions");
+  });
+
+  it("shows every alarm in the overview, 100 per alarm widget side by side", () => {
+    const count = alarms(localTemplate).length;
+    expect(count).toBeGreaterThan(100);
+    const body = dashboardBody(localTemplate);
+    const parts = Math.ceil(count / 100);
+    expect(body).toContain(`Alarms (${parts} of ${parts})`);
+    const arns = body.match(/"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]/g) ?? [];
+    expect(arns).toHaveLength(count);
+    expect(
+      Annotations.fromStack(local).findWarning("*", Match.stringLikeRegexp("alarm overview")),
+    ).toHaveLength(0);
+  });
+
+  it("never creates two alarms on one metric with one condition", () => {
+    for (const { name, stack } of stacks) {
       const seen = new Map<string, string>();
       for (const a of alarms(Template.fromStack(stack))) {
         const key = JSON.stringify([

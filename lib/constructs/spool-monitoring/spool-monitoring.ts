@@ -125,7 +125,10 @@ export interface SampledQueue {
 
 /** Queues per sampler schedule: keeps each rule target's input well under its 8 KB limit. */
 const QUEUES_PER_SAMPLER_RULE = 25;
+/** CloudWatch's limit per alarm-status widget. */
 const MAX_ALARMS_PER_WIDGET = 100;
+/** The overview row holds at most this many alarm widgets side by side (each 6 units wide). */
+const MAX_OVERVIEW_WIDGETS = 4;
 
 /** Stacks that already have a SpoolMonitoring: a second would duplicate every alarm name. */
 const monitoredStacks = new WeakSet<Stack>();
@@ -559,10 +562,11 @@ export class SpoolMonitoring extends Construct {
         seen.set(name, entry.path);
       }
     }
-    if (this.#alarms.length > MAX_ALARMS_PER_WIDGET) {
+    const shown = MAX_ALARMS_PER_WIDGET * MAX_OVERVIEW_WIDGETS;
+    if (this.#alarms.length > shown) {
       Annotations.of(this).addWarningV2(
         "spool:monitoringAlarmOverflow",
-        `the dashboard's alarm overview shows the first ${MAX_ALARMS_PER_WIDGET} of ${this.#alarms.length} alarms`,
+        `the dashboard's alarm overview shows the first ${shown} of ${this.#alarms.length} alarms`,
       );
     }
     return errors;
@@ -606,20 +610,27 @@ class AlarmOverviewWidget extends ConcreteWidget {
     this.y = y;
   }
 
+  /**
+   * One alarm-status widget per 100 alarms (CloudWatch's limit), side by side in the overview
+   * row: the row's height is fixed when the dashboard is laid out, before the alarms are known.
+   */
   override toJson(): unknown[] {
-    return [
-      {
-        type: "alarm",
-        width: this.width,
-        height: this.height,
-        x: this.x,
-        y: this.y,
-        properties: {
-          title: "Alarms",
-          alarms: this.#alarms.slice(0, MAX_ALARMS_PER_WIDGET).map((a) => a.alarmArn),
-          sortBy: "stateUpdatedTimestamp",
-        },
+    const alarms = this.#alarms.slice(0, MAX_ALARMS_PER_WIDGET * MAX_OVERVIEW_WIDGETS);
+    const parts = Math.max(1, Math.ceil(alarms.length / MAX_ALARMS_PER_WIDGET));
+    const width = Math.floor(this.width / parts);
+    return Array.from({ length: parts }, (_, i) => ({
+      type: "alarm",
+      width,
+      height: this.height,
+      x: (this.x ?? 0) + i * width,
+      y: this.y,
+      properties: {
+        title: parts > 1 ? `Alarms (${i + 1} of ${parts})` : "Alarms",
+        alarms: alarms
+          .slice(i * MAX_ALARMS_PER_WIDGET, (i + 1) * MAX_ALARMS_PER_WIDGET)
+          .map((a) => a.alarmArn),
+        sortBy: "stateUpdatedTimestamp",
       },
-    ];
+    }));
   }
 }
