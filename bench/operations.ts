@@ -68,7 +68,33 @@ export async function measureOperations(
   const dry = await spool("dlq", "replay", "ops-lab", ...filter, "--dry-run");
   const moved = await spool("dlq", "replay", "ops-lab", ...filter, "--hold", "120");
   await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: output("OpsLabQueueUrl") }));
+
+  const schedules: number[] = [];
+  for (let i = 0; i < 5; i++) schedules.push((await spool("schedules", "list", "--json")).ms);
+  // Any job the run has left (the saga figures make some); none on a fresh emulator.
+  const [job] = (await spool("jobs", "list", "--limit", "1", "--json")).json.jobs as {
+    jobId: string;
+  }[];
+  const jobShow: number[] = [];
+  for (let i = 0; job && i < 5; i++)
+    jobShow.push((await spool("jobs", "show", job.jobId, "--json")).ms);
   return [
+    {
+      name: "spool schedules list (delayed-task schedules + 3 jobs), p50",
+      value: percentile(schedules, 50),
+      unit: "ms",
+      note: "in-process, stack inventory read each time",
+    },
+    ...(jobShow.length
+      ? [
+          {
+            name: "spool jobs show (job + execution history), p50",
+            value: percentile(jobShow, 50),
+            unit: "ms",
+            note: "in-process, stack inventory read each time",
+          },
+        ]
+      : []),
     {
       name: "spool status (4 queues), p50",
       value: percentile(status, 50),

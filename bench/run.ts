@@ -7,8 +7,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deployLocal } from "../scripts/deploy-local.js";
-import { ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
+import { detectEmulator, ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
+import { localEndpoint } from "../scripts/lib/local-cloud.js";
 import { bold, table } from "../scripts/lib/narrate.js";
 import { measureBundles } from "./bundles.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
@@ -38,10 +39,7 @@ async function main() {
   const figures: Figure[] = [];
 
   // A cold emulator start is only measurable when none is running.
-  const before = await fetch("http://127.0.0.1:4566/_ministack/health").then(
-    (r) => r.ok,
-    () => false,
-  );
+  const before = (await detectEmulator(localEndpoint())) !== undefined;
   const start = await timed(() => startEmulator());
   if (!before)
     figures.push({ name: "emulator start → healthy", value: start.ms / 1000, unit: "s" });

@@ -5,7 +5,11 @@
  */
 
 import { orderFansOut } from "./demo/events.js";
-import { closingStatus, poisonReplayedAfterFix } from "./demo/operations.js";
+import {
+  closingStatus,
+  declinedOrderExplained,
+  poisonReplayedAfterFix,
+} from "./demo/operations.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -51,6 +55,7 @@ async function main() {
     sagaFulfilled,
     sagaCompensated,
     orderFansOut,
+    declinedOrderExplained,
   ];
   for (const scene of scenes) await scene(ctx);
 

@@ -19,23 +19,12 @@ import {
   parseDuration,
 } from "../lib/filters.js";
 import { formatAge, formatSeconds, renderTable, truncate } from "../lib/format.js";
+import { collect, positiveInt } from "../lib/options.js";
 import { Progress } from "../lib/progress.js";
 import { parseRate } from "../lib/rate-limiter.js";
 import { type ReplayOutcome, replayDeadLetters } from "../lib/replay.js";
 import { findDeadLetterQueue, findQueue } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function positiveInt(name: string, max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got "${value}"`);
-    }
-    return n;
-  };
-}
 
 const holdOption = () =>
   new Option(

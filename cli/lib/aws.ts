@@ -1,6 +1,8 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -49,6 +51,8 @@ export class AwsClients {
   #cloudwatch?: CloudWatchClient;
   #dynamo?: DynamoDBDocumentClient;
   #sts?: STSClient;
+  #sfn?: SFNClient;
+  #scheduler?: SchedulerClient;
 
   constructor(target: AwsTarget) {
     this.target = target;
@@ -83,5 +87,15 @@ export class AwsClients {
   get sts(): STSClient {
     this.#sts ??= new STSClient(clientConfig(this.target));
     return this.#sts;
+  }
+
+  get sfn(): SFNClient {
+    this.#sfn ??= new SFNClient(clientConfig(this.target));
+    return this.#sfn;
+  }
+
+  get scheduler(): SchedulerClient {
+    this.#scheduler ??= new SchedulerClient(clientConfig(this.target));
+    return this.#scheduler;
   }
 }

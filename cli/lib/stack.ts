@@ -188,3 +188,27 @@ export function findDeadLetterQueue(
   }
   return queue as SourceQueue & { deadLetterQueue: QueueRef };
 }
+
+/**
+ * A stack output the command needs, or a one-line error naming it and what it is for: the CLI
+ * finds tables and configurations through the outputs the reference stack declares.
+ */
+export function requireOutput(inventory: StackInventory, name: string, what: string): string {
+  const value = inventory.outputs[name];
+  if (!value) {
+    throw new SpoolCliError(
+      `stack ${inventory.stackName} has no ${name} output (${what}): is --stack the Spool stack?`,
+    );
+  }
+  return value;
+}
+
+/** A stack output holding JSON (a construct's runtime configuration). */
+export function jsonOutput<T>(inventory: StackInventory, name: string, what: string): T {
+  const text = requireOutput(inventory, name, what);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new SpoolCliError(`stack ${inventory.stackName}'s ${name} output is not JSON: ${text}`);
+  }
+}

@@ -558,6 +558,11 @@ export interface BackfillDependencies {
   readonly now: () => Date;
   /** rate() jobs: the first occurrence. */
   readonly anchor?: Date;
+  /**
+   * Called before each run is examined (`done` runs handled so far, of `total`) and once when
+   * every new run has been sent. For a progress counter.
+   */
+  readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => void;
 }
 
 export interface BackfillReport {
@@ -622,7 +627,8 @@ export async function backfillRuns(
     skippedTooLate: [],
   };
   const toSend: Date[] = [];
-  for (const time of times) {
+  for (const [done, time] of times.entries()) {
+    deps.onProgress?.({ done, total: times.length });
     const key = runItemKey(job.name, time);
     const tooLate = now.getTime() - time.getTime() > maxLateness * 1000;
     if (options.dryRun) {
@@ -680,6 +686,7 @@ export async function backfillRuns(
     { correlationId, maxLatenessSeconds: options.maxLatenessSeconds },
     deps,
   );
+  deps.onProgress?.({ done: times.length, total: times.length });
   return report;
 }
 

@@ -200,6 +200,35 @@ export function latestOccurrenceAtOrBefore(
   return undefined;
 }
 
+/**
+ * The first occurrence strictly after `at`, looking ahead at most `lookAheadMs`: a schedule's next
+ * run (the operator CLI shows it; the Scheduler itself does not report one).
+ */
+export function nextOccurrenceAfter(
+  expression: RecurringExpression,
+  at: Date,
+  options: OccurrenceOptions,
+  lookAheadMs = 400 * 86_400_000,
+): Date | undefined {
+  if (expression.kind === "rate") {
+    const anchor = requireAnchor(expression, options);
+    if (at.getTime() < anchor) return new Date(anchor);
+    const k = Math.floor((at.getTime() - anchor) / expression.periodMs) + 1;
+    return new Date(anchor + k * expression.periodMs);
+  }
+  const iterator = CronExpressionParser.parse(expression.parserExpression, {
+    tz: options.timeZone,
+    currentDate: at,
+    endDate: new Date(at.getTime() + lookAheadMs),
+  });
+  while (iterator.hasNext()) {
+    const next = iterator.next().toDate();
+    if (next.getTime() <= at.getTime()) continue;
+    if (expression.years(yearIn(next, options.timeZone))) return next;
+  }
+  return undefined;
+}
+
 function yearIn(date: Date, timeZone: string): number {
   return Number(new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric" }).format(date));
 }

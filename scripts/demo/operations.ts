@@ -9,6 +9,7 @@ import { functionLogLines } from "../lib/aws.js";
 import { localClientConfig, localEndpoint } from "../lib/local-cloud.js";
 import { bold, dim, ok, say, seconds, step, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
+import { declinedOrderId } from "./workflows.js";
 
 const run = randomUUID().slice(0, 6);
 
@@ -132,6 +133,15 @@ export async function poisonReplayedAfterFix(ctx: DemoContext): Promise<void> {
   });
 }
 
+/**
+ * The operator's view of the declined order: the job, its transitions and the saga's steps, in
+ * one command, without knowing which Lambda or state machine was involved.
+ */
+export async function declinedOrderExplained(_ctx: DemoContext): Promise<void> {
+  step("Jobs: what happened to the declined order, from the operator's side");
+  await spool("jobs", "show", declinedOrderId, "--kind", "order-fulfilment");
+}
+
 /** The closing picture: every queue's state, and what watches it. */
 export async function closingStatus(ctx: DemoContext): Promise<void> {
   step("Operations: every queue at a glance, and the alarms that watch them");
@@ -146,6 +156,6 @@ export async function closingStatus(ctx: DemoContext): Promise<void> {
   }
   say("");
   ok(
-    `${alarms} alarms (depth, age, drain time, dead letters and growth per queue; errors, throttles, duration, concurrency per consumer) notify ${ctx.output("AlarmTopicArn").split(":").pop()}; dashboard ${ctx.output("DashboardName")}`,
+    `${alarms} alarms (depth, age, drain time, dead letters and growth per queue; errors, throttles, duration, concurrency per consumer; failed, timed-out and aborted runs per workflow; undelivered tasks and runs per schedule; dead letters, crashes and lag of the outbox; undelivered events per subscription) notify ${ctx.output("AlarmTopicArn").split(":").pop()}; dashboard ${ctx.output("DashboardName")}`,
   );
 }

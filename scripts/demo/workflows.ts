@@ -10,6 +10,9 @@ import { dim, ok, say, seconds, step, table, waitWithProgress, yellow } from "..
 import type { DemoContext } from "./queues.js";
 
 const run = randomUUID().slice(0, 6);
+
+/** The order whose payment is declined in this demo run (the operations scene looks it up). */
+export const declinedOrderId = `order-declined-${run}`;
 const TERMINAL = ["SUCCEEDED", "FAILED", "COMPENSATED", "DEAD_LETTERED", "CANCELED"];
 
 function order(orderId: string, amountCents: number): FulfilmentRequest {
@@ -131,7 +134,7 @@ export async function sagaFulfilled(ctx: DemoContext): Promise<void> {
 
 export async function sagaCompensated(ctx: DemoContext): Promise<void> {
   step("Saga: the payment is declined, so the reserved stock is released (compensation)");
-  const request = order(`order-declined-${run}`, 250_000);
+  const request = order(declinedOrderId, 250_000);
   await seedStock(
     ctx,
     request.items.map((i) => i.sku),

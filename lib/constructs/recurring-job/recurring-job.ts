@@ -62,11 +62,14 @@ export abstract class RecurringJobTarget {
 
   /** The queue ARN backfills send runs to. */
   abstract readonly queueArn: string;
+  /** Where the Scheduler sends a run it could not deliver. */
+  abstract readonly deadLetterQueue: IQueue;
   abstract bind(job: RecurringJob, binding: RecurringJobTargetBinding): IScheduleTarget;
 }
 
 class QueueTarget extends RecurringJobTarget {
   readonly queueArn: string;
+  readonly deadLetterQueue: IQueue;
 
   constructor(
     private readonly target: JobQueue,
@@ -74,6 +77,7 @@ class QueueTarget extends RecurringJobTarget {
   ) {
     super();
     this.queueArn = target.queue.queueArn;
+    this.deadLetterQueue = target.deadLetterQueue;
   }
 
   bind(job: RecurringJob, binding: RecurringJobTargetBinding): IScheduleTarget {
@@ -206,6 +210,13 @@ export class RecurringJob extends Construct {
   readonly jobName: string;
   readonly schedule: Schedule;
   readonly runsTable: ITable;
+  /**
+   * Where the Scheduler sends a run it could not deliver to the target (after its retries): the
+   * target queue's dead-letter queue.
+   */
+  readonly deadLetterQueue: IQueue;
+  /** The schedule group the job's schedule is in (`default` unless `scheduleGroup` was given). */
+  readonly scheduleGroupName: string;
   /** What the worker and the backfill need to know of this job (tokens resolved at deploy). */
   readonly definition: JobDefinition;
 
@@ -228,6 +239,8 @@ export class RecurringJob extends Construct {
       timeZone,
     });
     this.jobName = props.jobName;
+    this.deadLetterQueue = props.target.deadLetterQueue;
+    this.scheduleGroupName = props.scheduleGroup?.scheduleGroupName ?? "default";
 
     this.runsTable = props.runsTable ?? new JobRunsTable(this, "Runs").table;
 
@@ -260,7 +273,7 @@ export class RecurringJob extends Construct {
       runsTable: this.runsTable.tableName,
       queueArn: props.target.queueArn,
       scheduleName: props.jobName,
-      scheduleGroup: props.scheduleGroup?.scheduleGroupName ?? "default",
+      scheduleGroup: this.scheduleGroupName,
       ...(props.start ? { startDate: props.start.toISOString() } : {}),
       retentionSeconds: runRetention.toSeconds(),
       ...(props.parameters ? { parameters: props.parameters } : {}),

@@ -208,8 +208,8 @@ const STATUS_SYNC_ENTRY = fileURLToPath(
  *   jitter, a bounded number of times, then caught and compensated like `failed`.
  * - Compensations run newest first, each retried longer; if one still fails the execution ends
  *   COMPENSATION_FAILED. Otherwise it ends COMPENSATED with the cause.
- * - Logging (ALL) to a log group with retention, X-Ray tracing, alarms on failed and timed-out
- *   executions, and optional job state in a job table.
+ * - Logging (ALL) to a log group with retention, X-Ray tracing, alarms on failed, timed-out and
+ *   aborted executions, and optional job state in a job table.
  *
  * Input: `{ "correlationId": "…", "request": {…}, "jobId": "…" (with jobTable), "faults": {…}
  * (test deployments) }`.
@@ -217,9 +217,16 @@ const STATUS_SYNC_ENTRY = fileURLToPath(
 export class SagaWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;
+  /** The longest an execution may run before it ends TIMED_OUT. */
+  readonly timeout: Duration;
   /** ExecutionsFailed ≥ 1 in a minute (includes COMPENSATED runs: a saga that did not complete). */
   readonly failedExecutionsAlarm: Alarm;
   readonly timedOutExecutionsAlarm: Alarm;
+  /**
+   * ExecutionsAborted ≥ 1 in a minute: someone stopped a run. A stop skips compensation, so the
+   * effects of the steps it completed stay until an operator undoes them.
+   */
+  readonly abortedExecutionsAlarm: Alarm;
   /** Records stopped and timed-out executions in the job table (with jobTable). */
   readonly statusSync?: SpoolFunction;
   /** Where status change events go when the listener keeps failing (with jobTable). */
@@ -248,6 +255,7 @@ export class SagaWorkflow extends Construct {
     validate(props, this.stepRetry, this.compensationRetry);
 
     const timeout = props.timeout ?? Duration.hours(1);
+    this.timeout = timeout;
     this.logGroup = new LogGroup(this, "Logs", {
       // The vendedlogs prefix keeps the log group out of CloudWatch Logs' resource policy limit.
       logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: "-" })}`,
@@ -285,6 +293,12 @@ export class SagaWorkflow extends Construct {
       ...alarmProps,
       metric: this.stateMachine.metricTimedOut({ period: Duration.minutes(1), statistic: "Sum" }),
       alarmDescription: `Saga executions ran longer than ${timeout.toHumanString()}`,
+    });
+    this.abortedExecutionsAlarm = new Alarm(this, "ExecutionsAbortedAlarm", {
+      ...alarmProps,
+      metric: this.stateMachine.metricAborted({ period: Duration.minutes(1), statistic: "Sum" }),
+      alarmDescription:
+        "Saga executions were stopped: a stop skips compensation, so the effects of completed steps may be left behind",
     });
 
     if (props.jobTable) {

@@ -38,8 +38,19 @@ export interface MonitorContext {
   /**
    * Creates an alarm named `<stack>-<kind>-<resource>-<signal>` whose ALARM (and, by default,
    * OK) transitions notify the platform's alarm topic, and lists it on the dashboard.
+   *
+   * One condition pages once: when an alarm on the same metric with the same condition exists
+   * already (recurring jobs sharing their target queue's dead-letter queue, schedules sharing a
+   * schedule group), that alarm is returned and no second one is created.
    */
   addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
+  /**
+   * Makes an alarm the resource created itself (a SagaWorkflow's failed-executions alarm) one of
+   * the platform's: named `<stack>-<kind>-<resource>-<signal>` unless it has a name, its ALARM
+   * (and OK) transitions on the alarm topic, listed on the dashboard. Nothing is duplicated: the
+   * construct keeps its alarm, the platform routes it. It must watch a single metric.
+   */
+  adoptAlarm(signal: string, alarm: Alarm): Alarm;
   /** Adds a row of widgets to this kind's dashboard section. */
   addWidgets(...widgets: IWidget[]): void;
   /**

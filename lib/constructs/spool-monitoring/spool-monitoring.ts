@@ -13,6 +13,7 @@ import {
 import {
   Alarm,
   type AlarmProps,
+  CfnAlarm,
   Column,
   ComparisonOperator,
   ConcreteWidget,
@@ -124,7 +125,10 @@ export interface SampledQueue {
 
 /** Queues per sampler schedule: keeps each rule target's input well under its 8 KB limit. */
 const QUEUES_PER_SAMPLER_RULE = 25;
+/** CloudWatch's limit per alarm-status widget. */
 const MAX_ALARMS_PER_WIDGET = 100;
+/** The overview row holds at most this many alarm widgets side by side (each 6 units wide). */
+const MAX_OVERVIEW_WIDGETS = 4;
 
 /** Stacks that already have a SpoolMonitoring: a second would duplicate every alarm name. */
 const monitoredStacks = new WeakSet<Stack>();
@@ -152,6 +156,8 @@ export class SpoolMonitoring extends Construct {
   readonly metricsNamespace: string;
 
   readonly #alarms: Alarm[] = [];
+  /** Each alarm by what it watches and when it fires: one condition pages once. */
+  readonly #alarmsByCondition = new Map<string, Alarm>();
   readonly #kinds: KindState[] = [];
   readonly #options = new Map<IConstruct, unknown>();
   readonly #excluded = new Set<IConstruct>();
@@ -198,8 +204,8 @@ export class SpoolMonitoring extends Construct {
       new TextWidget({
         markdown: [
           `# ${stack.stackName}: Spool operations`,
-          "Generated from the stack's constructs: every queue, dead-letter queue and consumer it contains.",
-          "From a terminal: `npx spool status`, `npx spool dlq list <queue>`, `npx spool dlq replay <queue> --dry-run`.",
+          "Generated from the stack's constructs: a section per kind of resource it contains (queues, consumers, and whatever kinds were added: workflows, schedules).",
+          "From a terminal: `npx spool status`, `npx spool dlq list <queue>`, `npx spool dlq replay <queue> --dry-run`, `npx spool jobs show <id>`, `npx spool schedules list`.",
         ].join("\n\n"),
         width: 24,
         height: 3,
@@ -279,9 +285,8 @@ export class SpoolMonitoring extends Construct {
     if (this.#kinds.some((k) => k.kind.name === kind.name)) {
       throw new Error(`a resource kind named "${kind.name}" is already registered`);
     }
-    const section = new Column(
-      new TextWidget({ markdown: `## ${kind.title}`, width: 24, height: 1 }),
-    );
+    // The heading goes in with the first resource: a kind the stack has none of shows nothing.
+    const section = new Column();
     this.dashboard.addWidgets(section);
     this.#kinds.push({ kind: kind as ResourceKind<IConstruct, unknown>, entries: [], section });
   }
@@ -349,12 +354,38 @@ export class SpoolMonitoring extends Construct {
   }
 
   #visit(node: IConstruct): void {
+    const stack = Stack.of(this);
+    if (node === stack) {
+      this.#sweep(stack);
+      return;
+    }
     if (this.#registered.has(node) || this.#excluded.has(node)) return;
     if (!this.#discover && !this.#options.has(node)) return;
     const state = this.#kinds.find((k) => k.kind.matches(node));
     if (!state) return;
     this.#registered.add(node);
     this.#register(state, node, this.#options.get(node));
+  }
+
+  /**
+   * Registers everything already in the stack, kind by kind in the order the kinds were added
+   * (queues and consumers first), so which alarm a shared condition ends up named after does not
+   * depend on where in the tree a resource happens to sit: a recurring job whose target queue's
+   * dead-letter queue already has the queue's `dead-letters` alarm reuses it. Constructs added
+   * later (by other aspects) are still registered one by one as they are visited.
+   */
+  #sweep(stack: Stack): void {
+    const constructs = stack.node.findAll().filter((c) => Stack.of(c) === stack);
+    for (const state of this.#kinds) {
+      for (const node of constructs) {
+        if (this.#registered.has(node) || this.#excluded.has(node)) continue;
+        if (!this.#discover && !this.#options.has(node)) continue;
+        if (!state.kind.matches(node)) continue;
+        if (this.#kinds.find((k) => k.kind.matches(node)) !== state) continue;
+        this.#registered.add(node);
+        this.#register(state, node, this.#options.get(node));
+      }
+    }
   }
 
   #register(state: KindState, resource: IConstruct, options: unknown): void {
@@ -367,22 +398,65 @@ export class SpoolMonitoring extends Construct {
       path: resource.node.path.slice(stack.node.path.length + 1),
       explicitName,
     };
+    if (state.entries.length === 0) {
+      state.section.addWidget(
+        new TextWidget({ markdown: `## ${kind.title}`, width: 24, height: 1 }),
+      );
+    }
     state.entries.push(entry);
     const name = Lazy.string({ produce: () => this.#nameOf(state, entry) });
+    const alarmName = (signal: string) =>
+      Lazy.string({
+        produce: () => `${stack.stackName}-${kind.name}-${this.#nameOf(state, entry)}-${signal}`,
+      });
     const scope = new Construct(this, `${kind.name}-${Names.nodeUniqueId(resource.node)}`);
     const context: MonitorContext = {
       name,
       scope,
       namespace: this.metricsNamespace,
       addAlarm: (signal: string, props: Omit<AlarmProps, "alarmName">) => {
+        const metric = plainMetric(props.metric, `${resource.node.path} ${signal}`);
+        const condition = this.#conditionOf(metric, {
+          threshold: props.threshold,
+          comparisonOperator: props.comparisonOperator,
+          evaluationPeriods: props.evaluationPeriods,
+          datapointsToAlarm: props.datapointsToAlarm,
+          treatMissingData: props.treatMissingData,
+        });
+        const existing = this.#alarmsByCondition.get(condition);
+        if (existing) return existing;
         const alarm = new Alarm(scope, signal, {
           ...props,
-          metric: plainMetric(props.metric, `${resource.node.path} ${signal}`),
-          alarmName: Lazy.string({
-            produce: () =>
-              `${stack.stackName}-${kind.name}-${this.#nameOf(state, entry)}-${signal}`,
-          }),
+          metric,
+          alarmName: alarmName(signal),
         });
+        this.#alarmsByCondition.set(condition, alarm);
+        this.#wireActions(alarm);
+        return alarm;
+      },
+      adoptAlarm: (signal: string, alarm: Alarm) => {
+        const cfn = alarm.node.defaultChild as CfnAlarm;
+        if (Stack.of(alarm) !== stack || !(cfn instanceof CfnAlarm)) {
+          throw new Error(
+            `adoptAlarm needs an Alarm in this monitoring's stack (${stack.stackName}), got ${alarm.node.path}`,
+          );
+        }
+        if (this.#alarms.includes(alarm)) return alarm;
+        if (cfn.metrics !== undefined || !(alarm.metric instanceof Metric)) {
+          throw new Error(
+            `alarm ${alarm.node.path} must watch a single metric, not math (metric-math alarms are not deployable everywhere), to be adopted as ${signal}`,
+          );
+        }
+        // CDK leaves an unnamed alarm's name as a token that resolves to nothing.
+        if (stack.resolve(cfn.alarmName) === undefined) cfn.alarmName = alarmName(signal);
+        const condition = this.#conditionOf(alarm.metric, {
+          threshold: cfn.threshold as number,
+          comparisonOperator: cfn.comparisonOperator as ComparisonOperator,
+          evaluationPeriods: cfn.evaluationPeriods as number,
+          datapointsToAlarm: cfn.datapointsToAlarm,
+          treatMissingData: cfn.treatMissingData as TreatMissingData | undefined,
+        });
+        if (!this.#alarmsByCondition.has(condition)) this.#alarmsByCondition.set(condition, alarm);
         this.#wireActions(alarm);
         return alarm;
       },
@@ -396,6 +470,37 @@ export class SpoolMonitoring extends Construct {
       },
     };
     kind.monitor(resource, context, options);
+  }
+
+  /**
+   * What an alarm watches and when it fires, as one string: two alarms with the same one would
+   * page twice for one cause. CloudWatch's defaults fill what the props leave out.
+   */
+  #conditionOf(
+    metric: Metric,
+    condition: {
+      threshold: number;
+      comparisonOperator: ComparisonOperator | undefined;
+      evaluationPeriods: number;
+      datapointsToAlarm: number | undefined;
+      treatMissingData: TreatMissingData | undefined;
+    },
+  ): string {
+    const stack = Stack.of(this);
+    return JSON.stringify([
+      metric.namespace,
+      metric.metricName,
+      stack.resolve(metric.dimensions ?? {}),
+      metric.statistic,
+      metric.period.toSeconds(),
+      metric.account ?? null,
+      metric.region ?? null,
+      condition.threshold,
+      condition.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      condition.evaluationPeriods,
+      condition.datapointsToAlarm ?? condition.evaluationPeriods,
+      condition.treatMissingData ?? TreatMissingData.MISSING,
+    ]);
   }
 
   #nameOf(state: KindState, entry: Entry): string {
@@ -457,10 +562,11 @@ export class SpoolMonitoring extends Construct {
         seen.set(name, entry.path);
       }
     }
-    if (this.#alarms.length > MAX_ALARMS_PER_WIDGET) {
+    const shown = MAX_ALARMS_PER_WIDGET * MAX_OVERVIEW_WIDGETS;
+    if (this.#alarms.length > shown) {
       Annotations.of(this).addWarningV2(
         "spool:monitoringAlarmOverflow",
-        `the dashboard's alarm overview shows the first ${MAX_ALARMS_PER_WIDGET} of ${this.#alarms.length} alarms`,
+        `the dashboard's alarm overview shows the first ${shown} of ${this.#alarms.length} alarms`,
       );
     }
     return errors;
@@ -504,20 +610,27 @@ class AlarmOverviewWidget extends ConcreteWidget {
     this.y = y;
   }
 
+  /**
+   * One alarm-status widget per 100 alarms (CloudWatch's limit), side by side in the overview
+   * row: the row's height is fixed when the dashboard is laid out, before the alarms are known.
+   */
   override toJson(): unknown[] {
-    return [
-      {
-        type: "alarm",
-        width: this.width,
-        height: this.height,
-        x: this.x,
-        y: this.y,
-        properties: {
-          title: "Alarms",
-          alarms: this.#alarms.slice(0, MAX_ALARMS_PER_WIDGET).map((a) => a.alarmArn),
-          sortBy: "stateUpdatedTimestamp",
-        },
+    const alarms = this.#alarms.slice(0, MAX_ALARMS_PER_WIDGET * MAX_OVERVIEW_WIDGETS);
+    const parts = Math.max(1, Math.ceil(alarms.length / MAX_ALARMS_PER_WIDGET));
+    const width = Math.floor(this.width / parts);
+    return Array.from({ length: parts }, (_, i) => ({
+      type: "alarm",
+      width,
+      height: this.height,
+      x: (this.x ?? 0) + i * width,
+      y: this.y,
+      properties: {
+        title: parts > 1 ? `Alarms (${i + 1} of ${parts})` : "Alarms",
+        alarms: alarms
+          .slice(i * MAX_ALARMS_PER_WIDGET, (i + 1) * MAX_ALARMS_PER_WIDGET)
+          .map((a) => a.alarmArn),
+        sortBy: "stateUpdatedTimestamp",
       },
-    ];
+    }));
   }
 }

@@ -1,8 +1,13 @@
 import { CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
+import { delayedTasksKind } from "../../constructs/delayed-tasks/monitoring.js";
+import { eventSubscriptionKind } from "../../constructs/event-subscription/monitoring.js";
+import { recurringJobKind } from "../../constructs/recurring-job/monitoring.js";
 import { ReliableQueue } from "../../constructs/reliable-queue/index.js";
+import { workflowKind } from "../../constructs/saga-workflow/monitoring.js";
 import { SpoolMonitoring } from "../../constructs/spool-monitoring/index.js";
+import { outboxKind } from "../../constructs/transactional-outbox/monitoring.js";
 import { stateTable } from "./state-table.js";
 
 export interface OperationsProps {
@@ -22,6 +27,12 @@ export class Operations extends Construct {
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     this.monitoring = new SpoolMonitoring(this, "Monitoring");
+    // Queues and consumers are built in; the other capabilities' resources plug in here.
+    this.monitoring.addKind(workflowKind());
+    this.monitoring.addKind(delayedTasksKind());
+    this.monitoring.addKind(recurringJobKind());
+    this.monitoring.addKind(outboxKind());
+    this.monitoring.addKind(eventSubscriptionKind());
     this.auditTable = stateTable(this, "OperatorAudit");
 
     if (props.testHooks) {

@@ -232,8 +232,8 @@ describe("SagaWorkflow: the state machine", () => {
     expect(state(definition, "Invalid input").Error).toBe("INVALID_INPUT");
   });
 
-  it("alarms on failed and timed-out executions with plain metrics", () => {
-    for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut"]) {
+  it("alarms on failed, timed-out and aborted executions with plain metrics", () => {
+    for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
         Namespace: "AWS/States",
         MetricName: metric,

@@ -316,6 +316,24 @@ describe("backfillRuns", () => {
     expect(sent.map((e) => JSON.parse(e.MessageBody ?? "").scheduledTime)).toEqual([times[2]]);
   });
 
+  it("reports its progress run by run, then once every new run is sent", async () => {
+    db.on(PutCommand).resolves({});
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [] });
+    const progress: string[] = [];
+    await backfillRuns(
+      { job: JOB, ...window, maxLatenessSeconds: 5 * 86_400 },
+      {
+        ...backfillDeps(),
+        onProgress: ({ done, total }) => {
+          progress.push(
+            `${done}/${total} sent=${sqs.commandCalls(SendMessageBatchCommand).length}`,
+          );
+        },
+      },
+    );
+    expect(progress).toEqual(["0/3 sent=0", "1/3 sent=0", "2/3 sent=0", "3/3 sent=1"]);
+  });
+
   it("changes nothing in a dry run", async () => {
     db.on(GetCommand).resolves({});
     const report = await backfillRuns({ job: JOB, ...window, dryRun: true }, backfillDeps());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   latestOccurrenceAtOrBefore,
+  nextOccurrenceAfter,
   occurrencesBetween,
   parseRecurringExpression,
   ScheduleExpressionError,
@@ -150,5 +151,43 @@ describe("latestOccurrenceAtOrBefore", () => {
     expect(
       latestOccurrenceAtOrBefore(rate, new Date("2026-01-01T00:00:00Z"), options),
     ).toBeUndefined();
+  });
+});
+
+describe("nextOccurrenceAfter", () => {
+  it("finds the next run strictly after now, in the schedule's time zone and across DST", () => {
+    const nightly = parseRecurringExpression("cron(0 2 * * ? *)");
+    expect(
+      nextOccurrenceAfter(nightly, new Date("2026-01-10T01:00:00Z"), berlin)?.toISOString(),
+    ).toBe("2026-01-11T01:00:00.000Z");
+    expect(
+      nextOccurrenceAfter(nightly, new Date("2026-01-10T00:59:59Z"), berlin)?.toISOString(),
+    ).toBe("2026-01-10T01:00:00.000Z");
+    // 02:00 does not exist on the night clocks go forward: the Scheduler runs it at 03:00.
+    expect(
+      nextOccurrenceAfter(nightly, new Date("2026-03-28T12:00:00Z"), berlin)?.toISOString(),
+    ).toBe("2026-03-29T01:00:00.000Z");
+  });
+
+  it("honours the year field, and says none when there is no later run", () => {
+    const once = parseRecurringExpression("cron(0 12 1 1 ? 2027)");
+    const at = new Date("2026-06-01T00:00:00Z");
+    expect(nextOccurrenceAfter(once, at, { timeZone: "UTC" })?.toISOString()).toBe(
+      "2027-01-01T12:00:00.000Z",
+    );
+    expect(
+      nextOccurrenceAfter(once, new Date("2027-01-01T12:00:00Z"), { timeZone: "UTC" }),
+    ).toBeUndefined();
+  });
+
+  it("counts rate() periods from the anchor", () => {
+    const rate = parseRecurringExpression("rate(1 hour)");
+    const options = { timeZone: "UTC", anchor: new Date("2026-01-01T00:30:00Z") };
+    expect(
+      nextOccurrenceAfter(rate, new Date("2026-01-01T02:30:00Z"), options)?.toISOString(),
+    ).toBe("2026-01-01T03:30:00.000Z");
+    expect(
+      nextOccurrenceAfter(rate, new Date("2025-12-31T00:00:00Z"), options)?.toISOString(),
+    ).toBe("2026-01-01T00:30:00.000Z");
   });
 });
