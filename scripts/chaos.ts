@@ -74,7 +74,7 @@ const program = new Command("chaos")
       ],
       [
         "poison dead-lettered with metadata",
-        `${report.poisonDeadLettered - report.poisonWithoutMetadata} of ${report.poisonSent}`,
+        `${report.poisonDeadLettered} of ${report.poisonSent} (${report.poisonLetters} letters, ${report.poisonWithoutMetadata} without metadata)`,
       ],
       ["lost", report.lost],
       ["duplicates (applied twice)", report.duplicates],

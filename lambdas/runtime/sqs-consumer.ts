@@ -281,6 +281,10 @@ export function createSqsConsumer<M, R>(
     idempotencyConfig.registerLambdaContext(context);
     // An in-progress idempotency record taken now expires when this invocation could time out.
     const leaseSeconds = Math.ceil(context.getRemainingTimeInMillis() / 1000);
+    // A record still running at the deadline is given up (reported failed, retried later) so
+    // the invocation answers before the function times out: a timeout would throw away the
+    // acknowledgement of every record of the batch that did finish.
+    const deadlineAt = Date.now() + recordDeadlineMs(context.getRemainingTimeInMillis());
     const records = event.Records ?? [];
     const fifo = records[0]?.eventSourceARN.endsWith(".fifo") ?? false;
     // Some emulators leave MessageGroupId out of the event. Without it the only order-safe
@@ -353,14 +357,10 @@ export function createSqsConsumer<M, R>(
           persistentKeys: { messageId: record.messageId, correlationId, attempt },
         });
         const run = () => validateAndProcess(record, body, attempt, correlationId, recordLogger);
-        return deps.faults
-          ? await deps.faults.runRecord(
-              record,
-              attempt,
-              () => context.getRemainingTimeInMillis(),
-              run,
-            )
-          : await run();
+        const work = deps.faults
+          ? deps.faults.runRecord(record, attempt, () => context.getRemainingTimeInMillis(), run)
+          : run();
+        return await beforeDeadline(work, deadlineAt);
       } catch (error) {
         const failure = classify(error);
         const exhausted = config.maxReceiveCount !== undefined && attempt >= config.maxReceiveCount;
@@ -459,6 +459,36 @@ export function createSqsConsumer<M, R>(
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * How long records may run in an invocation with `remainingMs` left: all of it but a margin
+ * (a tenth, at least 200 ms and at most 2 s) to answer the batch and set the retry delays.
+ */
+export function recordDeadlineMs(remainingMs: number): number {
+  const margin = Math.min(2_000, Math.max(200, remainingMs / 10));
+  return Math.max(0, remainingMs - margin);
+}
+
+/** The work's result, or a transient failure if the deadline comes first (the work goes on). */
+async function beforeDeadline<T>(work: Promise<T>, deadlineAt: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TransientError("the record did not finish before the function's deadline", {
+            code: "RECORD_DEADLINE",
+          }),
+        ),
+      Math.max(0, deadlineAt - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -61,7 +61,10 @@ export interface ChaosReport {
   /** FIFO histories where a later event was applied before an earlier one. */
   readonly orderViolations: number;
   readonly poisonSent: number;
+  /** Poison messages with at least one dead letter (a redelivered batch may add a second). */
   readonly poisonDeadLettered: number;
+  /** Their dead letters, counting the second copies. */
+  readonly poisonLetters: number;
   /** Poison dead letters without the metadata an operator needs. */
   readonly poisonWithoutMetadata: number;
   /**
@@ -436,7 +439,8 @@ export async function runChaos(
     duplicates,
     orderViolations,
     poisonSent: poisonKeys.length,
-    poisonDeadLettered: poisonLetters.length,
+    poisonDeadLettered: poisonKeys.filter((k) => (deadByKey.get(k) ?? 0) > 0).length,
+    poisonLetters: poisonLetters.length,
     poisonWithoutMetadata,
     doubleOutcomes,
     doubleOutcomeSamples: samples,

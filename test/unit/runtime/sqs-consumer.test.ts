@@ -26,6 +26,7 @@ import {
   createSqsConsumer,
   queueUrlFromArn,
   type RecordContext,
+  recordDeadlineMs,
 } from "../../../lambdas/runtime/sqs-consumer.js";
 import { InMemoryPersistenceLayer, type StoredRecord } from "../support/in-memory-persistence.js";
 import {
@@ -574,6 +575,36 @@ describe("transient failures", () => {
     expect(failedIds(second)).toEqual([]);
     expect(h.process).toHaveBeenCalledTimes(2);
     expect(h.metricNames()).toEqual(["Retried", "Processed"]);
+  });
+});
+
+describe("the invocation deadline", () => {
+  it("gives up a record still running near the timeout, so its batch-mates are acknowledged", async () => {
+    const h = harness({
+      process: (message) =>
+        message.id === "stuck"
+          ? new Promise(() => undefined)
+          : Promise.resolve({ handled: message.id }),
+    });
+    const started = Date.now();
+    const response = await h.handler(
+      sqsEvent(
+        record({ messageId: "m-stuck", body: body("stuck") }),
+        record({ messageId: "m-ok", body: body("ok") }),
+      ),
+      lambdaContext(1_000),
+    );
+    // Answered before the 1 s timeout, with only the stuck record to retry.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(failedIds(response)).toEqual(["m-stuck"]);
+    expect(visibilityChanges().map((c) => c.receiptHandle)).toEqual(["receipt-m-stuck"]);
+  });
+
+  it("keeps a margin of a tenth of the remaining time, between 200 ms and 2 s", () => {
+    expect(recordDeadlineMs(1_000)).toBe(800);
+    expect(recordDeadlineMs(10_000)).toBe(9_000);
+    expect(recordDeadlineMs(60_000)).toBe(58_000);
+    expect(recordDeadlineMs(100)).toBe(0);
   });
 });
 
