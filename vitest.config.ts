@@ -2,6 +2,10 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // In CI a JSON report lets .ci/run print one plain "N passed, N failed" line.
+    reporters: process.env.CI
+      ? ["default", ["json", { outputFile: ".spool/vitest-results.json" }]]
+      : ["default"],
     projects: [
       {
         test: {

@@ -351,6 +351,13 @@ export function createSqsConsumer<M, R>(
         persistentKeys: { messageId: record.messageId, correlationId, attempt },
       });
       try {
+        // FIFO records run one after another: one that would start past the deadline does not
+        // start at all (it would take an in-progress lease it cannot finish).
+        if (Date.now() >= deadlineAt) {
+          throw new TransientError("no time left to start this record", {
+            code: "RECORD_DEADLINE",
+          });
+        }
         body = parseBody(record.body);
         correlationId = correlationIdOf(record, body);
         recordLogger = logger.createChild({

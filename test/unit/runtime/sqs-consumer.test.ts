@@ -600,6 +600,22 @@ describe("the invocation deadline", () => {
     expect(visibilityChanges().map((c) => c.receiptHandle)).toEqual(["receipt-m-stuck"]);
   });
 
+  it("does not start a FIFO record once the deadline has passed", async () => {
+    const h = harness({
+      process: (message) =>
+        message.id === "A1"
+          ? new Promise(() => undefined)
+          : Promise.resolve({ handled: message.id }),
+    });
+    const response = await h.handler(
+      sqsEvent(fifoRecord("A1", "A"), fifoRecord("B1", "B")),
+      lambdaContext(1_000),
+    );
+    expect(failedIds(response)).toEqual(["A1", "B1"]);
+    // B1 waited behind A1 until the deadline, and was then not started at all.
+    expect(h.process.mock.calls.map((call) => call[0].id)).toEqual(["A1"]);
+  });
+
   it("keeps a margin of a tenth of the remaining time, between 200 ms and 2 s", () => {
     expect(recordDeadlineMs(1_000)).toBe(800);
     expect(recordDeadlineMs(10_000)).toBe(9_000);
