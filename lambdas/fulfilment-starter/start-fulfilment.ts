@@ -125,6 +125,9 @@ async function markRetrying(
       jobId,
       to: "RETRYING",
       by: "starter",
+      // A start that looked failed may have worked (a timeout after StartExecution succeeded):
+      // once the workflow has recorded RUNNING, the job is no longer the starter's to move.
+      onlyFrom: ["PENDING", "RETRYING"],
       messageId: ctx.messageId,
       countAttempt: true,
       error: { error, cause, kind: "start" },

@@ -99,8 +99,12 @@ export interface TransitionCondition {
  * NEW may enter `to`) or its status is one of the legal sources. A write guarded by it cannot
  * move a SUCCEEDED job back to RUNNING, whoever issues it (a Lambda, a state machine, an operator).
  */
-export function transitionCondition(to: JobStatus): TransitionCondition {
-  const sources = sourcesOf(to);
+export function transitionCondition(
+  to: JobStatus,
+  onlyFrom?: readonly (JobStatus | typeof NEW_JOB)[],
+): TransitionCondition {
+  // A writer may narrow the legal sources (never widen them) to what it has seen happen.
+  const sources = sourcesOf(to).filter((s) => !onlyFrom || onlyFrom.includes(s));
   const statuses = sources.filter((s): s is JobStatus => s !== NEW_JOB);
   const names: Record<string, string> = { "#status": JOB_STATUS_ATTRIBUTE };
   const values: Record<string, string> = {};
@@ -141,6 +145,8 @@ export interface JobUpdateShape {
   readonly setIfAbsent?: readonly JobField[];
   /** Adds one to `attempts` (a new attempt starts, or one failed). */
   readonly countAttempt?: boolean;
+  /** Narrows the statuses this transition may come from (a subset of the legal ones). */
+  readonly onlyFrom?: readonly (JobStatus | typeof NEW_JOB)[];
 }
 
 export interface JobUpdate {
@@ -162,7 +168,7 @@ export interface JobUpdate {
  * their writes from this, so a job looks the same whoever moved it.
  */
 export function jobUpdate(shape: JobUpdateShape): JobUpdate {
-  const condition = transitionCondition(shape.to);
+  const condition = transitionCondition(shape.to, shape.onlyFrom);
   const names: Record<string, string> = {
     ...condition.names,
     "#updatedAt": "updatedAt",

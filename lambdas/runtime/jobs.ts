@@ -77,6 +77,8 @@ export interface JobTransition {
   readonly error?: Omit<JobError, "at">;
   readonly countAttempt?: boolean;
   readonly note?: string;
+  /** Narrows the statuses this move may come from (a subset of the legal ones). */
+  readonly onlyFrom?: readonly (JobStatus | typeof NEW_JOB)[];
 }
 
 export interface JobStore {
@@ -118,6 +120,7 @@ export async function transitionJob(store: JobStore, t: JobTransition): Promise<
     setIfAbsent: identity.filter(present),
     set: (["messageId", "executionArn", "lastError"] as JobField[]).filter(present),
     countAttempt: t.countAttempt ?? false,
+    ...(t.onlyFrom ? { onlyFrom: t.onlyFrom } : {}),
   });
   const entry: JobTransitionRecord = {
     status: t.to,

@@ -110,3 +110,17 @@ describe("job state transitions", () => {
     expect(jobIdFor("order-fulfilment", "o-42")).toBe("order-fulfilment:o-42");
   });
 });
+
+describe("a writer narrowing where a transition may come from", () => {
+  it("keeps only the sources it names, so the starter never moves a RUNNING job to RETRYING", () => {
+    const legal = transitionCondition("RETRYING");
+    expect(Object.values(legal.values)).toContain("RUNNING");
+    const narrowed = transitionCondition("RETRYING", ["PENDING", "RETRYING"]);
+    expect(Object.values(narrowed.values).sort()).toEqual(["PENDING", "RETRYING"]);
+  });
+
+  it("cannot widen them: a source the table does not allow stays out", () => {
+    const narrowed = transitionCondition("RUNNING", ["SUCCEEDED", "PENDING"]);
+    expect(Object.values(narrowed.values)).not.toContain("SUCCEEDED");
+  });
+});
