@@ -303,6 +303,18 @@ export async function runRecurringJob<R>(
 
   const duplicate = async (error: ConditionalCheckFailedException): Promise<RunOutcome<R>> => {
     const existing = await oldItem(error, db, table, key);
+    const leaseUntil = Number(existing?.leaseUntil);
+    if (existing?.status === "RUNNING" && leaseUntil >= deps.now().getTime()) {
+      // Another delivery holds the run. If it dies, this message is the only one left to finish
+      // the run: keep it on the queue until the lease ends instead of acknowledging it.
+      throw new TransientError(`run ${runKey} is in progress`, {
+        code: "RUN_IN_PROGRESS",
+        details: {
+          runKey,
+          retryAfterSeconds: Math.ceil((leaseUntil - deps.now().getTime()) / 1000),
+        },
+      });
+    }
     await db.send(
       new UpdateCommand({
         TableName: table,

@@ -19,6 +19,7 @@ import {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
   fullJitterDelaySeconds,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { dynamoClient, sqsClient } from "./clients.js";
 import { correlationIdOf } from "./correlation.js";
@@ -395,9 +396,16 @@ export function createSqsConsumer<M, R>(
         }
         // A duplicate still in progress resolves only when the other attempt finishes or its
         // lease (at most one function timeout) expires: retrying sooner just burns attempts.
+        // A business step may say when to come back (retryAfterSeconds), e.g. a run's lease.
         const jitter = fullJitterDelaySeconds(attempt, config.backoff, deps.random);
-        const delay =
-          failure.code === "DUPLICATE_IN_PROGRESS" ? Math.max(jitter, leaseSeconds) : jitter;
+        const retryAfter = Number(failure.details?.retryAfterSeconds);
+        const floor =
+          failure.code === "DUPLICATE_IN_PROGRESS"
+            ? leaseSeconds
+            : Number.isFinite(retryAfter)
+              ? Math.min(Math.max(0, Math.ceil(retryAfter)), MAX_VISIBILITY_TIMEOUT_SECONDS)
+              : 0;
+        const delay = Math.max(jitter, floor);
         retryDelays.set(record.messageId, delay);
         metrics.addMetric("Retried", MetricUnit.Count, 1);
         recordLogger.warn("transient failure; will retry", { failure, retryInSeconds: delay });

@@ -148,6 +148,27 @@ describe("runRecurringJob", () => {
     expect(updates()[1]?.UpdateExpression).toMatch(/ADD deliveries :one, duplicateDeliveries :one/);
   });
 
+  it("keeps a redelivery of a run still in progress on the queue until its lease ends", async () => {
+    // The holder may die: acknowledging this copy would leave nothing to finish the run.
+    db.on(UpdateCommand).rejectsOnce(
+      conditionFailed({
+        pk: "job#nightly",
+        status: "RUNNING",
+        leaseUntil: NOW.getTime() + 120_000,
+      }),
+    );
+    const effect = vi.fn();
+    const failure = runRecurringJob(message(), meta, JOB, deps(), effect);
+    await expect(failure).rejects.toBeInstanceOf(TransientError);
+    await expect(failure).rejects.toMatchObject({
+      code: "RUN_IN_PROGRESS",
+      details: { retryAfterSeconds: 120 },
+    });
+    expect(effect).not.toHaveBeenCalled();
+    // Not counted as a duplicate delivery: it is not one yet.
+    expect(updates()).toHaveLength(1);
+  });
+
   it("records a run later than the max lateness as SKIPPED without running it", async () => {
     db.on(UpdateCommand).resolves({});
     const effect = vi.fn();

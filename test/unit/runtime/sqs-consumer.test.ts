@@ -461,6 +461,20 @@ describe("transient failures", () => {
     ]);
   });
 
+  it("waits at least as long as the step asks (retryAfterSeconds), e.g. for another run's lease", async () => {
+    const h = harness({
+      process: async () => {
+        throw new TransientError("run in progress", {
+          code: "RUN_IN_PROGRESS",
+          details: { retryAfterSeconds: 120 },
+        });
+      },
+    });
+    const response = await invoke(h, record({ messageId: "m-1", body: body("a"), attempt: 1 }));
+    expect(failedIds(response)).toEqual(["m-1"]);
+    expect(visibilityChanges().map((c) => c.visibilityTimeout)).toEqual([120]);
+  });
+
   it("dead-letters on the last allowed attempt with reason retries-exhausted", async () => {
     const h = harness({
       process: async () => {
