@@ -12,6 +12,9 @@ export const handler = sqsConsumerHandler(CartReminderTask, ({ dynamo }) => {
   return {
     // The task key: one task is one reminder, whichever path (SQS delay, Scheduler) delivered it.
     idempotencyKey: (task) => task.taskKey,
+    // The same task may come by another route (a dispatch retried after its due time goes out
+    // at once): what must match is the task, not how it travelled.
+    idempotencyPayload: (task) => ({ taskKey: task.taskKey, payload: task.payload }),
     process: async (task, ctx) => {
       const outcome = await deliverTask(task, tasks, () => sendCartReminder(task, ctx, effects));
       if (outcome.status !== "delivered") {

@@ -37,7 +37,8 @@ const PERMANENT_ENTRY_ERRORS = new Set([
   "MalformedDetail",
   "InvalidArgument",
   "ValidationException",
-  "NotAuthorizedForSourceException",
+  // Not NotAuthorizedForSourceException: envelopes never carry an aws.* source, so it means the
+  // publisher's permissions are wrong, which a fix and a retry cure (the stream keeps the batch).
 ]);
 
 /**

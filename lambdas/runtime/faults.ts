@@ -7,7 +7,7 @@ import { PermanentError, TransientError } from "./errors.js";
  *
  * It can never run in a real AWS account, by two independent locks:
  * 1. the CDK app sets `SPOOL_FAULT_INJECTION=enabled` only when it synthesizes for the local
- *    emulator account (see `bin/app.ts`), and
+ *    emulator account (see `lib/stacks/spool-stack.ts (testHooks)`), and
  * 2. this module stays off unless `AWS_ENDPOINT_URL` points at a loopback address, which only an
  *    emulator injects: a function in AWS has no such variable, and could not reach one anyway.
  */
