@@ -10,7 +10,7 @@ import {
 } from "aws-cdk-lib/aws-iam";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
-import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { TasksConfig } from "../../../lambdas/runtime/tasks.js";
 import {
@@ -134,6 +134,15 @@ export class DelayedTasks extends Construct {
   /** Allows tasks to be delivered to `queue`. */
   addTarget(queue: IQueue): void {
     if (this.targets.includes(queue)) return;
+    // The Scheduler sends to a FIFO queue without a deduplication id: the queue must make one.
+    const cfn = queue.node.defaultChild as CfnQueue | undefined;
+    if (queue.fifo && cfn instanceof CfnQueue && cfn.contentBasedDeduplication !== true) {
+      if (!Token.isUnresolved(cfn.contentBasedDeduplication)) {
+        throw new Error(
+          `targets: a FIFO queue needs contentBasedDeduplication (the Scheduler sends no deduplication id), got ${queue.node.path} without it`,
+        );
+      }
+    }
     this.targets.push(queue);
     queue.grantSendMessages(this.schedulerRole);
     for (const fn of this.schedulingFunctions) queue.grantSendMessages(fn);

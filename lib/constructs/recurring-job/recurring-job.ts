@@ -304,6 +304,17 @@ export class RecurringJob extends Construct {
     if (jobs.some((j) => j.jobName === this.jobName && j !== this)) {
       throw new Error(`jobName must be unique per worker, got "${this.jobName}" twice`);
     }
+    // A run's lease must outlast one attempt of the worker, or a second delivery could take
+    // over a run that is still going.
+    const timeout = fn.timeout;
+    const maxRun = this.definition.maxRunSeconds;
+    if (timeout && !timeout.isUnresolved() && !Token.isUnresolved(maxRun)) {
+      if (maxRun <= timeout.toSeconds()) {
+        throw new Error(
+          `maxRunDuration must be longer than the worker's timeout (${timeout.toSeconds()} s), got ${maxRun} s`,
+        );
+      }
+    }
     jobs.push(this);
     this.runsTable.grant(
       fn,

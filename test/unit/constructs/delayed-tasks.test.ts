@@ -170,3 +170,26 @@ describe("DelayedTasks", () => {
     expect(() => synth(props)).toThrow(message);
   });
 });
+
+describe("DelayedTasks FIFO targets", () => {
+  const stackWithTasks = () => {
+    const stack = new Stack(new App(), "Test", {
+      env: { account: "111111111111", region: "eu-west-1" },
+    });
+    return { stack, tasks: new DelayedTasks(stack, "Tasks") };
+  };
+
+  it("refuses a FIFO target without content-based deduplication, naming it", () => {
+    const { stack, tasks } = stackWithTasks();
+    const fifo = new Queue(stack, "Ordered", { fifo: true });
+    expect(() => tasks.addTarget(fifo)).toThrow(
+      /targets: a FIFO queue needs contentBasedDeduplication .*got Test\/Ordered without it/,
+    );
+  });
+
+  it("accepts a FIFO target that deduplicates by content", () => {
+    const { stack, tasks } = stackWithTasks();
+    const fifo = new Queue(stack, "Ordered", { fifo: true, contentBasedDeduplication: true });
+    expect(() => tasks.addTarget(fifo)).not.toThrow();
+  });
+});

@@ -242,3 +242,30 @@ describe("RecurringJob options", () => {
     );
   });
 });
+
+describe("RecurringJob worker binding", () => {
+  it("refuses a worker whose timeout is not shorter than the run's lease (maxRunDuration)", () => {
+    const stack = new Stack(new App(), "Test", {
+      env: { account: "111111111111", region: "eu-west-1" },
+    });
+    const job = new RecurringJob(stack, "Nightly", {
+      jobName: "nightly",
+      schedule: ScheduleExpression.rate(Duration.hours(1)),
+      target: RecurringJobTarget.queue({
+        queue: new Queue(stack, "Jobs"),
+        deadLetterQueue: new Queue(stack, "JobsDlq"),
+        fifo: false,
+      }),
+      maxRunDuration: Duration.minutes(1),
+    });
+    const worker = new LambdaFunction(stack, "Worker", {
+      runtime: Runtime.NODEJS_22_X,
+      handler: "index.handler",
+      code: Code.fromInline("exports.handler = async () => {}"),
+      timeout: Duration.minutes(2),
+    });
+    expect(() => job.bindWorker(worker)).toThrow(
+      /maxRunDuration must be longer than the worker's timeout \(120 s\), got 60 s/,
+    );
+  });
+});
