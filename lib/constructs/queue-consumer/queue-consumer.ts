@@ -1,5 +1,6 @@
 import { Annotations, Duration, Names, Token, Tokenization, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -177,12 +178,21 @@ export class QueueConsumer extends Construct {
     source.queue.grantConsumeMessages(this.function);
     source.deadLetterQueue.grantSendMessages(this.function);
     if (props.idempotencyTable) {
-      props.idempotencyTable.grant(
-        this.function,
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
+      // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>"): the
+      // table is shared, and one consumer must not touch another's (or a producer's) keys.
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          actions: [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+          ],
+          resources: [props.idempotencyTable.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${this.consumerName}#*`] },
+          },
+        }),
       );
     }
 

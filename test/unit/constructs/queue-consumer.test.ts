@@ -172,6 +172,21 @@ describe("QueueConsumer with defaults", () => {
     ]);
   });
 
+  it("may touch only its own idempotency records (leading key = its consumer name)", () => {
+    const arn = JSON.stringify({ "Fn::GetAtt": [tableId, "Arn"] });
+    const statements = functionStatements(template).filter((s) =>
+      (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).some(
+        (r) => JSON.stringify(r) === arn,
+      ),
+    );
+    expect(statements).toHaveLength(1);
+    expect((statements[0] as Statement & { Condition?: unknown }).Condition).toEqual({
+      "ForAllValues:StringLike": {
+        "dynamodb:LeadingKeys": [`${built.consumer.consumerName}#*`],
+      },
+    });
+  });
+
   it("grants no wildcard action", () => {
     for (const statement of functionStatements(template)) {
       const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
