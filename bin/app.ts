@@ -1,6 +1,6 @@
 import { App } from "aws-cdk-lib";
-import { SpoolBenchStack } from "../lib/stacks/bench-stack.js";
-import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/stacks/spool-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/example/spool-stack.js";
+import { SpoolBenchStack } from "../tools/bench/bench-stack.js";
 
 /**
  * `cdk deploy` targets the account and region of your AWS credentials.

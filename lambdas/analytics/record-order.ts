@@ -1,8 +1,8 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
-import { eventSchema, type SpoolEvent } from "../runtime/envelope.js";
-import type { RecordContext } from "../runtime/sqs-consumer.js";
+import { eventSchema, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
+import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 
 /** The fields of OrderPlaced 1.x analytics reads. */
 export const AnalyticsOrderPlaced = eventSchema({

@@ -1,6 +1,6 @@
-import { documentClient } from "../runtime/clients.js";
-import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
-import { deliverTask } from "../runtime/tasks.js";
+import { deliverTask } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { CartReminderTask } from "./schema.js";
 import { sendCartReminder } from "./send-reminder.js";
 

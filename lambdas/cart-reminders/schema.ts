@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { taskMessageOf } from "../runtime/tasks.js";
+import { taskMessageOf } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 
 /** What an abandoned-cart reminder task carries. */
 export const CartReminderPayload = z.object({

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { dynamoClient } from "../runtime/clients.js";
-import { faultInjectorFromEnv } from "../runtime/faults.js";
+import { dynamoClient } from "../../lib/spool/runtime/clients.js";
+import { faultInjectorFromEnv } from "../../lib/spool/runtime/faults.js";
 import { type CheckoutResponse, checkout, defaultCheckoutDeps } from "./place-order.js";
 
 const logger = new Logger();

@@ -7,10 +7,10 @@ import {
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { newCorrelationId } from "../runtime/correlation.js";
-import { createEvent, type SpoolEvent } from "../runtime/envelope.js";
-import { TransientError } from "../runtime/errors.js";
-import { outboxPut } from "../runtime/outbox.js";
+import { newCorrelationId } from "../../lib/spool/runtime/correlation.js";
+import { createEvent, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
+import { TransientError } from "../../lib/spool/runtime/errors.js";
+import { outboxPut } from "../../lib/spool/transactional-outbox/runtime/outbox.js";
 import { CHECKOUT_SOURCE, CheckoutRequest, ORDER_PLACED, type OrderPlacedData } from "./schema.js";
 
 /*

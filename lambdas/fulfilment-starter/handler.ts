@@ -1,7 +1,7 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { FulfilmentRequest } from "../fulfilment-steps/schema.js";
-import { documentClient } from "../runtime/clients.js";
-import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
 import { recordDeadLetter, type StarterDeps, startFulfilment } from "./start-fulfilment.js";
 
 export const handler = sqsConsumerHandler(FulfilmentRequest, ({ dynamo, faults }) => {

@@ -1,22 +1,26 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
+import { jobIdFor } from "../../lib/spool/job-table/runtime/job-states.js";
 import {
-  FULFILMENT_JOB_KIND,
-  type FulfilmentRequest,
-  OrderToFulfil,
-} from "../fulfilment-steps/schema.js";
-import type { DeadLetterMetadata } from "../runtime/dead-letter.js";
-import { classify } from "../runtime/errors.js";
+  IllegalJobTransitionError,
+  type JobStore,
+  transitionJob,
+} from "../../lib/spool/job-table/runtime/jobs.js";
+import type { DeadLetterMetadata } from "../../lib/spool/runtime/dead-letter.js";
+import { classify } from "../../lib/spool/runtime/errors.js";
+import type { FaultInjector } from "../../lib/spool/runtime/faults.js";
+import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 import {
   canonicalJson,
   executionNameFor,
   type StartOutcome,
   startExecutionIdempotently,
-} from "../runtime/executions.js";
-import type { FaultInjector } from "../runtime/faults.js";
-import { jobIdFor } from "../runtime/job-states.js";
-import { IllegalJobTransitionError, type JobStore, transitionJob } from "../runtime/jobs.js";
-import { applyFaultDirective } from "../runtime/saga-step.js";
-import type { RecordContext } from "../runtime/sqs-consumer.js";
+} from "../../lib/spool/saga-workflow/runtime/executions.js";
+import { applyFaultDirective } from "../../lib/spool/saga-workflow/runtime/saga-step.js";
+import {
+  FULFILMENT_JOB_KIND,
+  type FulfilmentRequest,
+  OrderToFulfil,
+} from "../fulfilment-steps/schema.js";
 
 export interface StarterDeps {
   readonly sfn: SFNClient;
@@ -26,7 +30,7 @@ export interface StarterDeps {
   readonly faults: FaultInjector | undefined;
 }
 
-/** The SagaWorkflow input (see lib/constructs/saga-workflow). */
+/** The SagaWorkflow input (see lib/spool/saga-workflow). */
 export interface FulfilmentSagaInput {
   readonly jobId: string;
   readonly correlationId: string;

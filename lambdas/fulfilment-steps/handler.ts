@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { documentClient, dynamoClient, sqsClient } from "../runtime/clients.js";
-import { faultInjectorFromEnv } from "../runtime/faults.js";
-import { createSagaStepHandler } from "../runtime/saga-step.js";
+import { documentClient, dynamoClient, sqsClient } from "../../lib/spool/runtime/clients.js";
+import { faultInjectorFromEnv } from "../../lib/spool/runtime/faults.js";
+import { createSagaStepHandler } from "../../lib/spool/saga-workflow/runtime/saga-step.js";
 import { OrderToFulfil } from "./schema.js";
 import {
   cancelOrder,

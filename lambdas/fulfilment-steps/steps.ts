@@ -6,9 +6,13 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { PermanentError } from "../runtime/errors.js";
-import { spoolMessage } from "../runtime/producer.js";
-import type { CompensationResult, StepContext, StepResult } from "../runtime/saga-step.js";
+import { PermanentError } from "../../lib/spool/runtime/errors.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
+import type {
+  CompensationResult,
+  StepContext,
+  StepResult,
+} from "../../lib/spool/saga-workflow/runtime/saga-step.js";
 import type { OrderToFulfil } from "./schema.js";
 
 /**

@@ -1,8 +1,8 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
-import { documentClient, dynamoClient } from "../runtime/clients.js";
-import { describeJob, type JobReport } from "../runtime/job-report.js";
-import { jobIdFor } from "../runtime/job-states.js";
+import { jobIdFor } from "../../lib/spool/job-table/runtime/job-states.js";
+import { documentClient, dynamoClient } from "../../lib/spool/runtime/clients.js";
+import { describeJob, type JobReport } from "../../lib/spool/saga-workflow/runtime/job-report.js";
 
 const Query = z.union([
   z.object({ jobId: z.string().min(1).max(512) }),

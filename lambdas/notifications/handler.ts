@@ -1,5 +1,5 @@
-import { documentClient } from "../runtime/clients.js";
-import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { NotificationRequest } from "./schema.js";
 import { sendNotification } from "./send-notification.js";
 

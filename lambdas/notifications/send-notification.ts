@@ -5,7 +5,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { PermanentError } from "../runtime/errors.js";
+import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { NotificationRequest } from "./schema.js";
 
 export interface NotificationDeps {

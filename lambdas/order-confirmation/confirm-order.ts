@@ -1,11 +1,11 @@
 import * as z from "zod";
+import { eventSchema, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
+import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 import {
   type NotificationDeps,
   type SendResult,
   sendNotification,
 } from "../notifications/send-notification.js";
-import { eventSchema, type SpoolEvent } from "../runtime/envelope.js";
-import type { RecordContext } from "../runtime/sqs-consumer.js";
 
 /** The fields of OrderPlaced 1.x an order confirmation needs. */
 export const ConfirmationOrderPlaced = eventSchema({

@@ -1,5 +1,5 @@
-import { documentClient } from "../runtime/clients.js";
-import { eventConsumerHandler } from "../runtime/event-consumer.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { eventConsumerHandler } from "../../lib/spool/runtime/event-consumer.js";
 import { ConfirmationOrderPlaced, confirmOrder } from "./confirm-order.js";
 
 export const handler = eventConsumerHandler(ConfirmationOrderPlaced, ({ dynamo }) => {

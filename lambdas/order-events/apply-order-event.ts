@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { PermanentError } from "../runtime/errors.js";
+import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { OrderEvent } from "./schema.js";
 
 export interface OrderProjectionDeps {

@@ -1,13 +1,13 @@
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { PermanentError } from "../runtime/errors.js";
 import {
   cancelTask,
   scheduleTask,
   type TaskDependencies,
   tasksConfigFromEnv,
-} from "../runtime/tasks.js";
+} from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { OrderEvent } from "./schema.js";
 
 export interface CartReminderDeps {

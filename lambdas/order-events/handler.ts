@@ -1,5 +1,5 @@
-import { documentClient } from "../runtime/clients.js";
-import { sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { applyOrderEvent } from "./apply-order-event.js";
 import { cartRemindersFromEnv, syncCartReminder } from "./cart-reminder.js";
 import { OrderEvent, orderEventKey } from "./schema.js";

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
-import { eventSchema, type SpoolEvent } from "../runtime/envelope.js";
-import type { RecordContext } from "../runtime/sqs-consumer.js";
+import { eventSchema, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
+import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 
 /** The fields of OrderPlaced 1.x that payments reads (a tolerant reader: the rest is ignored). */
 export const PaymentsOrderPlaced = eventSchema({

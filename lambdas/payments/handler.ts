@@ -1,5 +1,5 @@
-import { documentClient } from "../runtime/clients.js";
-import { eventConsumerHandler } from "../runtime/event-consumer.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { eventConsumerHandler } from "../../lib/spool/runtime/event-consumer.js";
 import { authorizePayment, PaymentsOrderPlaced } from "./authorize-payment.js";
 
 export const handler = eventConsumerHandler(PaymentsOrderPlaced, ({ dynamo }) => {

@@ -1,8 +1,5 @@
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { documentClient } from "../runtime/clients.js";
-import { PermanentError } from "../runtime/errors.js";
-import { spoolMessage } from "../runtime/producer.js";
 import {
   type JobDefinition,
   jobDefinitionsFromEnv,
@@ -10,8 +7,11 @@ import {
   RunMessage,
   runRecurringJob,
   scheduleAnchor,
-} from "../runtime/recurring-jobs.js";
-import { queueUrlFromArn, sqsConsumerHandler } from "../runtime/sqs-consumer.js";
+} from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { PermanentError } from "../../lib/spool/runtime/errors.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
+import { queueUrlFromArn, sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { heartbeat } from "./heartbeat.js";
 import { reconcileOrders } from "./reconcile-orders.js";
 

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { RunContext } from "../runtime/recurring-jobs.js";
+import type { RunContext } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 
 export interface HeartbeatDeps {
   readonly db: DynamoDBDocumentClient;

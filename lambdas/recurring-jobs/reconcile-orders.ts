@@ -5,7 +5,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { RunContext } from "../runtime/recurring-jobs.js";
+import type { RunContext } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 
 export interface ReconcileDeps {
   readonly db: DynamoDBDocumentClient;

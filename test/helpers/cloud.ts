@@ -5,8 +5,12 @@ import { inject } from "vitest";
 import {
   type DeadLetterMetadata,
   parseDeadLetterMetadata,
-} from "../../lambdas/runtime/dead-letter.js";
-import { localClients, functionLogLines as logLines, takeMatching } from "../../scripts/lib/aws.js";
+} from "../../lib/spool/runtime/dead-letter.js";
+import {
+  localClients,
+  functionLogLines as logLines,
+  takeMatching,
+} from "../../tools/scripts/lib/aws.js";
 
 export const clients = localClients();
 export const { config, sqs, ddb, logs, lambda } = clients;

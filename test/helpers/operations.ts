@@ -5,13 +5,13 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { bufferIo } from "../../cli/lib/io.js";
-import { runSpool } from "../../cli/spool.js";
 import {
   DEAD_LETTER_ATTRIBUTE,
   type DeadLetterMetadata,
-} from "../../lambdas/runtime/dead-letter.js";
-import { localEndpoint } from "../../scripts/lib/local-cloud.js";
+} from "../../lib/spool/runtime/dead-letter.js";
+import { bufferIo } from "../../tools/cli/lib/io.js";
+import { runSpool } from "../../tools/cli/spool.js";
+import { localEndpoint } from "../../tools/scripts/lib/local-cloud.js";
 import { sqs } from "./cloud.js";
 
 /** The environment the CLI runs with in tests: always the emulator, never real AWS. */

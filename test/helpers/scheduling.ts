@@ -1,7 +1,7 @@
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DeleteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { JobDefinition } from "../../lambdas/runtime/recurring-jobs.js";
-import type { TaskDependencies, TasksConfig } from "../../lambdas/runtime/tasks.js";
+import type { TaskDependencies, TasksConfig } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import type { JobDefinition } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import { config, ddb, output, sqs } from "./cloud.js";
 
 export const scheduler = new SchedulerClient(config);

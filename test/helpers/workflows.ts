@@ -4,14 +4,17 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { fulfilmentJobId } from "../../lambdas/fulfilment-starter/start-fulfilment.js";
 import type { FulfilmentRequest } from "../../lambdas/fulfilment-steps/schema.js";
-import { type ExecutionSummary, summarizeExecution } from "../../lambdas/runtime/executions.js";
-import type { JobReport } from "../../lambdas/runtime/job-report.js";
-import type { JobStatus } from "../../lambdas/runtime/job-states.js";
-import type { JobRecord } from "../../lambdas/runtime/jobs.js";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import type { JobStatus } from "../../lib/spool/job-table/runtime/job-states.js";
+import type { JobRecord } from "../../lib/spool/job-table/runtime/jobs.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
+import {
+  type ExecutionSummary,
+  summarizeExecution,
+} from "../../lib/spool/saga-workflow/runtime/executions.js";
+import type { JobReport } from "../../lib/spool/saga-workflow/runtime/job-report.js";
 import { config, ddb, getItem, lambda, output, sqs, uniqueId, waitFor } from "./cloud.js";
 
-/** Test helpers for the order fulfilment saga (lib/stacks/parts/workflows.ts). */
+/** Test helpers for the order fulfilment saga (lib/example/parts/workflows.ts). */
 
 export const sfn = new SFNClient(config);
 export const STOCK = 10;

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import { getItem, output, sqs, takeDeadLetters, uniqueId, waitFor } from "../helpers/cloud.js";
 
 const RUN_ATTRIBUTE = "bad-input-run";

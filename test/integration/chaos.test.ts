@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runChaos, SMALL_CHAOS } from "../../scripts/chaos/run-chaos.js";
+import { runChaos, SMALL_CHAOS } from "../../tools/scripts/chaos/run-chaos.js";
 import { clients, output } from "../helpers/cloud.js";
 
 describe("chaos: the total-queue check (small)", () => {

@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { FAULT_ATTRIBUTE } from "../../lambdas/runtime/faults.js";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import { FAULT_ATTRIBUTE } from "../../lib/spool/runtime/faults.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import { getItem, output, sqs, takeDeadLetters, uniqueId, waitFor } from "../helpers/cloud.js";
 
 const queueUrl = () => output("OrdersQueueUrl");

@@ -1,10 +1,10 @@
 import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
-import { backoffCeilingSeconds } from "../../lambdas/runtime/backoff.js";
-import { CORRELATION_ID_ATTRIBUTE } from "../../lambdas/runtime/correlation.js";
-import { FAULT_ATTRIBUTE } from "../../lambdas/runtime/faults.js";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import { backoffCeilingSeconds } from "../../lib/spool/runtime/backoff.js";
+import { CORRELATION_ID_ATTRIBUTE } from "../../lib/spool/runtime/correlation.js";
+import { FAULT_ATTRIBUTE } from "../../lib/spool/runtime/faults.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import {
   ddb,
   functionLogLines,
@@ -21,7 +21,7 @@ const queueUrl = () => output("NotificationsQueueUrl");
 const dlqUrl = () => output("NotificationsDeadLetterQueueUrl");
 const effects = () => output("EffectsTableName");
 const functionName = () => output("NotificationsFunctionName");
-// Matches the backoff of test deployments (lib/stacks/spool-stack.ts).
+// Matches the backoff of test deployments (lib/example/spool-stack.ts).
 const TEST_BACKOFF = { baseSeconds: 1, capSeconds: 8 };
 
 function notification(id: string, overrides: Record<string, unknown> = {}) {

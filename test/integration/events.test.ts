@@ -25,8 +25,8 @@ import { paginateScan } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { CheckoutResponse } from "../../lambdas/checkout/place-order.js";
-import { createEvent, type SpoolEvent } from "../../lambdas/runtime/envelope.js";
-import { outboxRow } from "../../lambdas/runtime/outbox.js";
+import { createEvent, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
+import { outboxRow } from "../../lib/spool/transactional-outbox/runtime/outbox.js";
 import {
   config,
   ddb,

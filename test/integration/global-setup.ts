@@ -1,8 +1,8 @@
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
-import { deployLocal } from "../../scripts/deploy-local.js";
-import { detectEmulator, startEmulator, stopEmulator } from "../../scripts/emulator.js";
-import { localEndpoint } from "../../scripts/lib/local-cloud.js";
+import { deployLocal } from "../../tools/scripts/deploy-local.js";
+import { detectEmulator, startEmulator, stopEmulator } from "../../tools/scripts/emulator.js";
+import { localEndpoint } from "../../tools/scripts/lib/local-cloud.js";
 
 let startedHere = false;
 

@@ -7,9 +7,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { STATE_DIR } from "../../scripts/emulator.js";
-import { STACK_NAME } from "../../scripts/lib/local-cloud.js";
-import { reconcile } from "../../scripts/reconcile.js";
+import { STATE_DIR } from "../../tools/scripts/emulator.js";
+import { STACK_NAME } from "../../tools/scripts/lib/local-cloud.js";
+import { reconcile } from "../../tools/scripts/reconcile.js";
 import { config, output, sqs } from "../helpers/cloud.js";
 
 const dynamo = new DynamoDBClient(config);

@@ -24,10 +24,10 @@ import {
 } from "@aws-sdk/client-sqs";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bufferIo } from "../../cli/lib/io.js";
-import { REPLAY_ATTRIBUTE } from "../../cli/lib/replay.js";
-import { runSpool } from "../../cli/spool.js";
-import { DEAD_LETTER_ATTRIBUTE } from "../../lambdas/runtime/dead-letter.js";
+import { DEAD_LETTER_ATTRIBUTE } from "../../lib/spool/runtime/dead-letter.js";
+import { bufferIo } from "../../tools/cli/lib/io.js";
+import { REPLAY_ATTRIBUTE } from "../../tools/cli/lib/replay.js";
+import { runSpool } from "../../tools/cli/spool.js";
 import {
   config,
   ddb,
@@ -41,14 +41,14 @@ import {
 } from "../helpers/cloud.js";
 import { attributeOf, cliEnv, putDeadLetter, spool, takeAll } from "../helpers/operations.js";
 
-// OpsLab and OpsLabFifo are test-only queues without consumers (lib/stacks/parts/operations.ts):
+// OpsLab and OpsLabFifo are test-only queues without consumers (lib/example/parts/operations.ts):
 // these cases fill their DLQs directly and watch the CLI move what they put there. They share the
 // two queues, so they run one after another; each tags its messages and filters on the tag.
 const lab = () => output("OpsLabQueueUrl");
 const labDlq = () => output("OpsLabDeadLetterQueueUrl");
 const labFifo = () => output("OpsLabFifoQueueUrl");
 const labFifoDlq = () => output("OpsLabFifoDeadLetterQueueUrl");
-const launcher = fileURLToPath(new URL("../../cli/bin/spool.mjs", import.meta.url));
+const launcher = fileURLToPath(new URL("../../tools/cli/bin/spool.mjs", import.meta.url));
 
 async function arnOf(queueUrl: string): Promise<string> {
   const { Attributes } = await sqs.send(

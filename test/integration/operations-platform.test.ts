@@ -16,8 +16,8 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fulfilmentJobId } from "../../lambdas/fulfilment-starter/start-fulfilment.js";
-import { listRuns } from "../../lambdas/runtime/recurring-jobs.js";
-import { getTask, scheduleTask } from "../../lambdas/runtime/tasks.js";
+import { getTask, scheduleTask } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { listRuns } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import { config, ddb, lacks, output, sqs, uniqueId, waitFor } from "../helpers/cloud.js";
 import { spool } from "../helpers/operations.js";
 import { clearRuns, jobDefinition, scheduler, taskDeps } from "../helpers/scheduling.js";

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import {
   ddb,
   functionLogLines,

@@ -3,15 +3,20 @@ import { GetScheduleCommand, ResourceNotFoundException } from "@aws-sdk/client-s
 import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { cartReminderKey } from "../../lambdas/order-events/cart-reminder.js";
-import { spoolMessage } from "../../lambdas/runtime/producer.js";
+import {
+  cancelTask,
+  getTask,
+  scheduleNameFor,
+  scheduleTask,
+} from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 import {
   backfillRuns,
   type JobRun,
   listRuns,
   RUN_MESSAGE_KIND,
   runItemKey,
-} from "../../lambdas/runtime/recurring-jobs.js";
-import { cancelTask, getTask, scheduleNameFor, scheduleTask } from "../../lambdas/runtime/tasks.js";
+} from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import { ddb, getItem, lacks, output, sqs, uniqueId, waitFor } from "../helpers/cloud.js";
 import { clearRuns, jobDefinition, scheduler, taskDeps } from "../helpers/scheduling.js";
 

@@ -11,7 +11,10 @@ import {
   fulfilmentSagaInput,
 } from "../../lambdas/fulfilment-starter/start-fulfilment.js";
 import { notificationIdFor } from "../../lambdas/fulfilment-steps/steps.js";
-import { IllegalJobTransitionError, transitionJob } from "../../lambdas/runtime/jobs.js";
+import {
+  IllegalJobTransitionError,
+  transitionJob,
+} from "../../lib/spool/job-table/runtime/jobs.js";
 import {
   bodyOf,
   config,
@@ -52,7 +55,7 @@ const UNDO_EFFECT: Record<string, string> = {
   chargePayment: "refundPayment",
   confirmOrder: "cancelOrder",
 };
-/** Matches the test deployment's step retry policy (lib/stacks/parts/workflows.ts). */
+/** Matches the test deployment's step retry policy (lib/example/parts/workflows.ts). */
 const TEST_MAX_RETRIES = 3;
 const transitions = (job: { transitions: { status: string }[] }) =>
   job.transitions.map((t) => t.status);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { filterFromOptions } from "../../cli/commands/dlq.js";
-import type { DeadLetter } from "../../cli/lib/dead-letters.js";
+import { kebab, uniqueNames } from "../../lib/spool/spool-monitoring/names.js";
+import { filterFromOptions } from "../../tools/cli/commands/dlq.js";
+import type { DeadLetter } from "../../tools/cli/lib/dead-letters.js";
 import {
   assertJmesPath,
   describeFilter,
@@ -8,9 +9,8 @@ import {
   matchDeadLetter,
   parseAttributeFilter,
   parseDuration,
-} from "../../cli/lib/filters.js";
-import { parseRate, TokenBucket } from "../../cli/lib/rate-limiter.js";
-import { kebab, uniqueNames } from "../../lib/constructs/spool-monitoring/names.js";
+} from "../../tools/cli/lib/filters.js";
+import { parseRate, TokenBucket } from "../../tools/cli/lib/rate-limiter.js";
 
 const now = new Date("2026-01-01T12:00:00Z");
 

@@ -30,12 +30,12 @@ import {
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { bufferIo } from "../../cli/lib/io.js";
-import { nextRunOf } from "../../cli/lib/schedules.js";
-import { runSpool } from "../../cli/spool.js";
-import type { JobRecord } from "../../lambdas/runtime/jobs.js";
-import type { JobDefinition } from "../../lambdas/runtime/recurring-jobs.js";
-import type { TasksConfig } from "../../lambdas/runtime/tasks.js";
+import type { TasksConfig } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import type { JobRecord } from "../../lib/spool/job-table/runtime/jobs.js";
+import type { JobDefinition } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { bufferIo } from "../../tools/cli/lib/io.js";
+import { nextRunOf } from "../../tools/cli/lib/schedules.js";
+import { runSpool } from "../../tools/cli/spool.js";
 
 /** No emulator listens on port 9: anything not mocked fails fast instead of reaching anything. */
 const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };

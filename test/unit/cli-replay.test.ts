@@ -6,22 +6,22 @@ import {
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
 import { beforeEach, describe, expect, it } from "vitest";
-import { renderReplay } from "../../cli/commands/dlq.js";
+import { DEAD_LETTER_ATTRIBUTE } from "../../lib/spool/runtime/dead-letter.js";
+import { renderReplay } from "../../tools/cli/commands/dlq.js";
 import type {
   ReplayAudit,
   ReplayFinished,
   ReplayMoved,
   ReplayStarted,
-} from "../../cli/lib/audit.js";
-import { DeadLetterReader, toDeadLetter } from "../../cli/lib/dead-letters.js";
+} from "../../tools/cli/lib/audit.js";
+import { DeadLetterReader, toDeadLetter } from "../../tools/cli/lib/dead-letters.js";
 import {
   REPLAY_ATTRIBUTE,
   type ReplayRequest,
   replayDeadLetters,
   replayDeduplicationId,
-} from "../../cli/lib/replay.js";
-import type { QueueRef, SourceQueue } from "../../cli/lib/stack.js";
-import { DEAD_LETTER_ATTRIBUTE } from "../../lambdas/runtime/dead-letter.js";
+} from "../../tools/cli/lib/replay.js";
+import type { QueueRef, SourceQueue } from "../../tools/cli/lib/stack.js";
 import { fakeSqs } from "../helpers/fake-sqs.js";
 
 const DLQ = "https://sqs/000/lab-dlq";

@@ -8,12 +8,12 @@ import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { queueStatus, renderStatus } from "../../cli/commands/status.js";
-import { AwsClients, clientConfig, resolveTarget } from "../../cli/lib/aws.js";
-import { describeError, SpoolCliError } from "../../cli/lib/errors.js";
-import { bufferIo } from "../../cli/lib/io.js";
-import { findQueue, loadInventory, queueEntityPath } from "../../cli/lib/stack.js";
-import { runSpool } from "../../cli/spool.js";
+import { queueStatus, renderStatus } from "../../tools/cli/commands/status.js";
+import { AwsClients, clientConfig, resolveTarget } from "../../tools/cli/lib/aws.js";
+import { describeError, SpoolCliError } from "../../tools/cli/lib/errors.js";
+import { bufferIo } from "../../tools/cli/lib/io.js";
+import { findQueue, loadInventory, queueEntityPath } from "../../tools/cli/lib/stack.js";
+import { runSpool } from "../../tools/cli/spool.js";
 
 /** No emulator listens on port 9: AWS calls fail fast instead of reaching anything. */
 const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };

@@ -12,8 +12,8 @@ import {
   estimateSecondsToDrain,
   queueNameOf,
   sampleQueues,
-} from "../../lambdas/queue-sampler/sample-queues.js";
-import { SamplerInput } from "../../lambdas/queue-sampler/schema.js";
+} from "../../lib/spool/spool-monitoring/runtime/sample-queues.js";
+import { SamplerInput } from "../../lib/spool/spool-monitoring/runtime/sampler-schema.js";
 
 const sqsMock = mockClient(SQSClient);
 const cwMock = mockClient(CloudWatchClient);

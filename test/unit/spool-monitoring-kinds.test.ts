@@ -6,14 +6,14 @@ import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambd
 import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { Construct, type IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
-import { DelayedTasks } from "../../lib/constructs/delayed-tasks/index.js";
-import { delayedTasksKind } from "../../lib/constructs/delayed-tasks/monitoring.js";
-import { RecurringJob, RecurringJobTarget } from "../../lib/constructs/recurring-job/index.js";
-import { recurringJobKind } from "../../lib/constructs/recurring-job/monitoring.js";
-import { ReliableQueue } from "../../lib/constructs/reliable-queue/index.js";
-import { SagaWorkflow } from "../../lib/constructs/saga-workflow/index.js";
-import { workflowKind } from "../../lib/constructs/saga-workflow/monitoring.js";
-import { SpoolMonitoring } from "../../lib/constructs/spool-monitoring/index.js";
+import { DelayedTasks } from "../../lib/spool/delayed-tasks/index.js";
+import { delayedTasksKind } from "../../lib/spool/delayed-tasks/monitoring.js";
+import { RecurringJob, RecurringJobTarget } from "../../lib/spool/recurring-job/index.js";
+import { recurringJobKind } from "../../lib/spool/recurring-job/monitoring.js";
+import { ReliableQueue } from "../../lib/spool/reliable-queue/index.js";
+import { SagaWorkflow } from "../../lib/spool/saga-workflow/index.js";
+import { workflowKind } from "../../lib/spool/saga-workflow/monitoring.js";
+import { SpoolMonitoring } from "../../lib/spool/spool-monitoring/index.js";
 import { allStacks } from "./support/all-stacks.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;

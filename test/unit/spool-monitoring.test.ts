@@ -5,13 +5,13 @@ import { ComparisonOperator, GraphWidget, MathExpression } from "aws-cdk-lib/aws
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { QueueConsumer } from "../../lib/constructs/queue-consumer/index.js";
-import { ReliableQueue } from "../../lib/constructs/reliable-queue/index.js";
+import { QueueConsumer } from "../../lib/spool/queue-consumer/index.js";
+import { ReliableQueue } from "../../lib/spool/reliable-queue/index.js";
 import {
   type ResourceKind,
   SpoolMonitoring,
   type SpoolMonitoringProps,
-} from "../../lib/constructs/spool-monitoring/index.js";
+} from "../../lib/spool/spool-monitoring/index.js";
 
 const consumerEntry = fileURLToPath(
   new URL("../../lambdas/notifications/handler.ts", import.meta.url),

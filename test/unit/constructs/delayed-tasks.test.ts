@@ -3,10 +3,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
-import {
-  DelayedTasks,
-  type DelayedTasksProps,
-} from "../../../lib/constructs/delayed-tasks/index.js";
+import { DelayedTasks, type DelayedTasksProps } from "../../../lib/spool/delayed-tasks/index.js";
 
 function synth(props: Omit<DelayedTasksProps, "targets"> = {}, addOther = false) {
   const stack = new Stack(new App(), "Test", {

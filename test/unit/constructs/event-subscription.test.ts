@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   EventSubscription,
   type EventSubscriptionProps,
-} from "../../../lib/constructs/event-subscription/index.js";
+} from "../../../lib/spool/event-subscription/index.js";
 
 const entry = fileURLToPath(new URL("../fixtures/event-consumer-handler.ts", import.meta.url));
 

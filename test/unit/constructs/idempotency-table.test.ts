@@ -9,7 +9,7 @@ import {
   IDEMPOTENCY_KEY_ATTRIBUTE,
   IdempotencyTable,
   type IdempotencyTableProps,
-} from "../../../lib/constructs/idempotency-table/index.js";
+} from "../../../lib/spool/idempotency-table/index.js";
 
 const IDEMPOTENCY_ACTIONS = [
   "dynamodb:DeleteItem",

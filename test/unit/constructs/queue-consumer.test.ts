@@ -3,15 +3,9 @@ import { App, CfnParameter, Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { IdempotencyTable } from "../../../lib/constructs/idempotency-table/index.js";
-import {
-  QueueConsumer,
-  type QueueConsumerProps,
-} from "../../../lib/constructs/queue-consumer/index.js";
-import {
-  ReliableQueue,
-  type ReliableQueueProps,
-} from "../../../lib/constructs/reliable-queue/index.js";
+import { IdempotencyTable } from "../../../lib/spool/idempotency-table/index.js";
+import { QueueConsumer, type QueueConsumerProps } from "../../../lib/spool/queue-consumer/index.js";
+import { ReliableQueue, type ReliableQueueProps } from "../../../lib/spool/reliable-queue/index.js";
 
 const entry = fileURLToPath(new URL("../fixtures/noop-handler.ts", import.meta.url));
 

@@ -9,7 +9,7 @@ import {
   RecurringJob,
   type RecurringJobProps,
   RecurringJobTarget,
-} from "../../../lib/constructs/recurring-job/index.js";
+} from "../../../lib/spool/recurring-job/index.js";
 
 interface ScheduleProperties {
   readonly Target: { readonly Input: string };

@@ -3,10 +3,7 @@ import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
-import {
-  ReliableQueue,
-  type ReliableQueueProps,
-} from "../../../lib/constructs/reliable-queue/index.js";
+import { ReliableQueue, type ReliableQueueProps } from "../../../lib/spool/reliable-queue/index.js";
 
 const ACCOUNT = "111111111111";
 const REGION = "us-east-1";

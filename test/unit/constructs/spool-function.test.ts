@@ -6,7 +6,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SpoolFunction, spoolBundling } from "../../../lib/constructs/spool-function/index.js";
+import { SpoolFunction, spoolBundling } from "../../../lib/spool/spool-function/index.js";
 
 const entry = fileURLToPath(new URL("../fixtures/noop-handler.ts", import.meta.url));
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   TransactionalOutbox,
   type TransactionalOutboxProps,
-} from "../../../lib/constructs/transactional-outbox/index.js";
+} from "../../../lib/spool/transactional-outbox/index.js";
 
 function outboxIn(props: Partial<TransactionalOutboxProps> = {}) {
   const stack = new Stack(new App(), "Test", {

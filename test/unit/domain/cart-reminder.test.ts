@@ -7,7 +7,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { cartReminderKey, syncCartReminder } from "../../../lambdas/order-events/cart-reminder.js";
 import type { OrderEvent } from "../../../lambdas/order-events/schema.js";
-import { payloadHash } from "../../../lambdas/runtime/tasks.js";
+import { payloadHash } from "../../../lib/spool/delayed-tasks/runtime/tasks.js";
 
 const TARGET = "arn:aws:sqs:us-east-1:111111111111:cart-reminders";
 const NOW = new Date("2026-03-01T10:00:00.000Z");

@@ -14,8 +14,8 @@ import {
   requestHash,
 } from "../../../lambdas/checkout/place-order.js";
 import { CheckoutRequest } from "../../../lambdas/checkout/schema.js";
-import { AnyEvent } from "../../../lambdas/runtime/envelope.js";
-import { TransientError } from "../../../lambdas/runtime/errors.js";
+import { AnyEvent } from "../../../lib/spool/runtime/envelope.js";
+import { TransientError } from "../../../lib/spool/runtime/errors.js";
 
 const dynamo = mockClient(DynamoDBClient);
 const NOW = new Date("2026-03-04T05:06:07.000Z");

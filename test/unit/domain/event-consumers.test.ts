@@ -16,7 +16,6 @@ import type { Context, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { AnalyticsOrderPlaced, recordOrder } from "../../../lambdas/analytics/record-order.js";
-import { forwardEvent, messageGroupIdOf } from "../../../lambdas/event-forwarder/forward.js";
 import {
   ConfirmationOrderPlaced,
   confirmOrder,
@@ -25,11 +24,15 @@ import {
   authorizePayment,
   PaymentsOrderPlaced,
 } from "../../../lambdas/payments/authorize-payment.js";
-import { CORRELATION_ID_ATTRIBUTE } from "../../../lambdas/runtime/correlation.js";
-import { parseDeadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
-import { AnyEvent, type SpoolEvent } from "../../../lambdas/runtime/envelope.js";
-import { PermanentError } from "../../../lambdas/runtime/errors.js";
-import { createSqsConsumer } from "../../../lambdas/runtime/sqs-consumer.js";
+import {
+  forwardEvent,
+  messageGroupIdOf,
+} from "../../../lib/spool/event-subscription/runtime/forward.js";
+import { CORRELATION_ID_ATTRIBUTE } from "../../../lib/spool/runtime/correlation.js";
+import { parseDeadLetterMetadata } from "../../../lib/spool/runtime/dead-letter.js";
+import { AnyEvent, type SpoolEvent } from "../../../lib/spool/runtime/envelope.js";
+import { PermanentError } from "../../../lib/spool/runtime/errors.js";
+import { createSqsConsumer } from "../../../lib/spool/runtime/sqs-consumer.js";
 
 const docs = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);

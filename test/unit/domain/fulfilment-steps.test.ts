@@ -22,7 +22,7 @@ import {
   releaseInventory,
   reserveInventory,
 } from "../../../lambdas/fulfilment-steps/steps.js";
-import type { StepContext } from "../../../lambdas/runtime/saga-step.js";
+import type { StepContext } from "../../../lib/spool/saga-workflow/runtime/saga-step.js";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);

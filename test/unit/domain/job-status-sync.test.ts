@@ -3,8 +3,8 @@ import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { statusAfter, syncJob } from "../../../lambdas/job-status-sync/sync.js";
-import type { JobRecord } from "../../../lambdas/runtime/jobs.js";
+import type { JobRecord } from "../../../lib/spool/job-table/runtime/jobs.js";
+import { statusAfter, syncJob } from "../../../lib/spool/saga-workflow/runtime/status-sync.js";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const sfnMock = mockClient(SFNClient);

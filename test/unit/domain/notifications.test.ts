@@ -8,7 +8,7 @@ import {
   sendNotification,
   suppressionKey,
 } from "../../../lambdas/notifications/send-notification.js";
-import { PermanentError } from "../../../lambdas/runtime/errors.js";
+import { PermanentError } from "../../../lib/spool/runtime/errors.js";
 
 const TABLE = "effects";
 const NOW = new Date("2024-05-01T10:00:00.000Z");

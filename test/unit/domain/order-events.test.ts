@@ -9,7 +9,7 @@ import {
   orderProjectionKey,
 } from "../../../lambdas/order-events/apply-order-event.js";
 import { OrderEvent, orderEventKey } from "../../../lambdas/order-events/schema.js";
-import { PermanentError } from "../../../lambdas/runtime/errors.js";
+import { PermanentError } from "../../../lib/spool/runtime/errors.js";
 
 const TABLE = "effects";
 const NOW = new Date("2024-05-01T10:00:00.000Z");

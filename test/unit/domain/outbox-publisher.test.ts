@@ -10,17 +10,17 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { parseDeadLetterMetadata } from "../../../lib/spool/runtime/dead-letter.js";
+import { createEvent } from "../../../lib/spool/runtime/envelope.js";
+import { TransientError } from "../../../lib/spool/runtime/errors.js";
+import { outboxRow } from "../../../lib/spool/transactional-outbox/runtime/outbox.js";
 import {
   entrySize,
   MAX_ENTRY_BYTES,
   type PublisherConfig,
   type PublisherDeps,
   publishOutbox,
-} from "../../../lambdas/outbox-publisher/publish.js";
-import { parseDeadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
-import { createEvent } from "../../../lambdas/runtime/envelope.js";
-import { TransientError } from "../../../lambdas/runtime/errors.js";
-import { outboxRow } from "../../../lambdas/runtime/outbox.js";
+} from "../../../lib/spool/transactional-outbox/runtime/publish.js";
 
 const events = mockClient(EventBridgeClient);
 const dynamo = mockClient(DynamoDBClient);

@@ -17,8 +17,8 @@ import {
   startFulfilment,
 } from "../../../lambdas/fulfilment-starter/start-fulfilment.js";
 import type { FulfilmentRequest } from "../../../lambdas/fulfilment-steps/schema.js";
-import type { DeadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
-import { FaultInjector, NO_FAULTS } from "../../../lambdas/runtime/faults.js";
+import type { DeadLetterMetadata } from "../../../lib/spool/runtime/dead-letter.js";
+import { FaultInjector, NO_FAULTS } from "../../../lib/spool/runtime/faults.js";
 
 const sfnMock = mockClient(SFNClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);

@@ -5,7 +5,7 @@ import {
   DEFAULT_BACKOFF,
   fullJitterDelaySeconds,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
-} from "../../../lambdas/runtime/backoff.js";
+} from "../../../lib/spool/runtime/backoff.js";
 
 const policy = { baseSeconds: 1, capSeconds: 10 };
 

@@ -10,8 +10,8 @@ import {
   deadLetterMetadata,
   parseDeadLetterMetadata,
   sendToDeadLetterQueue,
-} from "../../../lambdas/runtime/dead-letter.js";
-import type { Classified } from "../../../lambdas/runtime/errors.js";
+} from "../../../lib/spool/runtime/dead-letter.js";
+import type { Classified } from "../../../lib/spool/runtime/errors.js";
 import {
   FIFO_QUEUE_ARN,
   FIRST_RECEIVED_MS,

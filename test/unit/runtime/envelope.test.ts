@@ -1,8 +1,8 @@
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { correlationIdOf } from "../../../lambdas/runtime/correlation.js";
-import { deadLetterMetadata } from "../../../lambdas/runtime/dead-letter.js";
+import { correlationIdOf } from "../../../lib/spool/runtime/correlation.js";
+import { deadLetterMetadata } from "../../../lib/spool/runtime/dead-letter.js";
 import {
   AnyEvent,
   createEvent,
@@ -10,8 +10,8 @@ import {
   majorOf,
   SCHEMA_VERSION_UNSUPPORTED,
   unwrapEventBridge,
-} from "../../../lambdas/runtime/envelope.js";
-import { classify, PermanentError } from "../../../lambdas/runtime/errors.js";
+} from "../../../lib/spool/runtime/envelope.js";
+import { classify, PermanentError } from "../../../lib/spool/runtime/errors.js";
 
 const OrderPlaced = eventSchema({
   type: "OrderPlaced",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classify, PermanentError, TransientError } from "../../../lambdas/runtime/errors.js";
+import { classify, PermanentError, TransientError } from "../../../lib/spool/runtime/errors.js";
 
 function named(name: string, message = `${name} happened`): Error {
   const error = new Error(message);

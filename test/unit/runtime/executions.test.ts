@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { PermanentError } from "../../../lambdas/runtime/errors.js";
+import { PermanentError } from "../../../lib/spool/runtime/errors.js";
 import {
   canonicalJson,
   executionArnFor,
@@ -15,7 +15,7 @@ import {
   MAX_EXECUTION_NAME,
   startExecutionIdempotently,
   statesFromHistory,
-} from "../../../lambdas/runtime/executions.js";
+} from "../../../lib/spool/saga-workflow/runtime/executions.js";
 
 const sfnMock = mockClient(SFNClient);
 const sfn = new SFNClient({ region: "us-east-1" });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PermanentError, TransientError } from "../../../lambdas/runtime/errors.js";
+import { PermanentError, TransientError } from "../../../lib/spool/runtime/errors.js";
 import {
   FAULT_ATTRIBUTE,
   FaultInjector,
@@ -8,7 +8,7 @@ import {
   isLoopbackEndpoint,
   NO_FAULTS,
   parseFaultRates,
-} from "../../../lambdas/runtime/faults.js";
+} from "../../../lib/spool/runtime/faults.js";
 import { stringAttribute } from "../support/sqs.js";
 
 const withDirective = (directive: string) => ({

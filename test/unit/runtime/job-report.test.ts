@@ -8,7 +8,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { describeJob } from "../../../lambdas/runtime/job-report.js";
+import { describeJob } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const sfnMock = mockClient(SFNClient);

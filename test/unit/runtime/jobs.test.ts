@@ -2,13 +2,13 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { transitionCondition } from "../../../lambdas/runtime/job-states.js";
+import { transitionCondition } from "../../../lib/spool/job-table/runtime/job-states.js";
 import {
   cancelJob,
   getJob,
   IllegalJobTransitionError,
   transitionJob,
-} from "../../../lambdas/runtime/jobs.js";
+} from "../../../lib/spool/job-table/runtime/jobs.js";
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const store = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyedSerializer } from "../../../lambdas/runtime/keyed-serializer.js";
+import { KeyedSerializer } from "../../../lib/spool/runtime/keyed-serializer.js";
 
 /** A promise the test resolves or rejects by hand. */
 function deferred<T = void>() {

@@ -10,7 +10,6 @@ import {
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { TransientError } from "../../../lambdas/runtime/errors.js";
 import {
   backfillRuns,
   type JobDefinition,
@@ -20,7 +19,8 @@ import {
   runKeyOf,
   runRecurringJob,
   SCHEDULED_TIME_PLACEHOLDER,
-} from "../../../lambdas/runtime/recurring-jobs.js";
+} from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { TransientError } from "../../../lib/spool/runtime/errors.js";
 
 const NOW = new Date("2026-03-02T01:00:05.000Z");
 const JOB: JobDefinition = {

@@ -1,13 +1,13 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { PermanentError, TransientError } from "../../../lambdas/runtime/errors.js";
-import { FaultInjector, NO_FAULTS } from "../../../lambdas/runtime/faults.js";
+import { PermanentError, TransientError } from "../../../lib/spool/runtime/errors.js";
+import { FaultInjector, NO_FAULTS } from "../../../lib/spool/runtime/faults.js";
 import {
   createSagaStepHandler,
   type SagaStepPayload,
   type StepContext,
-} from "../../../lambdas/runtime/saga-step.js";
+} from "../../../lib/spool/saga-workflow/runtime/saga-step.js";
 
 const Request = z.object({ orderId: z.string() });
 type Request = z.infer<typeof Request>;

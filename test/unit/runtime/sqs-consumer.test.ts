@@ -11,14 +11,14 @@ import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as z from "zod";
-import { type BackoffPolicy, fullJitterDelaySeconds } from "../../../lambdas/runtime/backoff.js";
+import { type BackoffPolicy, fullJitterDelaySeconds } from "../../../lib/spool/runtime/backoff.js";
 import {
   DEAD_LETTER_ATTRIBUTE,
   type DeadLetterMetadata,
   parseDeadLetterMetadata,
-} from "../../../lambdas/runtime/dead-letter.js";
-import { PermanentError, TransientError } from "../../../lambdas/runtime/errors.js";
-import { FAULT_ATTRIBUTE, FaultInjector, NO_FAULTS } from "../../../lambdas/runtime/faults.js";
+} from "../../../lib/spool/runtime/dead-letter.js";
+import { PermanentError, TransientError } from "../../../lib/spool/runtime/errors.js";
+import { FAULT_ATTRIBUTE, FaultInjector, NO_FAULTS } from "../../../lib/spool/runtime/faults.js";
 import {
   type ConsumerConfig,
   type ConsumerDefinition,
@@ -27,7 +27,7 @@ import {
   queueUrlFromArn,
   type RecordContext,
   recordDeadlineMs,
-} from "../../../lambdas/runtime/sqs-consumer.js";
+} from "../../../lib/spool/runtime/sqs-consumer.js";
 import { InMemoryPersistenceLayer, type StoredRecord } from "../support/in-memory-persistence.js";
 import {
   FIFO_QUEUE_ARN,

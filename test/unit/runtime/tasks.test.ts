@@ -17,7 +17,6 @@ import {
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { PermanentError } from "../../../lambdas/runtime/errors.js";
 import {
   atExpression,
   cancelTask,
@@ -29,7 +28,8 @@ import {
   scheduleTask,
   type TaskDependencies,
   type TasksConfig,
-} from "../../../lambdas/runtime/tasks.js";
+} from "../../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { PermanentError } from "../../../lib/spool/runtime/errors.js";
 
 const NOW = new Date("2026-03-01T10:00:00.000Z");
 const STANDARD = "arn:aws:sqs:us-east-1:111111111111:reminders";

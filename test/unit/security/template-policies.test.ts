@@ -1,6 +1,6 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from "../../../lib/constructs/spool-function/index.js";
+import { ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS } from "../../../lib/spool/spool-function/index.js";
 import { allStacks } from "../support/all-stacks.js";
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };

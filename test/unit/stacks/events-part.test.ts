@@ -1,7 +1,7 @@
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/example/spool-stack.js";
 
 function synth(account: string) {
   const stack = new SpoolStack(new App(), "Spool", {

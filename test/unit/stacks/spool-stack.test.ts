@@ -2,7 +2,7 @@ import { App, CfnResource } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { Construct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/example/spool-stack.js";
 
 const REGION = "us-east-1";
 const AWS_ACCOUNT = "111111111111";

@@ -1,7 +1,7 @@
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/example/spool-stack.js";
 
 /** Synthesizes the reference stack without bundling (the definition is what matters here). */
 function synth(account: string, testHooks: boolean) {

@@ -1,6 +1,6 @@
 import { App, type Stack } from "aws-cdk-lib";
-import { SpoolBenchStack } from "../../../lib/stacks/bench-stack.js";
-import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/stacks/spool-stack.js";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/example/spool-stack.js";
+import { SpoolBenchStack } from "../../../tools/bench/bench-stack.js";
 
 /**
  * Every stack this repository can deploy, in each of its variants, synthesized without

@@ -1,2 +1,0 @@
-export { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE } from "../../../lambdas/runtime/outbox.js";
-export { TransactionalOutbox, type TransactionalOutboxProps } from "./transactional-outbox.js";

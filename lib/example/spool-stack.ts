@@ -1,0 +1,95 @@
+import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { IdempotencyTable } from "../spool/idempotency-table/index.js";
+import { Events } from "./parts/events.js";
+import { Messaging } from "./parts/messaging.js";
+import { Operations } from "./parts/operations.js";
+import { Scheduling } from "./parts/scheduling.js";
+import { stateTable } from "./parts/state-table.js";
+import { Workflows } from "./parts/workflows.js";
+
+/** The account id every LocalStack-compatible emulator uses. */
+export const EMULATOR_ACCOUNT = "000000000000";
+
+export interface SpoolStackProps extends StackProps {
+  /**
+   * Test hooks: fault injection and short retry timings, for deployments to a local emulator.
+   * Refused for any account but the emulator's, so a real deployment can never carry them.
+   * @default false
+   */
+  readonly testHooks?: boolean;
+}
+
+/** The reference stack: the order domain built from Spool's constructs. */
+export class SpoolStack extends Stack {
+  readonly messaging: Messaging;
+  readonly scheduling: Scheduling;
+  readonly workflows: Workflows;
+  readonly events: Events;
+  readonly operations: Operations;
+
+  constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
+    super(scope, id, props);
+    const testHooks = props.testHooks ?? false;
+    if (testHooks && (Token.isUnresolved(this.account) || this.account !== EMULATOR_ACCOUNT)) {
+      throw new Error(
+        `testHooks needs the emulator account ${EMULATOR_ACCOUNT}, got account ${Token.isUnresolved(this.account) ? "(unresolved)" : this.account}`,
+      );
+    }
+
+    const idempotencyTable = new IdempotencyTable(this, "Idempotency");
+    const effectsTable = stateTable(this, "Effects");
+
+    const handlerEnvironment: Record<string, string> = testHooks
+      ? { SPOOL_FAULT_INJECTION: "enabled" }
+      : {};
+    // Test deployments retry in seconds so the suite can watch a message die; AWS gets the defaults.
+    const consumerTimeout = testHooks ? Duration.seconds(5) : Duration.seconds(30);
+    const backoff = testHooks
+      ? { base: Duration.seconds(1), cap: Duration.seconds(8) }
+      : { base: Duration.seconds(2), cap: Duration.minutes(5) };
+    this.messaging = new Messaging(this, "Messaging", {
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+    });
+
+    this.scheduling = new Scheduling(this, "Scheduling", {
+      messaging: this.messaging,
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      testHooks,
+    });
+
+    this.workflows = new Workflows(this, "Workflows", {
+      effectsTable,
+      notifications: this.messaging.notifications,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      testHooks,
+    });
+
+    this.events = new Events(this, "Events", {
+      idempotencyTable,
+      effectsTable,
+      handlerEnvironment,
+      consumerTimeout,
+      backoff,
+      // Not a test hook but an emulator fact: MiniStack ignores partial batch responses for
+      // DynamoDB streams, so there the outbox publisher fails whole batches instead.
+      streamPartialBatchResponses: this.account !== EMULATOR_ACCOUNT,
+    });
+
+    // Monitoring discovers every queue and consumer in the stack, wherever they are added.
+    this.operations = new Operations(this, "Operations", { testHooks });
+
+    new CfnOutput(this, "IdempotencyTableName", { value: idempotencyTable.tableName });
+    new CfnOutput(this, "EffectsTableName", { value: effectsTable.tableName });
+  }
+}

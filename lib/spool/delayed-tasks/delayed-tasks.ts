@@ -1,0 +1,277 @@
+import { Duration, Lazy, Names, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
+import {
+  type Grant,
+  Grant as IamGrant,
+  type IGrantable,
+  type IRole,
+  Role,
+  ServicePrincipal,
+} from "aws-cdk-lib/aws-iam";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
+import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import {
+  acknowledgeDeadLetterQueue,
+  acknowledgeWildcardResources,
+  onlyActions,
+} from "../spool-function/index.js";
+import type { TasksConfig } from "./runtime/tasks.js";
+
+/** The key attribute of the tasks table (the runtime's `lib/spool/delayed-tasks/runtime/tasks.ts` writes it). */
+export const TASK_KEY_ATTRIBUTE = "key";
+export const TASK_EXPIRY_ATTRIBUTE = "expiresAt";
+
+const GROUP_NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
+
+export interface DelayedTasksProps {
+  /**
+   * The queues tasks may be delivered to. The Scheduler's role may send to these and nothing
+   * else; the runtime refuses any other target. More can be added with `addTarget`.
+   * @default - none: add them with addTarget
+   */
+  readonly targets?: IQueue[];
+  /**
+   * Name of the schedule group that holds the one-time schedules.
+   * @default - a name unique to this construct's path
+   */
+  readonly scheduleGroupName?: string;
+  /**
+   * How often the Scheduler retries a failed delivery to the target (0–185).
+   * @default 185
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long the Scheduler keeps retrying a delivery (60 s – 24 h); then it goes to the DLQ.
+   * @default Duration.hours(24)
+   */
+  readonly maxEventAge?: Duration;
+  /**
+   * Where the Scheduler sends a task it could not deliver to its target.
+   * @default - a new encrypted, TLS-only queue keeping messages 14 days
+   */
+  readonly deadLetterQueue?: IQueue;
+  /**
+   * How long a task record is kept after its due time. Until then its key cannot be reused and a
+   * late duplicate delivery is recognised.
+   * @default Duration.days(30)
+   */
+  readonly taskRetention?: Duration;
+  /**
+   * What happens to the tasks table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Delayed tasks: a tasks table (key → status, payload hash, due time), a schedule group for the
+ * one-time schedules, the Scheduler's execution role (send to the targets and the DLQ, nothing
+ * else) and a dead-letter queue. Functions get exactly what they need with `grantScheduling`
+ * (schedule and cancel) and `grantDelivery` (consume tasks).
+ */
+export class DelayedTasks extends Construct {
+  readonly table: Table;
+  readonly scheduleGroup: ScheduleGroup;
+  readonly schedulerRole: IRole;
+  readonly deadLetterQueue: IQueue;
+  private readonly targets: IQueue[] = [];
+  private readonly retryAttempts: number;
+  private readonly maxEventAge: Duration;
+  private readonly taskRetention: Duration;
+
+  constructor(scope: Construct, id: string, props: DelayedTasksProps = {}) {
+    super(scope, id);
+    this.retryAttempts = props.retryAttempts ?? 185;
+    this.maxEventAge = props.maxEventAge ?? Duration.hours(24);
+    this.taskRetention = props.taskRetention ?? Duration.days(30);
+    validate(props, this.retryAttempts, this.maxEventAge, this.taskRetention);
+
+    this.table = new Table(this, "Table", {
+      partitionKey: { name: TASK_KEY_ATTRIBUTE, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TASK_EXPIRY_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.scheduleGroup = new ScheduleGroup(this, "Group", {
+      scheduleGroupName:
+        props.scheduleGroupName ??
+        Names.uniqueResourceName(this, { maxLength: 64, separator: "-" }),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    if (props.deadLetterQueue) {
+      this.deadLetterQueue = props.deadLetterQueue;
+    } else {
+      const deadLetterQueue = new Queue(this, "DeadLetterQueue", {
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      acknowledgeDeadLetterQueue(deadLetterQueue, "tasks the Scheduler could not deliver");
+      this.deadLetterQueue = deadLetterQueue;
+    }
+
+    this.schedulerRole = new Role(this, "SchedulerRole", {
+      description: "EventBridge Scheduler delivering Spool delayed tasks",
+      // The confused-deputy guard AWS recommends: only schedules of this group assume it.
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: {
+          StringEquals: {
+            "aws:SourceAccount": Stack.of(this).account,
+            "aws:SourceArn": this.scheduleGroup.scheduleGroupArn,
+          },
+        },
+      }),
+    });
+    this.deadLetterQueue.grantSendMessages(this.schedulerRole);
+    for (const target of props.targets ?? []) this.addTarget(target);
+  }
+
+  /** Allows tasks to be delivered to `queue`. */
+  addTarget(queue: IQueue): void {
+    if (this.targets.includes(queue)) return;
+    // The Scheduler sends to a FIFO queue without a deduplication id: the queue must make one.
+    const cfn = queue.node.defaultChild as CfnQueue | undefined;
+    if (queue.fifo && cfn instanceof CfnQueue && cfn.contentBasedDeduplication !== true) {
+      if (!Token.isUnresolved(cfn.contentBasedDeduplication)) {
+        throw new Error(
+          `targets: a FIFO queue needs contentBasedDeduplication (the Scheduler sends no deduplication id), got ${queue.node.path} without it`,
+        );
+      }
+    }
+    this.targets.push(queue);
+    queue.grantSendMessages(this.schedulerRole);
+    for (const fn of this.schedulingFunctions) queue.grantSendMessages(fn);
+  }
+
+  /** The ARN pattern of every schedule in this construct's group. */
+  get schedulesArn(): string {
+    return Stack.of(this).formatArn({
+      service: "scheduler",
+      resource: "schedule",
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+    });
+  }
+
+  private readonly schedulingFunctions: LambdaFunction[] = [];
+
+  /**
+   * The configuration `lib/spool/delayed-tasks/runtime/tasks.ts` needs (tokens, resolved at deploy): for tools
+   * outside Lambda, e.g. as a stack output. Functions get it through `grantScheduling`.
+   */
+  get runtimeConfig(): TasksConfig {
+    return {
+      table: this.table.tableName,
+      scheduleGroup: this.scheduleGroup.scheduleGroupName,
+      schedulerRoleArn: this.schedulerRole.roleArn,
+      deadLetterQueueArn: this.deadLetterQueue.queueArn,
+      targets: this.targets.map((q) => q.queueArn),
+      retryPolicy: this.retryPolicy,
+      retentionSeconds: this.taskRetention.toSeconds(),
+    };
+  }
+
+  private get retryPolicy() {
+    return {
+      maximumEventAgeSeconds: this.maxEventAge.toSeconds(),
+      maximumRetryAttempts: this.retryAttempts,
+    };
+  }
+
+  /**
+   * Lets `fn` schedule and cancel tasks through `lib/spool/delayed-tasks/runtime/tasks.ts`: read/write the tasks
+   * table, send to the targets, create/get/delete schedules in this group only, and pass exactly
+   * the Scheduler role. Writes the configuration the runtime reads into its environment.
+   */
+  grantScheduling(fn: LambdaFunction): Grant {
+    this.schedulingFunctions.push(fn);
+    for (const target of this.targets) target.grantSendMessages(fn);
+    const grant = this.table.grant(
+      fn,
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    );
+    IamGrant.addToPrincipal({
+      grantee: fn,
+      actions: ["scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"],
+      resourceArns: [this.schedulesArn],
+    });
+    this.schedulerRole.grantPassRole(fn.grantPrincipal);
+    if (fn.role) {
+      acknowledgeWildcardResources(fn.role, [
+        {
+          matches: (resource, actions) =>
+            resource.includes(":schedule/") &&
+            resource.endsWith("/*") &&
+            onlyActions([
+              "scheduler:CreateSchedule",
+              "scheduler:GetSchedule",
+              "scheduler:DeleteSchedule",
+            ])(actions),
+          reason:
+            "One-time schedules are created at run time, one per task and named from its key; the grant covers only this construct's schedule group.",
+        },
+      ]);
+    }
+    fn.addEnvironment("SPOOL_TASKS_TABLE", this.table.tableName);
+    fn.addEnvironment("SPOOL_TASKS_SCHEDULE_GROUP", this.scheduleGroup.scheduleGroupName);
+    fn.addEnvironment("SPOOL_TASKS_SCHEDULER_ROLE_ARN", this.schedulerRole.roleArn);
+    fn.addEnvironment("SPOOL_TASKS_DEAD_LETTER_QUEUE_ARN", this.deadLetterQueue.queueArn);
+    fn.addEnvironment(
+      "SPOOL_TASKS_TARGETS",
+      Lazy.string({
+        produce: () => Stack.of(this).toJsonString(this.targets.map((q) => q.queueArn)),
+      }),
+    );
+    fn.addEnvironment("SPOOL_TASKS_RETRY_POLICY", JSON.stringify(this.retryPolicy));
+    fn.addEnvironment("SPOOL_TASKS_RETENTION_SECONDS", String(this.taskRetention.toSeconds()));
+    return grant;
+  }
+
+  /**
+   * Lets a consumer of a target queue deliver tasks through `deliverTask` (claim, mark delivered,
+   * count dropped and duplicate deliveries) and tells it the table.
+   */
+  grantDelivery(fn: LambdaFunction): Grant {
+    fn.addEnvironment("SPOOL_TASKS_TABLE", this.table.tableName);
+    return this.table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
+  }
+
+  /** Lets an operator or tool read task records (status, due time, delivery counts). */
+  grantRead(grantee: IGrantable): Grant {
+    return this.table.grant(grantee, "dynamodb:GetItem");
+  }
+}
+
+function validate(
+  props: DelayedTasksProps,
+  retryAttempts: number,
+  maxEventAge: Duration,
+  taskRetention: Duration,
+): void {
+  if (!Token.isUnresolved(retryAttempts)) {
+    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 185) {
+      throw new Error(`retryAttempts must be an integer from 0 to 185, got ${retryAttempts}`);
+    }
+  }
+  if (!Token.isUnresolved(maxEventAge.toString())) {
+    const age = maxEventAge.toSeconds();
+    if (age < 60 || age > 86_400) {
+      throw new Error(`maxEventAge must be from 60 seconds to 24 hours, got ${age} s`);
+    }
+  }
+  if (taskRetention.toSeconds() < 86_400) {
+    throw new Error(`taskRetention must be at least 1 day, got ${taskRetention.toSeconds()} s`);
+  }
+  const name = props.scheduleGroupName;
+  if (name !== undefined && !Token.isUnresolved(name) && !GROUP_NAME_PATTERN.test(name)) {
+    throw new Error(
+      `scheduleGroupName must be 1–64 letters, digits, hyphens, underscores or dots, got "${name}"`,
+    );
+  }
+}

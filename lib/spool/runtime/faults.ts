@@ -1,0 +1,218 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { SQSRecord } from "aws-lambda";
+import { PermanentError, TransientError } from "./errors.js";
+
+/**
+ * Fault injection for test deployments.
+ *
+ * It can never run in a real AWS account, by two independent locks:
+ * 1. the CDK app sets `SPOOL_FAULT_INJECTION=enabled` only when it synthesizes for the local
+ *    emulator account (see `lib/example/spool-stack.ts (testHooks)`), and
+ * 2. this module stays off unless `AWS_ENDPOINT_URL` points at a loopback address, which only an
+ *    emulator injects: a function in AWS has no such variable, and could not reach one anyway.
+ */
+
+/** A per-message directive, e.g. `transient:2` (fail the first two deliveries), `permanent`. */
+export const FAULT_ATTRIBUTE = "spool-fault";
+
+/**
+ * Per-message random fault rates (JSON `FaultRates`), so a chaos run can stress its own messages
+ * while other traffic on the same deployment runs clean.
+ */
+export const FAULT_RATES_ATTRIBUTE = "spool-fault-rates";
+
+export interface FaultRates {
+  /** Share of records (0–100) that fail with an injected TransientError. */
+  readonly transientPercent: number;
+  /** Share of records that stall until the function times out. */
+  readonly timeoutPercent: number;
+  /** Share of DynamoDB calls that fail with a throttling error. */
+  readonly dynamoErrorPercent: number;
+  /** Share of records that are slowed down by `slowMs`. */
+  readonly slowPercent: number;
+  readonly slowMs: number;
+}
+
+export const NO_FAULTS: FaultRates = {
+  transientPercent: 0,
+  timeoutPercent: 0,
+  dynamoErrorPercent: 0,
+  slowPercent: 0,
+  slowMs: 0,
+};
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+export function isLoopbackEndpoint(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const { hostname } = new URL(url);
+    return (
+      LOOPBACK_HOSTS.has(hostname) ||
+      /^127(\.\d{1,3}){3}$/.test(hostname) ||
+      hostname.endsWith(".localhost.localstack.cloud") ||
+      hostname === "localhost.localstack.cloud"
+    );
+  } catch {
+    return false;
+  }
+}
+
+function rate(value: unknown, name: string): number {
+  const n = Number(value ?? 0);
+  if (!Number.isFinite(n) || n < 0 || n > 100) {
+    throw new Error(
+      `fault injection: ${name} must be a percentage from 0 to 100, got ${String(value)}`,
+    );
+  }
+  return n;
+}
+
+export function parseFaultRates(json: string | undefined): FaultRates {
+  if (!json) return NO_FAULTS;
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  return {
+    transientPercent: rate(raw.transientPercent, "transientPercent"),
+    timeoutPercent: rate(raw.timeoutPercent, "timeoutPercent"),
+    dynamoErrorPercent: rate(raw.dynamoErrorPercent, "dynamoErrorPercent"),
+    slowPercent: rate(raw.slowPercent, "slowPercent"),
+    slowMs: Math.max(0, Number(raw.slowMs ?? 0)),
+  };
+}
+
+export interface FaultInjectorOptions {
+  readonly rates: FaultRates;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A throttling error shaped like the one the AWS SDK raises, so the consumer treats it alike. */
+export class InjectedThrottlingError extends Error {
+  override readonly name = "ProvisionedThroughputExceededException";
+  readonly $fault = "client";
+  readonly $metadata = { httpStatusCode: 400 };
+  constructor() {
+    super("injected DynamoDB throttling (fault injection)");
+  }
+}
+
+export class FaultInjector {
+  readonly rates: FaultRates;
+  readonly #random: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  /** The rates of the record being processed, so DynamoDB calls made for it see them. */
+  readonly #current = new AsyncLocalStorage<FaultRates>();
+
+  constructor(options: FaultInjectorOptions) {
+    this.rates = options.rates;
+    this.#random = options.random ?? Math.random;
+    this.#sleep = options.sleep ?? defaultSleep;
+  }
+
+  #hit(percent: number): boolean {
+    return percent > 0 && this.#random() * 100 < percent;
+  }
+
+  /** The rates that apply to a record: its own attribute, else the process-wide ones. */
+  ratesFor(record: Pick<SQSRecord, "messageAttributes">): FaultRates {
+    const own = record.messageAttributes?.[FAULT_RATES_ATTRIBUTE]?.stringValue;
+    return own ? parseFaultRates(own) : this.rates;
+  }
+
+  /**
+   * Runs `work` for a record under fault injection: first its directive and random faults, then
+   * the work itself with the record's DynamoDB fault rate in effect.
+   */
+  async runRecord<T>(
+    record: Pick<SQSRecord, "messageAttributes">,
+    attempt: number,
+    remainingMs: () => number,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const rates = this.ratesFor(record);
+    return this.#current.run(rates, async () => {
+      await this.#before(record, rates, attempt, remainingMs);
+      return work();
+    });
+  }
+
+  /** Applies a record's directive, then the random rates (without running any work). */
+  beforeRecord(
+    record: Pick<SQSRecord, "messageAttributes">,
+    attempt: number,
+    remainingMs: () => number,
+  ): Promise<void> {
+    return this.#before(record, this.ratesFor(record), attempt, remainingMs);
+  }
+
+  async #before(
+    record: Pick<SQSRecord, "messageAttributes">,
+    rates: FaultRates,
+    attempt: number,
+    remainingMs: () => number,
+  ) {
+    const directive = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue;
+    if (directive) await this.#apply(directive, attempt, remainingMs);
+    if (this.#hit(rates.transientPercent)) {
+      throw new TransientError("injected transient failure", { code: "INJECTED_TRANSIENT" });
+    }
+    if (this.#hit(rates.timeoutPercent)) await this.#sleep(remainingMs() + 1_000);
+    if (this.#hit(rates.slowPercent)) await this.#sleep(rates.slowMs);
+  }
+
+  async #apply(directive: string, attempt: number, remainingMs: () => number) {
+    const [kind, arg] = directive.split(":");
+    switch (kind) {
+      case "transient": {
+        const failures = Number(arg ?? 1);
+        if (attempt <= failures) {
+          throw new TransientError(`injected transient failure ${attempt} of ${failures}`, {
+            code: "INJECTED_TRANSIENT",
+          });
+        }
+        return;
+      }
+      case "permanent":
+        throw new PermanentError("injected permanent failure", { code: "INJECTED_PERMANENT" });
+      case "timeout":
+        if (attempt <= Number(arg ?? 1)) await this.#sleep(remainingMs() + 1_000);
+        return;
+      case "slow":
+        await this.#sleep(Number(arg ?? 1_000));
+        return;
+      default:
+        throw new PermanentError(`unknown fault directive ${JSON.stringify(directive)}`, {
+          code: "INJECTED_UNKNOWN",
+        });
+    }
+  }
+
+  /** Throws an injected throttling error for the share of DynamoDB calls the current record asks. */
+  maybeFailDynamoCall(): void {
+    const rates = this.#current.getStore() ?? this.rates;
+    if (this.#hit(rates.dynamoErrorPercent)) throw new InjectedThrottlingError();
+  }
+}
+
+/**
+ * The injector for this process, or undefined when fault injection is off (always, outside an
+ * emulator). A request to enable it against a non-loopback endpoint is refused loudly.
+ */
+export function faultInjectorFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): FaultInjector | undefined {
+  if (env.SPOOL_FAULT_INJECTION !== "enabled") return undefined;
+  if (!isLoopbackEndpoint(env.AWS_ENDPOINT_URL)) {
+    console.error(
+      JSON.stringify({
+        level: "ERROR",
+        message:
+          "SPOOL_FAULT_INJECTION is set but AWS_ENDPOINT_URL is not a local emulator: fault injection stays off",
+      }),
+    );
+    return undefined;
+  }
+  return new FaultInjector({ rates: parseFaultRates(env.SPOOL_FAULT_RATES) });
+}

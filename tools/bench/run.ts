@@ -1,0 +1,204 @@
+/**
+ * `npm run bench`: Spool's figures, measured on this machine against the local emulator.
+ * Prints a table and writes tools/bench/results/latest.json. Nothing here asserts a threshold: the
+ * figures are for people (and the README), not for pass/fail.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { deployLocal } from "../scripts/deploy-local.js";
+import { detectEmulator, ROOT, startEmulator, stopEmulator } from "../scripts/emulator.js";
+import { localClients } from "../scripts/lib/aws.js";
+import { localEndpoint } from "../scripts/lib/local-cloud.js";
+import { bold, table } from "../scripts/lib/narrate.js";
+import { measureBundles } from "./bundles.js";
+import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
+import { drainThroughput } from "./e2e.js";
+import { measureCheckoutFanOut } from "./events-latency.js";
+import { measureOneMessageLatency } from "./latency.js";
+import { measureOperations } from "./operations.js";
+import { measureSagaLatency } from "./saga.js";
+import { percentile } from "./stats.js";
+
+export interface Figure {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly note?: string;
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+}
+
+async function main() {
+  // The in-process runs would print an EMF line per batch; the figures are what matter here.
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  const figures: Figure[] = [];
+
+  // A cold emulator start is only measurable when none is running.
+  const before = (await detectEmulator(localEndpoint())) !== undefined;
+  const start = await timed(() => startEmulator());
+  if (!before)
+    figures.push({ name: "emulator start → healthy", value: start.ms / 1000, unit: "s" });
+
+  const synth = await timed(() =>
+    execFileSync(
+      join(ROOT, "node_modules", ".bin", "cdk"),
+      ["synth", "-q", "-c", "spool:local=true"],
+      {
+        cwd: ROOT,
+        stdio: "ignore",
+      },
+    ),
+  );
+  figures.push({
+    name: "cdk synth (all stacks, esbuild bundling)",
+    value: synth.ms / 1000,
+    unit: "s",
+  });
+
+  const deploy = await deployLocal({ quiet: true });
+  const benchDeploy = await deployLocal({
+    quiet: true,
+    stack: "SpoolBench",
+    context: { "spool:bench": "true" },
+  });
+  figures.push({
+    name: "local deploy (cdklocal, incl. synth)",
+    value: deploy.timings.deployMs / 1000,
+    unit: "s",
+    note: before ? "update of a deployed stack" : "fresh emulator",
+  });
+  figures.push({ name: "drift reconcile", value: deploy.timings.reconcileMs / 1000, unit: "s" });
+
+  const output = (name: string) => {
+    const value = deploy.outputs[name];
+    if (!value) throw new Error(`missing stack output ${name}`);
+    return value;
+  };
+  const clients = localClients();
+  const tables = {
+    idempotency: output("IdempotencyTableName"),
+    effects: output("EffectsTableName"),
+  };
+
+  const bundles = await measureBundles();
+  figures.push({
+    name: "empty handler bundle / cold import",
+    value: bundles.empty.importMedianMs,
+    unit: "ms",
+    note: `${(bundles.empty.bytes / 1024).toFixed(1)} KB; median of 20 fresh node processes`,
+  });
+  for (const b of bundles.functions) {
+    figures.push({
+      name: `${b.function}: bundle / cold import`,
+      value: b.importMedianMs,
+      unit: "ms",
+      note: `${(b.bytes / 1024).toFixed(0)} KB; ${b.importRatio.toFixed(1)}× the empty handler`,
+    });
+  }
+
+  const calls = await dynamoCallsPerMessage(tables);
+  figures.push({
+    name: "DynamoDB calls per message: new",
+    value: calls.newMessage,
+    unit: "calls",
+    note: `without idempotency: ${calls.withoutIdempotency}`,
+  });
+  figures.push({
+    name: "DynamoDB calls per message: duplicate",
+    value: calls.duplicate,
+    unit: "calls",
+    note: "cold cache (another container)",
+  });
+  figures.push({
+    name: "DynamoDB calls per message: cache hit",
+    value: calls.cacheHit,
+    unit: "calls",
+    note: "same container",
+  });
+
+  const withIdem = await inProcessThroughput(tables, true);
+  const without = await inProcessThroughput(tables, false);
+  figures.push({
+    name: "in-process handler, batches of 10, with idempotency",
+    value: withIdem,
+    unit: "msg/s",
+    note: `${(withIdem / without).toFixed(2)}× without (${without.toFixed(0)} msg/s)`,
+  });
+
+  const emptyQueue = benchDeploy.outputs.EmptyQueueUrl;
+  if (!emptyQueue) throw new Error("missing SpoolBench output EmptyQueueUrl");
+  const baseline = await drainThroughput(clients, emptyQueue, 500);
+  const ours = await drainThroughput(clients, output("NotificationsQueueUrl"), 500);
+  figures.push({
+    name: "end to end, 500 messages: notifications consumer",
+    value: ours,
+    unit: "msg/s",
+    note: `${(ours / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s)`,
+  });
+
+  const samples = await measureOneMessageLatency(clients, output, 20);
+  figures.push({
+    name: "one message: send → effect row, p50",
+    value: percentile(samples, 50),
+    unit: "ms",
+    note: "20 sequential messages, warm consumer",
+  });
+  figures.push({
+    name: "one message: send → effect row, p95",
+    value: percentile(samples, 95),
+    unit: "ms",
+  });
+
+  for (const [label, amountCents] of [
+    ["order saga: send → job SUCCEEDED", 4_200],
+    ["declined order: send → job COMPENSATED", 250_000],
+  ] as const) {
+    const saga = await measureSagaLatency(localClients(), output, 10, amountCents);
+    for (const p of [50, 95]) {
+      figures.push({
+        name: `${label}, p${p}`,
+        value: percentile(saga.samples, p),
+        unit: "ms",
+        note: `10 sequential orders, warm functions; ended ${saga.status}`,
+      });
+    }
+  }
+
+  const fanOut = await measureCheckoutFanOut(localClients(), output, 20);
+  const note = "20 sequential orders, warm functions";
+  for (const [name, values] of [
+    ["checkout call (one transaction)", fanOut.map((s) => s.checkoutMs)],
+    ["checkout → effect in all three subscribers", fanOut.map((s) => s.fanOutMs)],
+  ] as const) {
+    figures.push({ name: `${name}, p50`, value: percentile(values, 50), unit: "ms", note });
+    figures.push({ name: `${name}, p95`, value: percentile(values, 95), unit: "ms" });
+  }
+
+  figures.push(...(await measureOperations(localClients(), output)));
+
+  const rows = figures.map((f) => [
+    f.name,
+    `${f.value.toFixed(f.unit === "ms" || f.unit === "msg/s" ? 0 : 1)} ${f.unit}`,
+    f.note ?? "",
+  ]);
+  console.log(
+    `\n${bold("Spool benchmarks")} (${new Date().toISOString()}, node ${process.version})\n`,
+  );
+  console.log(table(["figure", "value", "note"], rows));
+  mkdirSync(join(ROOT, "tools", "bench", "results"), { recursive: true });
+  writeFileSync(
+    join(ROOT, "tools", "bench", "results", "latest.json"),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, figures }, null, 2)}\n`,
+  );
+  if (!before && start.value.pid) await stopEmulator();
+}
+
+main().catch((error) => {
+  console.error(`bench: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,256 @@
+import { type Command, InvalidArgumentError } from "commander";
+import {
+  isJobStatus,
+  JOB_STATUSES,
+  type JobStatus,
+  jobIdFor,
+} from "../../../lib/spool/job-table/runtime/job-states.js";
+import type { JobReport } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
+import { describeJob } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
+import { SpoolCliError } from "../lib/errors.js";
+import { formatSeconds, renderTable, truncate } from "../lib/format.js";
+import { type JobListing, listJobs } from "../lib/jobs.js";
+import { positiveInt } from "../lib/options.js";
+import { requireOutput, type StackInventory } from "../lib/stack.js";
+import type { CliContext, SpoolCommand } from "../spool.js";
+
+const JOBS_TABLE_OUTPUT = "JobsTableName";
+
+function jobsTable(inventory: StackInventory, override: string | undefined): string {
+  return override ?? requireOutput(inventory, JOBS_TABLE_OUTPUT, "the job table");
+}
+
+function millisBetween(from: string | undefined, to: string | undefined): number | undefined {
+  if (!from || !to) return undefined;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The outcome a saga step returned ("ok", "rejected PAYMENT_DECLINED"), when it returned one. */
+function stepOutcome(result: string | undefined): string {
+  if (!result) return "";
+  try {
+    const parsed = JSON.parse(result) as Record<string, unknown> | null;
+    if (parsed && typeof parsed.outcome === "string") {
+      return `${parsed.outcome}${typeof parsed.code === "string" ? ` ${parsed.code}` : ""}`;
+    }
+  } catch {
+    // cut short or not JSON: nothing to show
+  }
+  return "";
+}
+
+export function renderJobReport(report: JobReport): string {
+  const { job, execution } = report;
+  if (!job) return `No job ${report.jobId}.`;
+  const line = (k: string, v: unknown) => `${`${k}:`.padEnd(16)}${v ?? "-"}`;
+  const took = millisBetween(job.startedAt ?? job.createdAt, job.finishedAt);
+  const error = job.lastError;
+  const lines = [
+    `Job ${job.jobId}: ${job.status}`,
+    "",
+    line("kind", job.kind),
+    line("business key", job.businessKey),
+    line("created", job.createdAt),
+    line("started", job.startedAt),
+    line(
+      "finished",
+      job.finishedAt
+        ? `${job.finishedAt}${took !== undefined ? ` (${formatSeconds(took / 1000)} after it started)` : ""}`
+        : undefined,
+    ),
+    line("updated", job.updatedAt),
+    line("attempts", job.attempts ?? 0),
+    line(
+      "last error",
+      error
+        ? `${error.error}${error.step ? ` at ${error.step}` : ""}${error.kind ? ` (${error.kind})` : ""}: ${truncate(error.cause, 100)}`
+        : undefined,
+    ),
+    line("correlation id", job.correlationId),
+    line("message id", job.messageId),
+    line(
+      "execution",
+      job.executionArn
+        ? `${job.executionArn}${execution ? ` (${execution.status}${execution.error ? `: ${execution.error}` : ""})` : ""}`
+        : undefined,
+    ),
+  ];
+  if (report.executionError) {
+    lines.push(line("", `execution not readable: ${report.executionError}`));
+  }
+
+  const start = Date.parse(report.timeline[0]?.at ?? "");
+  lines.push(
+    "",
+    "Timeline:",
+    renderTable(
+      ["at", "+ms", "by", "event", "detail"],
+      report.timeline.map((e) => [
+        e.at,
+        Number.isFinite(start) ? String(Date.parse(e.at) - start) : "",
+        e.source,
+        e.event,
+        truncate(e.detail ?? "", 70),
+      ]),
+    ),
+  );
+
+  if (execution) {
+    const tasks = execution.states.filter((s) => s.type === "Task");
+    lines.push(
+      "",
+      `Steps of execution ${execution.name ?? execution.executionArn} (${execution.status}):`,
+      renderTable(
+        ["step", "entered", "took", "outcome", "failed attempts", "last failure"],
+        tasks.map((s) => {
+          const ms = millisBetween(s.enteredAt, s.exitedAt);
+          const failure = s.failures.at(-1);
+          return [
+            s.name,
+            s.enteredAt,
+            s.exitedAt ? formatSeconds((ms ?? 0) / 1000) : "did not finish",
+            stepOutcome(s.result),
+            s.failures.length || "",
+            failure ? truncate(`${failure.error}: ${failure.cause}`, 50) : "",
+          ];
+        }),
+      ),
+    );
+    if (execution.stopDate) {
+      lines.push(
+        `ended ${execution.stopDate}: ${execution.status}${execution.error ? ` ${execution.error}` : ""}${execution.cause ? ` (${truncate(execution.cause, 100)})` : ""}`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+export function renderJobList(listing: JobListing, table: string): string {
+  const note = listing.truncated
+    ? `read ${listing.examined} items of ${table} and stopped: more jobs may match (raise --scan-limit or --limit).`
+    : `read all ${listing.examined} items of ${table}.`;
+  if (listing.jobs.length === 0) return `No matching jobs (${note})`;
+  return [
+    renderTable(
+      ["job id", "status", "updated", "attempts", "last error"],
+      listing.jobs.map((j) => [
+        j.jobId,
+        j.status,
+        j.updatedAt,
+        j.attempts ?? 0,
+        j.lastError
+          ? truncate(`${j.lastError.error}${j.lastError.step ? ` at ${j.lastError.step}` : ""}`, 50)
+          : "",
+      ]),
+    ),
+    "",
+    `${listing.jobs.length} job(s), newest first among those read; ${note}`,
+    "Details: spool jobs show <job id>.",
+  ].join("\n");
+}
+
+async function show(
+  context: CliContext,
+  id: string,
+  options: { kind?: string; table?: string },
+): Promise<void> {
+  const inventory = await context.inventory();
+  const table = jobsTable(inventory, options.table);
+  const jobId = options.kind ? jobIdFor(options.kind, id) : id;
+  const clients = context.clients();
+  const report = await describeJob(
+    { jobs: { db: clients.dynamo, table }, sfn: clients.sfn },
+    jobId,
+  );
+  if (!report.job) {
+    throw new SpoolCliError(
+      options.kind || id.includes(":")
+        ? `no job ${jobId} in ${table}`
+        : `no job ${jobId} in ${table}: a job id is <kind>:<business key> (e.g. order-fulfilment:${id}), or pass --kind <kind> with the business key`,
+    );
+  }
+  context.emit({ text: renderJobReport(report), json: report });
+}
+
+function status(value: string, previous: JobStatus[] = []): JobStatus[] {
+  const upper = value.toUpperCase();
+  if (!isJobStatus(upper)) {
+    throw new InvalidArgumentError(
+      `--status must be one of ${JOB_STATUSES.join(", ")}, got "${value}"`,
+    );
+  }
+  return [...previous, upper];
+}
+
+async function list(
+  context: CliContext,
+  options: {
+    status?: JobStatus[];
+    kind?: string;
+    limit: number;
+    scanLimit: number;
+    table?: string;
+  },
+): Promise<void> {
+  const inventory = await context.inventory();
+  const table = jobsTable(inventory, options.table);
+  const listing = await listJobs(context.clients().dynamo, {
+    table,
+    ...(options.status ? { statuses: options.status } : {}),
+    ...(options.kind ? { kind: options.kind } : {}),
+    limit: options.limit,
+    scanLimit: options.scanLimit,
+    signal: context.signal,
+  });
+  context.emit({ text: renderJobList(listing, table), json: listing });
+}
+
+export const jobsCommand: SpoolCommand = {
+  register(program: Command, context: CliContext) {
+    const jobs = program
+      .command("jobs")
+      .description(
+        "jobs (one per unit of work, e.g. an order's fulfilment): what happened to each",
+      );
+
+    jobs
+      .command("show")
+      .description(
+        "what happened to a job: status, timestamps, attempts, last error, transitions, its execution's steps",
+      )
+      .argument("<id>", "the job id (order-fulfilment:o-42), or a business key with --kind")
+      .option("--kind <kind>", "the job kind, when <id> is a business key (order-fulfilment)")
+      .option("--table <table>", `the job table (default: the stack's ${JOBS_TABLE_OUTPUT})`)
+      .action((id: string, options: { kind?: string; table?: string }) =>
+        show(context, id, options),
+      );
+
+    jobs
+      .command("list")
+      .description("jobs by status or kind, from a bounded read of the job table")
+      .option(
+        "--status <status>",
+        `only jobs in this status (repeatable): ${JOB_STATUSES.join(", ")}`,
+        status,
+      )
+      .option("--kind <kind>", "only jobs of this kind")
+      .option("--limit <n>", "show at most n", positiveInt("--limit", 1_000), 20)
+      .option(
+        "--scan-limit <n>",
+        "read at most n items of the table (a Scan: its cost grows with n)",
+        positiveInt("--scan-limit", 1_000_000),
+        1_000,
+      )
+      .option("--table <table>", `the job table (default: the stack's ${JOBS_TABLE_OUTPUT})`)
+      .action(
+        (options: {
+          status?: JobStatus[];
+          kind?: string;
+          limit: number;
+          scanLimit: number;
+          table?: string;
+        }) => list(context, options),
+      );
+  },
+};

@@ -1,0 +1,214 @@
+import {
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  paginateListStackResources,
+  type StackResourceSummary,
+} from "@aws-sdk/client-cloudformation";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { uniqueNames } from "../../../lib/spool/spool-monitoring/names.js";
+import type { AwsClients } from "./aws.js";
+import { SpoolCliError } from "./errors.js";
+
+export interface QueueRef {
+  readonly url: string;
+  readonly arn: string;
+  /** The SQS name (last part of the URL). */
+  readonly queueName: string;
+  readonly fifo: boolean;
+}
+
+/** A queue that work is sent to (not some queue's dead-letter queue). */
+export interface SourceQueue extends QueueRef {
+  /** Its friendly name: the construct id in kebab case, as the alarms call it ("orders"). */
+  readonly name: string;
+  /** Its construct path in the stack, when the template records one. */
+  readonly path: string | undefined;
+  /** From the queue's RedrivePolicy. */
+  readonly deadLetterQueue: QueueRef | undefined;
+  readonly maxReceiveCount: number | undefined;
+}
+
+/** What a deployed Spool stack holds, as far as the CLI needs it. */
+export interface StackInventory {
+  readonly stackName: string;
+  readonly queues: readonly SourceQueue[];
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly resources: readonly StackResourceSummary[];
+  /** Logical id → construct path (CDK's `aws:cdk:path` metadata). */
+  readonly paths: ReadonlyMap<string, string>;
+}
+
+interface TemplateResource {
+  readonly Type?: string;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+/** "Spool/Messaging/Orders/Queue/Resource" → "Messaging/Orders" (the ReliableQueue's path). */
+export function queueEntityPath(stackName: string, cdkPath: string): string {
+  let path = cdkPath.startsWith(`${stackName}/`) ? cdkPath.slice(stackName.length + 1) : cdkPath;
+  path = path.replace(/\/Resource$/, "");
+  path = path.replace(/\/Queue$/, "");
+  return path;
+}
+
+export function queueNameOfUrl(url: string): string {
+  return url.split("/").filter(Boolean).pop() ?? url;
+}
+
+/**
+ * Reads the stack: its outputs, its resources, the construct paths its template records, and
+ * every queue's attributes. Each dead-letter queue is matched to its source through the source's
+ * RedrivePolicy (some emulators lack ListDeadLetterSourceQueues, and the policy is the truth).
+ */
+export async function loadInventory(
+  clients: AwsClients,
+  stackName: string,
+): Promise<StackInventory> {
+  const described = await clients.cloudformation.send(
+    new DescribeStacksCommand({ StackName: stackName }),
+  );
+  const stack = described.Stacks?.[0];
+  if (!stack) throw new SpoolCliError(`stack ${stackName} not found`);
+  const outputs: Record<string, string> = {};
+  for (const o of stack.Outputs ?? []) {
+    if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
+  }
+
+  const resources: StackResourceSummary[] = [];
+  for await (const page of paginateListStackResources(
+    { client: clients.cloudformation },
+    { StackName: stackName },
+  )) {
+    resources.push(...(page.StackResourceSummaries ?? []));
+  }
+
+  const paths = new Map<string, string>();
+  const template = await clients.cloudformation.send(
+    new GetTemplateCommand({ StackName: stackName }),
+  );
+  if (template.TemplateBody) {
+    const body = JSON.parse(template.TemplateBody) as {
+      Resources?: Record<string, TemplateResource>;
+    };
+    for (const [logicalId, resource] of Object.entries(body.Resources ?? {})) {
+      const path = resource.Metadata?.["aws:cdk:path"];
+      if (typeof path === "string") paths.set(logicalId, path);
+    }
+  }
+
+  const queueResources = resources.filter(
+    (r) => r.ResourceType === "AWS::SQS::Queue" && r.PhysicalResourceId,
+  );
+  const queues = await Promise.all(
+    queueResources.map(async (r) => {
+      const url = r.PhysicalResourceId as string;
+      const { Attributes = {} } = await clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ["QueueArn", "RedrivePolicy", "FifoQueue"],
+        }),
+      );
+      const redrive = Attributes.RedrivePolicy
+        ? (JSON.parse(Attributes.RedrivePolicy) as {
+            deadLetterTargetArn?: string;
+            maxReceiveCount?: number | string;
+          })
+        : undefined;
+      return {
+        logicalId: r.LogicalResourceId ?? "",
+        ref: {
+          url,
+          arn: Attributes.QueueArn ?? "",
+          queueName: queueNameOfUrl(url),
+          fifo: Attributes.FifoQueue === "true" || url.endsWith(".fifo"),
+        } satisfies QueueRef,
+        deadLetterTargetArn: redrive?.deadLetterTargetArn,
+        maxReceiveCount:
+          redrive?.maxReceiveCount !== undefined ? Number(redrive.maxReceiveCount) : undefined,
+      };
+    }),
+  );
+
+  const byArn = new Map(queues.map((q) => [q.ref.arn, q.ref]));
+  const deadLetterArns = new Set(queues.map((q) => q.deadLetterTargetArn).filter(Boolean));
+  const sources = queues.filter((q) => !deadLetterArns.has(q.ref.arn));
+  const entityPaths = sources.map((q) => {
+    const path = paths.get(q.logicalId);
+    return path ? queueEntityPath(stackName, path) : undefined;
+  });
+  const named = sources.filter((_, i) => entityPaths[i] !== undefined);
+  const names = uniqueNames(named.map((q) => entityPaths[sources.indexOf(q)] as string));
+
+  const result: SourceQueue[] = sources.map((q, i) => {
+    const path = entityPaths[i];
+    const index = named.indexOf(q);
+    return {
+      ...q.ref,
+      name: index >= 0 ? (names[index] as string) : q.ref.queueName,
+      path,
+      deadLetterQueue: q.deadLetterTargetArn ? byArn.get(q.deadLetterTargetArn) : undefined,
+      maxReceiveCount: q.maxReceiveCount,
+    };
+  });
+  result.sort((a, b) => a.name.localeCompare(b.name));
+  return { stackName, queues: result, outputs, resources, paths };
+}
+
+/**
+ * The source queue an operator means by `ref`: its friendly name, its SQS name or URL, or the
+ * name or URL of its dead-letter queue.
+ */
+export function findQueue(inventory: StackInventory, ref: string): SourceQueue {
+  const wanted = ref.trim();
+  const found = inventory.queues.find(
+    (q) =>
+      q.name === wanted ||
+      q.queueName === wanted ||
+      q.url === wanted ||
+      q.deadLetterQueue?.queueName === wanted ||
+      q.deadLetterQueue?.url === wanted,
+  );
+  if (!found) {
+    const known = inventory.queues.map((q) => q.name).join(", ") || "none";
+    throw new SpoolCliError(
+      `no queue "${ref}" in stack ${inventory.stackName}; its queues: ${known}`,
+    );
+  }
+  return found;
+}
+
+/** Like findQueue, but the queue must have a dead-letter queue. */
+export function findDeadLetterQueue(
+  inventory: StackInventory,
+  ref: string,
+): SourceQueue & { deadLetterQueue: QueueRef } {
+  const queue = findQueue(inventory, ref);
+  if (!queue.deadLetterQueue) {
+    throw new SpoolCliError(`queue ${queue.name} has no dead-letter queue (no RedrivePolicy)`);
+  }
+  return queue as SourceQueue & { deadLetterQueue: QueueRef };
+}
+
+/**
+ * A stack output the command needs, or a one-line error naming it and what it is for: the CLI
+ * finds tables and configurations through the outputs the reference stack declares.
+ */
+export function requireOutput(inventory: StackInventory, name: string, what: string): string {
+  const value = inventory.outputs[name];
+  if (!value) {
+    throw new SpoolCliError(
+      `stack ${inventory.stackName} has no ${name} output (${what}): is --stack the Spool stack?`,
+    );
+  }
+  return value;
+}
+
+/** A stack output holding JSON (a construct's runtime configuration). */
+export function jsonOutput<T>(inventory: StackInventory, name: string, what: string): T {
+  const text = requireOutput(inventory, name, what);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new SpoolCliError(`stack ${inventory.stackName}'s ${name} output is not JSON: ${text}`);
+  }
+}

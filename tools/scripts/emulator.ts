@@ -1,0 +1,210 @@
+/**
+ * Starts and stops the local emulator.
+ *
+ *   tsx scripts/emulator.ts start   # reuse an emulator that answers, else install + start MiniStack
+ *   tsx scripts/emulator.ts stop    # stop the MiniStack this project started (by its PID)
+ *   tsx scripts/emulator.ts status
+ *   tsx scripts/emulator.ts install # only create .spool/venv with the pinned MiniStack
+ *
+ * MiniStack is installed from PyPI at the versions pinned in emulator/requirements.txt into a
+ * project-local virtualenv (.spool/venv): no global installs, nothing to do by hand.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { assertLocalEndpoint, localEndpoint } from "./lib/local-cloud.js";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const STATE_DIR = join(ROOT, ".spool");
+const VENV = join(STATE_DIR, "venv");
+const REQUIREMENTS = join(ROOT, "emulator", "requirements.txt");
+const PID_FILE = join(STATE_DIR, "emulator.pid");
+const LOG_FILE = join(STATE_DIR, "emulator.log");
+const STAMP_FILE = join(VENV, ".requirements.sha256");
+
+export type EmulatorKind = "ministack" | "localstack";
+
+export interface EmulatorInfo {
+  readonly kind: EmulatorKind;
+  readonly endpoint: string;
+  /** Set when this project started the emulator and must stop it. */
+  readonly pid?: number;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Which emulator answers at the endpoint, if any. MiniStack also answers LocalStack's path. */
+export async function detectEmulator(
+  endpoint = localEndpoint(),
+): Promise<EmulatorKind | undefined> {
+  if (await answers(`${endpoint}/_ministack/health`)) return "ministack";
+  if (await answers(`${endpoint}/_localstack/health`)) return "localstack";
+  return undefined;
+}
+
+function log(message: string) {
+  process.stderr.write(`[emulator] ${message}\n`);
+}
+
+function requirementsHash(): string {
+  return createHash("sha256").update(readFileSync(REQUIREMENTS)).digest("hex");
+}
+
+/** Creates .spool/venv and installs the pinned MiniStack, unless it is already there. */
+export function ensureVirtualenv(): string {
+  const python = join(VENV, "bin", "python");
+  const want = requirementsHash();
+  if (existsSync(python) && existsSync(STAMP_FILE) && readFileSync(STAMP_FILE, "utf8") === want) {
+    return python;
+  }
+  log("installing MiniStack into .spool/venv (pinned in emulator/requirements.txt)");
+  mkdirSync(STATE_DIR, { recursive: true });
+  rmSync(VENV, { recursive: true, force: true });
+  execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV], { stdio: "inherit" });
+  execFileSync(
+    python,
+    ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
+    {
+      stdio: "inherit",
+    },
+  );
+  writeFileSync(STAMP_FILE, want);
+  return python;
+}
+
+function readPid(): number | undefined {
+  if (!existsSync(PID_FILE)) return undefined;
+  const pid = Number(readFileSync(PID_FILE, "utf8").trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Reuses an emulator that answers at the endpoint; otherwise installs and starts MiniStack. */
+export async function startEmulator(endpoint = localEndpoint()): Promise<EmulatorInfo> {
+  assertLocalEndpoint(endpoint);
+  const running = await detectEmulator(endpoint);
+  if (running) {
+    const pid = readPid();
+    return { kind: running, endpoint, ...(pid !== undefined && alive(pid) ? { pid } : {}) };
+  }
+  const url = new URL(endpoint);
+  const python = ensureVirtualenv();
+  mkdirSync(STATE_DIR, { recursive: true });
+  const out = openSync(LOG_FILE, "a");
+  const started = Date.now();
+  // Lambda handlers run as child processes of MiniStack on the first `node` on its PATH: put the
+  // project's pinned Node (node_modules/.bin/node, the Lambda runtime's major) first.
+  const path = [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(":");
+  // MiniStack unpacks each function under TMPDIR: it must stay outside this repository, whose
+  // package.json ("type": "module") would turn MiniStack's CommonJS worker script into ESM.
+  const child = spawn(python, ["-m", "ministack"], {
+    cwd: STATE_DIR,
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: {
+      ...process.env,
+      PATH: path,
+      BIND_HOST: url.hostname === "localhost" ? "127.0.0.1" : url.hostname,
+      GATEWAY_PORT: url.port || "4566",
+      IOT_MTLS_ENABLED: "0",
+      SFTP_ENABLED: "0",
+      LOG_LEVEL: process.env.MINISTACK_LOG_LEVEL ?? "INFO",
+    },
+  });
+  if (child.pid === undefined) throw new Error("could not start MiniStack");
+  writeFileSync(PID_FILE, String(child.pid));
+  child.unref();
+  await waitFor(
+    async () => {
+      if (!alive(child.pid as number))
+        throw new Error(`MiniStack exited during start; see ${LOG_FILE}`);
+      return (await detectEmulator(endpoint)) === "ministack";
+    },
+    60_000,
+    `MiniStack health at ${endpoint}`,
+  );
+  log(
+    `MiniStack started (PID ${child.pid}) at ${endpoint} in ${Date.now() - started} ms; log: ${LOG_FILE}`,
+  );
+  return { kind: "ministack", endpoint, pid: child.pid };
+}
+
+/** Stops the MiniStack this project started, by the PID it recorded (its whole process group). */
+export async function stopEmulator(): Promise<boolean> {
+  const pid = readPid();
+  if (pid === undefined) return false;
+  if (alive(pid)) {
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal); // detached at start, so the group is MiniStack and its workers
+      } catch {
+        if (alive(pid)) process.kill(pid, signal);
+      }
+    };
+    signalGroup("SIGTERM");
+    try {
+      await waitFor(() => !alive(pid), 10_000, `PID ${pid} to exit`);
+    } catch {
+      signalGroup("SIGKILL");
+    }
+    log(`stopped MiniStack (PID ${pid})`);
+  }
+  rmSync(PID_FILE, { force: true });
+  return true;
+}
+
+async function main() {
+  const command = process.argv[2] ?? "status";
+  if (command === "install") {
+    ensureVirtualenv();
+    log(`MiniStack is installed in ${VENV}`);
+  } else if (command === "start") {
+    const info = await startEmulator();
+    console.log(JSON.stringify(info));
+  } else if (command === "stop") {
+    if (!(await stopEmulator()))
+      log("no MiniStack started by this project is recorded; nothing to stop");
+  } else if (command === "status") {
+    const kind = await detectEmulator();
+    console.log(
+      kind ? `${kind} answers at ${localEndpoint()}` : `no emulator answers at ${localEndpoint()}`,
+    );
+    process.exitCode = kind ? 0 : 1;
+  } else {
+    console.error("usage: emulator.ts install|start|stop|status");
+    process.exitCode = 2;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(`emulator: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
