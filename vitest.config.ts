@@ -10,7 +10,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/unit/**/*.test.ts"],
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*.int.test.ts"],
           environment: "node",
           // Stack synthesis bundles every Lambda with esbuild; give it room on a 2-core machine.
           testTimeout: 60_000,
@@ -21,9 +22,9 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["test/integration/**/*.test.ts"],
+          include: ["test/**/*.int.test.ts"],
           environment: "node",
-          globalSetup: ["test/integration/global-setup.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // Integration tests mostly wait on the emulator; run files side by side.

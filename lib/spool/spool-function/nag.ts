@@ -10,7 +10,7 @@ import type { IConstruct } from "constructs";
 /**
  * Actions AWS offers no resource-level permission for: they can only be granted on "*".
  * (X-Ray writes, DynamoDB ListStreams, CloudWatch metric data, CloudWatch Logs delivery setup for
- * Step Functions.) The security gate in test/unit/security allows "*" for these and no others.
+ * Step Functions.) The security gate in test/lib/example/security allows "*" for these and no others.
  */
 export const ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS: readonly string[] = [
   "xray:PutTraceSegments",

@@ -1,0 +1,136 @@
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { EMULATOR_ACCOUNT, SpoolStack } from "../../../../lib/example/spool-stack.js";
+
+function synth(account: string) {
+  const stack = new SpoolStack(new App(), "Spool", {
+    env: { account, region: "us-east-1" },
+    testHooks: account === EMULATOR_ACCOUNT,
+  });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+describe("the order events part of the reference stack", () => {
+  const { stack, template } = synth("111111111111");
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const ref = (c: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(c.node.defaultChild as never);
+  const { events } = stack;
+
+  it("routes OrderPlaced from the checkout to three subscriptions on the orders bus", () => {
+    // Other parts of the stack add rules of their own (on the default bus); these are the bus's.
+    const rules = Object.values(resources).filter(
+      (r) =>
+        r.Type === "AWS::Events::Rule" &&
+        JSON.stringify(r.Properties.EventBusName) === JSON.stringify({ Ref: ref(events.bus) }),
+    );
+    expect(rules).toHaveLength(3);
+    for (const rule of rules) {
+      expect(rule.Properties).toMatchObject({
+        EventBusName: { Ref: ref(events.bus) },
+        EventPattern: { source: ["spool.checkout"], "detail-type": ["OrderPlaced"] },
+      });
+    }
+    const targets = rules.map((r) => (r.Properties.Targets as Record<string, unknown>[])[0]);
+    const payments = events.payments;
+    const expected = [
+      [payments.inbox?.queue, payments.deliveryDeadLetterQueue],
+      [events.orderConfirmations.queue.queue, events.orderConfirmations.deliveryDeadLetterQueue],
+      [events.analytics.queue.queue, events.analytics.deliveryDeadLetterQueue],
+    ] as const;
+    for (const [queue, dlq] of expected) {
+      if (!queue) throw new Error("payments has no inbox");
+      expect(targets).toContainEqual(
+        expect.objectContaining({
+          Arn: { "Fn::GetAtt": [ref(queue), "Arn"] },
+          InputPath: "$.detail",
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [ref(dlq), "Arn"] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+        }),
+      );
+    }
+  });
+
+  it("gives every subscription its own consumer queue and DLQ; payments is FIFO per order", () => {
+    expect(events.payments.queue.fifo).toBe(true);
+    expect(events.orderConfirmations.queue.fifo).toBe(false);
+    expect(events.analytics.queue.fifo).toBe(false);
+    const dlqs = new Set(
+      [events.payments, events.orderConfirmations, events.analytics].flatMap((s) => [
+        ref(s.queue.deadLetterQueue),
+        ref(s.deliveryDeadLetterQueue),
+      ]),
+    );
+    expect(dlqs.size).toBe(6);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({ SPOOL_MESSAGE_GROUP_ID_PATH: "data.orderId" }),
+      },
+    });
+  });
+
+  it("lets the checkout write (not read back or delete) orders, outbox rows and its keys", () => {
+    const role = ref(events.checkout.role as never);
+    const policy = Object.values(resources).find(
+      (r) =>
+        r.Type === "AWS::IAM::Policy" &&
+        JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]),
+    );
+    if (!policy) throw new Error("the checkout has no policy");
+    const { Statement: statements } = policy.Properties.PolicyDocument as {
+      Statement: { Action: string | string[] }[];
+    };
+    const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
+    expect([...actions].filter((a) => a.startsWith("dynamodb:")).sort()).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]);
+    // On the shared idempotency table, only the checkout's own keys.
+    const idempotencyArn = {
+      "Fn::GetAtt": [
+        ref(stack.node.findChild("Idempotency").node.findChild("Table") as never),
+        "Arn",
+      ],
+    };
+    const onIdempotency = statements.filter(
+      (s) =>
+        JSON.stringify((s as { Resource?: unknown }).Resource) === JSON.stringify(idempotencyArn),
+    );
+    expect(onIdempotency).toEqual([
+      expect.objectContaining({
+        Action: ["dynamodb:PutItem", "dynamodb:GetItem"],
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["checkout#*"] } },
+      }),
+    ]);
+  });
+
+  it("reports partial batch failures from the outbox stream on AWS", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [ref(events.outbox.table), "StreamArn"] },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("fails whole stream batches on the emulator, which ignores partial responses for streams", () => {
+    const local = synth(EMULATOR_ACCOUNT);
+    const mapping = Object.values(
+      local.template.findResources("AWS::Lambda::EventSourceMapping", {
+        Properties: {
+          EventSourceArn: {
+            "Fn::GetAtt": [
+              local.stack.getLogicalId(local.stack.events.outbox.table.node.defaultChild as never),
+              "StreamArn",
+            ],
+          },
+        },
+      }),
+    )[0] as Resource;
+    expect(mapping.Properties.FunctionResponseTypes).toBeUndefined();
+    local.template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ SPOOL_STREAM_FAILURE_MODE: "throw" }) },
+    });
+  });
+});

@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { App, Duration, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SpoolFunction, spoolBundling } from "../../../../lib/spool/spool-function/index.js";
+
+const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
+
+describe("SpoolFunction defaults", () => {
+  let app: App;
+  let template: Template;
+
+  beforeAll(() => {
+    app = new App();
+    const stack = new Stack(app, "Test", { env: { account: "111111111111", region: "us-east-1" } });
+    new SpoolFunction(stack, "Worker", { entry });
+    template = Template.fromStack(stack);
+  }, 60_000);
+
+  it("is Node.js 24 on arm64 with active tracing, 30 s and 256 MB", () => {
+    template.resourceCountIs("AWS::Lambda::Function", 1);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Runtime: "nodejs24.x",
+      Architectures: ["arm64"],
+      TracingConfig: { Mode: "Active" },
+      Timeout: 30,
+      MemorySize: 256,
+      Handler: "index.handler",
+    });
+  });
+
+  it("turns source maps on at run time, so stack traces point at the TypeScript", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: { NODE_OPTIONS: "--enable-source-maps" } },
+    });
+  });
+
+  it("logs to its own log group, kept one month and removed with the stack", () => {
+    const groups = template.findResources("AWS::Logs::LogGroup");
+    const ids = Object.keys(groups);
+    expect(ids).toHaveLength(1);
+    template.hasResource("AWS::Logs::LogGroup", {
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: "Delete",
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      LoggingConfig: { LogGroup: { Ref: ids[0] } },
+    });
+  });
+
+  it("has its own role: writes to its own log group and X-Ray, no managed policy", () => {
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Effect: "Allow",
+            Resource: { "Fn::GetAtt": [Match.stringLikeRegexp("^WorkerLogs"), "Arn"] },
+          },
+          {
+            Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            Effect: "Allow",
+            Resource: "*",
+          },
+        ],
+      },
+    });
+    const roles = Object.values(template.findResources("AWS::IAM::Role"));
+    expect(roles).toHaveLength(1);
+    expect(roles[0]?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("bundles a minified ESM module with a require shim and a source map", () => {
+    const assets = readdirSync(app.outdir).filter((name) => name.startsWith("asset."));
+    const bundles = assets
+      .map((name) => join(app.outdir, name))
+      .filter((dir) => existsSync(join(dir, "index.mjs")));
+    expect(bundles).toHaveLength(1);
+    const dir = bundles[0] as string;
+    const code = readFileSync(join(dir, "index.mjs"), "utf8");
+    expect(code.startsWith(spoolBundling().banner)).toBe(true);
+    expect(code).toMatch(/export\s*\{/);
+    expect(existsSync(join(dir, "index.mjs.map"))).toBe(true);
+    const map = JSON.parse(readFileSync(join(dir, "index.mjs.map"), "utf8")) as {
+      sourcesContent?: unknown;
+    };
+    // sourcesContent: false keeps the TypeScript sources out of the deployed map.
+    expect(map.sourcesContent).toBeUndefined();
+  });
+});
+
+describe("SpoolFunction options", () => {
+  it("takes logRetention and the usual NodejsFunction props", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Test");
+    new SpoolFunction(stack, "Worker", {
+      entry,
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      logRetention: RetentionDays.ONE_WEEK,
+      environment: { MODE: "fast" },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Timeout: 10,
+      MemorySize: 512,
+      Environment: { Variables: { MODE: "fast" } },
+      Runtime: "nodejs24.x",
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
+  });
+});
+
+describe("spoolBundling", () => {
+  it("bundles the AWS SDK, minified ESM with source maps and no sources inside", () => {
+    expect(spoolBundling()).toMatchObject({
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      format: OutputFormat.ESM,
+      bundleAwsSDK: true,
+      externalModules: [],
+    });
+    expect(spoolBundling().banner).toMatch(/createRequire/);
+  });
+});

@@ -1,0 +1,285 @@
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  ListStackResourcesCommand,
+} from "@aws-sdk/client-cloudformation";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { queueStatus, renderStatus } from "../../../tools/cli/commands/status.js";
+import { AwsClients, clientConfig, resolveTarget } from "../../../tools/cli/lib/aws.js";
+import { describeError, SpoolCliError } from "../../../tools/cli/lib/errors.js";
+import { bufferIo } from "../../../tools/cli/lib/io.js";
+import { findQueue, loadInventory, queueEntityPath } from "../../../tools/cli/lib/stack.js";
+import { runSpool } from "../../../tools/cli/spool.js";
+
+/** No emulator listens on port 9: AWS calls fail fast instead of reaching anything. */
+const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
+
+async function spool(...argv: string[]) {
+  const io = bufferIo();
+  const code = await runSpool(argv, { io, env: offline });
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe("spool argument parsing", () => {
+  it("lists every command in --help", async () => {
+    const { code, out } = await spool("--help");
+    expect(code).toBe(0);
+    for (const usage of [
+      "spool status",
+      "spool dlq list <queue>",
+      "spool dlq show <queue> <id>",
+      "spool dlq replay <queue>",
+      "spool dlq history [queue]",
+      "--stack <name>",
+      "--json",
+    ]) {
+      expect(out).toContain(usage);
+    }
+  });
+
+  it.each([
+    [["frobnicate"], /^spool: unknown command 'frobnicate' \(see spool --help\)\n$/],
+    [["dlq", "replay"], /^spool: missing required argument 'queue' \(see spool --help\)\n$/],
+    [["dlq", "replay", "orders", "--rate", "fast"], /--rate must be a positive number/],
+    [
+      ["dlq", "replay", "orders", "--limit", "0"],
+      /--limit must be an integer from 1 to 1000000, got "0"/,
+    ],
+    [["dlq", "list", "orders", "--hold", "x"], /--hold must be an integer from 1 to 43200/],
+    [["status", "--watch", "0"], /refresh interval must be 1–3600 seconds, got "0"/],
+  ])("refuses %j in one line with a non-zero exit code", async (argv, message) => {
+    const { code, err, out } = await spool(...argv);
+    expect(code).not.toBe(0);
+    expect(err).toMatch(message);
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(out).toBe("");
+  });
+
+  it("checks a --where expression before touching AWS (usage error, exit 2)", async () => {
+    const { code, err } = await spool("dlq", "replay", "orders", "--where", "order.[");
+    expect(code).toBe(2);
+    expect(err).toMatch(/^spool: --where is not a valid JMESPath expression/);
+  });
+
+  it("says what to do when the emulator is not running", async () => {
+    const { code, err } = await spool("status");
+    expect(code).toBe(1);
+    expect(err).toBe(
+      "spool: cannot reach http://127.0.0.1:9 (ECONNREFUSED): is the emulator running? (npm run emulator:start)\n",
+    );
+  });
+});
+
+describe("AWS target", () => {
+  it("uses the emulator with test credentials when AWS_ENDPOINT_URL is loopback", () => {
+    const target = resolveTarget({}, { AWS_ENDPOINT_URL: "http://127.0.0.1:4574/" });
+    expect(target).toEqual({ endpoint: "http://127.0.0.1:4574", region: "us-east-1", local: true });
+    expect(clientConfig(target)).toMatchObject({
+      endpoint: "http://127.0.0.1:4574",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+  });
+
+  it("uses the normal credential chain and region otherwise", () => {
+    const target = resolveTarget({ region: "eu-west-1" }, { AWS_REGION: "us-west-2" });
+    expect(target).toEqual({ endpoint: undefined, region: "eu-west-1", local: false });
+    expect(clientConfig(target)).toEqual({ region: "eu-west-1" });
+    expect(resolveTarget({}, {}).region).toBeUndefined();
+  });
+
+  it("turns AWS failures into one actionable line", () => {
+    const where = { endpoint: undefined, region: "eu-west-1", stack: "Spool" };
+    expect(
+      describeError(
+        Object.assign(new Error("Stack with id Spool does not exist"), { name: "ValidationError" }),
+        where,
+      ),
+    ).toBe("stack Spool not found at AWS eu-west-1: deploy it first, or pass --stack <name>");
+    expect(
+      describeError(
+        Object.assign(new Error("Could not load credentials from any providers"), {
+          name: "CredentialsProviderError",
+        }),
+        where,
+      ),
+    ).toMatch(/^no AWS credentials/);
+    expect(describeError(new SpoolCliError("plain"), where)).toBe("plain");
+  });
+});
+
+let cfn: AwsClientStub<CloudFormationClient>;
+let sqs: AwsClientStub<SQSClient>;
+let cw: AwsClientStub<CloudWatchClient>;
+const url = (name: string) => `http://localhost:4566/000000000000/${name}`;
+const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
+const queues: Record<string, Record<string, string>> = {
+  "Spool-Orders.fifo": {
+    QueueArn: arn("Spool-Orders.fifo"),
+    FifoQueue: "true",
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: arn("Spool-Orders-dlq.fifo"),
+      maxReceiveCount: 5,
+    }),
+  },
+  "Spool-Orders-dlq.fifo": { QueueArn: arn("Spool-Orders-dlq.fifo"), FifoQueue: "true" },
+  "Spool-Lab-Orders": {
+    QueueArn: arn("Spool-Lab-Orders"),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: arn("Spool-Lab-Orders-dlq"),
+      maxReceiveCount: "2",
+    }),
+  },
+  "Spool-Lab-Orders-dlq": { QueueArn: arn("Spool-Lab-Orders-dlq") },
+  "handmade-queue": { QueueArn: arn("handmade-queue") },
+};
+
+describe("stack inventory", () => {
+  afterEach(() => {
+    cfn.restore();
+    sqs.restore();
+    cw.restore();
+  });
+
+  beforeEach(() => {
+    cfn = mockClient(CloudFormationClient);
+    sqs = mockClient(SQSClient);
+    cw = mockClient(CloudWatchClient);
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: "Spool",
+          CreationTime: new Date(),
+          StackStatus: "CREATE_COMPLETE",
+          Outputs: [{ OutputKey: "OperatorAuditTableName", OutputValue: "audit" }],
+        },
+      ],
+    });
+    const resources = [
+      ["OrdersQueue", "Spool-Orders.fifo", "Spool/Messaging/Orders/Queue/Resource"],
+      ["OrdersDlq", "Spool-Orders-dlq.fifo", "Spool/Messaging/Orders/DeadLetterQueue/Resource"],
+      ["LabQueue", "Spool-Lab-Orders", "Spool/Lab/Orders/Queue/Resource"],
+      ["LabDlq", "Spool-Lab-Orders-dlq", "Spool/Lab/Orders/DeadLetterQueue/Resource"],
+      ["Handmade", "handmade-queue", undefined],
+    ] as const;
+    cfn.on(ListStackResourcesCommand).resolves({
+      StackResourceSummaries: resources.map(([id, name]) => ({
+        LogicalResourceId: id,
+        PhysicalResourceId: url(name),
+        ResourceType: "AWS::SQS::Queue",
+        ResourceStatus: "CREATE_COMPLETE",
+        LastUpdatedTimestamp: new Date(),
+      })),
+    });
+    cfn.on(GetTemplateCommand).resolves({
+      TemplateBody: JSON.stringify({
+        Resources: Object.fromEntries(
+          resources.map(([id, , path]) => [
+            id,
+            { Type: "AWS::SQS::Queue", ...(path ? { Metadata: { "aws:cdk:path": path } } : {}) },
+          ]),
+        ),
+      }),
+    });
+    sqs
+      .on(GetQueueAttributesCommand)
+      .callsFake((input: { QueueUrl: string; AttributeNames: string[] }) => {
+        const name = input.QueueUrl.split("/").pop() as string;
+        if (input.AttributeNames.includes("QueueArn")) return { Attributes: queues[name] };
+        const counts: Record<string, [number, number, number]> = {
+          "Spool-Orders.fifo": [120, 3, 0],
+          "Spool-Orders-dlq.fifo": [2, 1, 0],
+          "Spool-Lab-Orders": [4, 0, 1],
+        };
+        const [v, f, d] = counts[name] ?? [0, 0, 0];
+        return {
+          Attributes: {
+            ApproximateNumberOfMessages: String(v),
+            ApproximateNumberOfMessagesNotVisible: String(f),
+            ApproximateNumberOfMessagesDelayed: String(d),
+          },
+        };
+      });
+  });
+
+  const clients = () =>
+    new AwsClients(resolveTarget({}, { AWS_ENDPOINT_URL: "http://127.0.0.1:4566" }));
+
+  it("names queues after their constructs and maps each DLQ through the RedrivePolicy", async () => {
+    const inventory = await loadInventory(clients(), "Spool");
+    expect(
+      inventory.queues.map((q) => [
+        q.name,
+        q.queueName,
+        q.deadLetterQueue?.queueName,
+        q.maxReceiveCount,
+      ]),
+    ).toEqual([
+      ["handmade-queue", "handmade-queue", undefined, undefined],
+      ["lab/orders", "Spool-Lab-Orders", "Spool-Lab-Orders-dlq", 2],
+      ["messaging/orders", "Spool-Orders.fifo", "Spool-Orders-dlq.fifo", 5],
+    ]);
+    expect(inventory.outputs.OperatorAuditTableName).toBe("audit");
+    expect(findQueue(inventory, "Spool-Orders-dlq.fifo").name).toBe("messaging/orders");
+    expect(findQueue(inventory, url("Spool-Lab-Orders")).name).toBe("lab/orders");
+    expect(() => findQueue(inventory, "orders")).toThrow(
+      'no queue "orders" in stack Spool; its queues: handmade-queue, lab/orders, messaging/orders',
+    );
+    expect(queueEntityPath("Spool", "Spool/Messaging/Orders/Queue/Resource")).toBe(
+      "Messaging/Orders",
+    );
+  });
+
+  it("reports status from SQS counts and CloudWatch's age and rate, saying n/a without data", async () => {
+    cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
+      MetricDataResults: input.MetricDataQueries.map((q) => ({
+        Id: q.Id,
+        // Queue 1 (lab/orders): nothing processed; queue 2 (messaging/orders): 30 a minute.
+        Values:
+          (
+            { age1: [40, 30], deleted1: [0, 0], age2: [300], deleted2: [30, 30] } as Record<
+              string,
+              number[]
+            >
+          )[q.Id] ?? [],
+      })),
+    }));
+    const c = clients();
+    const now = new Date();
+    const rows = await queueStatus(c, await loadInventory(c, "Spool"), now);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        queue: "handmade-queue",
+        deadLetters: null,
+        oldestAgeSeconds: null,
+        processedPerSecond: null,
+      }),
+      expect.objectContaining({
+        queue: "lab/orders",
+        visible: 4,
+        delayed: 1,
+        deadLetters: 0,
+        oldestAgeSeconds: 40,
+        processedPerSecond: 0,
+        stalled: true,
+        secondsToDrain: null,
+      }),
+      expect.objectContaining({
+        queue: "messaging/orders",
+        visible: 120,
+        inFlight: 3,
+        deadLetters: 3,
+        oldestAgeSeconds: 300,
+        processedPerSecond: 0.5,
+        secondsToDrain: 240,
+      }),
+    ]);
+    const text = renderStatus("Spool", rows, now);
+    expect(text).toMatch(/messaging\/orders \(fifo\)\s+120\s+3\s+0\s+5 min\s+3\s+0\.50\/s\s+4 min/);
+    expect(text).toMatch(/lab\/orders\s+4\s+0\s+1\s+40 s\s+0\s+0\/s\s+stalled/);
+    expect(text).toContain("n/a: CloudWatch has no SQS metrics");
+  });
+});
