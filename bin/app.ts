@@ -1,6 +1,5 @@
 import { App } from "aws-cdk-lib";
 import { EMULATOR_ACCOUNT, SpoolStack } from "../lib/example/spool-stack.js";
-import { SpoolBenchStack } from "../tools/bench/bench-stack.js";
 
 /**
  * `cdk deploy` targets the account and region of your AWS credentials.
@@ -19,6 +18,3 @@ new SpoolStack(app, "Spool", {
   env,
   testHooks: local,
 });
-
-// `npm run bench` adds a baseline consumer (-c spool:bench=true); it is never part of a normal deploy.
-if (flag("spool:bench")) new SpoolBenchStack(app, "SpoolBench", { env });

@@ -11,6 +11,7 @@ import { newCorrelationId } from "../../lib/spool/runtime/correlation.js";
 import { createEvent, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
 import { TransientError } from "../../lib/spool/runtime/errors.js";
 import { outboxPut } from "../../lib/spool/transactional-outbox/runtime/outbox.js";
+import { CHECKOUT_KEY_PREFIX } from "./contract.js";
 import { CHECKOUT_SOURCE, CheckoutRequest, ORDER_PLACED, type OrderPlacedData } from "./schema.js";
 
 /*
@@ -72,9 +73,6 @@ const RECORD = {
 /** Transaction items, in order: CancellationReasons come back in the same order. */
 const IDEMPOTENCY_ITEM = 0;
 const MAX_CONFLICT_ATTEMPTS = 4;
-
-/** The checkout's records in the shared idempotency table; its IAM grant is limited to them. */
-export const CHECKOUT_KEY_PREFIX = "checkout#";
 
 export function idempotencyRecordKey(customerId: string, idempotencyKey: string): string {
   return `${CHECKOUT_KEY_PREFIX}${customerId}#${idempotencyKey}`;

@@ -1,5 +1,5 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { jobIdFor } from "../../lib/spool/job-table/runtime/job-states.js";
+import { jobIdFor } from "../../lib/spool/job-table/job-states.js";
 import {
   IllegalJobTransitionError,
   type JobStore,

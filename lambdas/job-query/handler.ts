@@ -1,6 +1,6 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
-import { jobIdFor } from "../../lib/spool/job-table/runtime/job-states.js";
+import { jobIdFor } from "../../lib/spool/job-table/job-states.js";
 import { documentClient, dynamoClient } from "../../lib/spool/runtime/clients.js";
 import { describeJob, type JobReport } from "../../lib/spool/saga-workflow/runtime/job-report.js";
 

@@ -4,7 +4,7 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { fulfilmentJobId } from "../../lambdas/fulfilment-starter/start-fulfilment.js";
 import type { FulfilmentRequest } from "../../lambdas/fulfilment-steps/schema.js";
-import type { JobStatus } from "../../lib/spool/job-table/runtime/job-states.js";
+import type { JobStatus } from "../../lib/spool/job-table/job-states.js";
 import type { JobRecord } from "../../lib/spool/job-table/runtime/jobs.js";
 import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import {

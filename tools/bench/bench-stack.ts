@@ -5,7 +5,7 @@ import { QueueConsumer } from "../../lib/spool/queue-consumer/index.js";
 import { ReliableQueue } from "../../lib/spool/reliable-queue/index.js";
 
 /**
- * Deployed only by `npm run bench` (context spool:bench=true): a queue whose consumer does
+ * Deployed only by `npm run bench` (its own app, tools/bench/app.ts): a queue whose consumer does
  * nothing, built with the same construct defaults as the reference consumers, so end-to-end
  * throughput can be compared against a baseline on the same emulator in the same run.
  */

@@ -64,7 +64,7 @@ async function main() {
   const benchDeploy = await deployLocal({
     quiet: true,
     stack: "SpoolBench",
-    context: { "spool:bench": "true" },
+    app: { command: "npx tsx tools/bench/app.ts", output: "cdk.out.bench" },
   });
   figures.push({
     name: "local deploy (cdklocal, incl. synth)",

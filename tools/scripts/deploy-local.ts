@@ -79,8 +79,14 @@ export interface DeployOptions {
   readonly quiet?: boolean;
   /** @default the Spool stack */
   readonly stack?: string;
-  /** Extra CDK context, e.g. { "spool:bench": "true" } for the benchmark stack. */
+  /** Extra CDK context. */
   readonly context?: Record<string, string>;
+  /**
+   * Another CDK app than bin/app.ts (cdk's `--app`), e.g. the benchmark's; its cloud assembly
+   * goes to its own folder so the two never overwrite each other.
+   * @default the project's cdk.json app, into cdk.out
+   */
+  readonly app?: { readonly command: string; readonly output: string };
 }
 
 export async function deployLocal(
@@ -95,6 +101,8 @@ export async function deployLocal(
     context.push("-c", `${key}=${value}`);
   const quiet = options.quiet ?? false;
   const cdkFlags = ["--no-notices"];
+  const cdkOut = options.app?.output ?? "cdk.out";
+  const appFlags = options.app ? ["--app", options.app.command, "--output", cdkOut] : [];
 
   let t = Date.now();
   // The bootstrap mark is per emulator process: a fresh emulator starts with no bootstrap stack.
@@ -116,6 +124,7 @@ export async function deployLocal(
     [
       "deploy",
       stack,
+      ...appFlags,
       ...context,
       "--require-approval",
       "never",
@@ -132,7 +141,7 @@ export async function deployLocal(
 
   t = Date.now();
   const report = await reconcile({
-    templatePath: join(ROOT, "cdk.out", `${stack}.template.json`),
+    templatePath: join(ROOT, cdkOut, `${stack}.template.json`),
     stackName: stack,
   });
   const reportName =

@@ -4,7 +4,7 @@ import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { EventBus } from "aws-cdk-lib/aws-events";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
-import { CHECKOUT_KEY_PREFIX } from "../../../lambdas/checkout/place-order.js";
+import { CHECKOUT_KEY_PREFIX } from "../../../lambdas/checkout/contract.js";
 import { EventSubscription } from "../../spool/event-subscription/index.js";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
 import type { RetryBackoff } from "../../spool/queue-consumer/index.js";

@@ -17,11 +17,12 @@ import {
   acknowledgeWildcardResources,
   onlyActions,
 } from "../spool-function/index.js";
-import type { TasksConfig } from "./runtime/tasks.js";
-
-/** The key attribute of the tasks table (the runtime's `lib/spool/delayed-tasks/runtime/tasks.ts` writes it). */
-export const TASK_KEY_ATTRIBUTE = "key";
-export const TASK_EXPIRY_ATTRIBUTE = "expiresAt";
+import {
+  TASK_EXPIRY_ATTRIBUTE,
+  TASK_KEY_ATTRIBUTE,
+  TASKS_ENV,
+  type TasksConfig,
+} from "./contract.js";
 
 const GROUP_NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 
@@ -160,7 +161,7 @@ export class DelayedTasks extends Construct {
   private readonly schedulingFunctions: LambdaFunction[] = [];
 
   /**
-   * The configuration `lib/spool/delayed-tasks/runtime/tasks.ts` needs (tokens, resolved at deploy): for tools
+   * The configuration `runtime/tasks.ts` needs (tokens, resolved at deploy): for tools
    * outside Lambda, e.g. as a stack output. Functions get it through `grantScheduling`.
    */
   get runtimeConfig(): TasksConfig {
@@ -183,7 +184,7 @@ export class DelayedTasks extends Construct {
   }
 
   /**
-   * Lets `fn` schedule and cancel tasks through `lib/spool/delayed-tasks/runtime/tasks.ts`: read/write the tasks
+   * Lets `fn` schedule and cancel tasks through `runtime/tasks.ts`: read/write the tasks
    * table, send to the targets, create/get/delete schedules in this group only, and pass exactly
    * the Scheduler role. Writes the configuration the runtime reads into its environment.
    */
@@ -218,18 +219,18 @@ export class DelayedTasks extends Construct {
         },
       ]);
     }
-    fn.addEnvironment("SPOOL_TASKS_TABLE", this.table.tableName);
-    fn.addEnvironment("SPOOL_TASKS_SCHEDULE_GROUP", this.scheduleGroup.scheduleGroupName);
-    fn.addEnvironment("SPOOL_TASKS_SCHEDULER_ROLE_ARN", this.schedulerRole.roleArn);
-    fn.addEnvironment("SPOOL_TASKS_DEAD_LETTER_QUEUE_ARN", this.deadLetterQueue.queueArn);
+    fn.addEnvironment(TASKS_ENV.table, this.table.tableName);
+    fn.addEnvironment(TASKS_ENV.scheduleGroup, this.scheduleGroup.scheduleGroupName);
+    fn.addEnvironment(TASKS_ENV.schedulerRoleArn, this.schedulerRole.roleArn);
+    fn.addEnvironment(TASKS_ENV.deadLetterQueueArn, this.deadLetterQueue.queueArn);
     fn.addEnvironment(
-      "SPOOL_TASKS_TARGETS",
+      TASKS_ENV.targets,
       Lazy.string({
         produce: () => Stack.of(this).toJsonString(this.targets.map((q) => q.queueArn)),
       }),
     );
-    fn.addEnvironment("SPOOL_TASKS_RETRY_POLICY", JSON.stringify(this.retryPolicy));
-    fn.addEnvironment("SPOOL_TASKS_RETENTION_SECONDS", String(this.taskRetention.toSeconds()));
+    fn.addEnvironment(TASKS_ENV.retryPolicy, JSON.stringify(this.retryPolicy));
+    fn.addEnvironment(TASKS_ENV.retentionSeconds, String(this.taskRetention.toSeconds()));
     return grant;
   }
 
@@ -238,7 +239,7 @@ export class DelayedTasks extends Construct {
    * count dropped and duplicate deliveries) and tells it the table.
    */
   grantDelivery(fn: LambdaFunction): Grant {
-    fn.addEnvironment("SPOOL_TASKS_TABLE", this.table.tableName);
+    fn.addEnvironment(TASKS_ENV.table, this.table.tableName);
     return this.table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
   }
 

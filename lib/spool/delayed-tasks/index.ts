@@ -1,6 +1,7 @@
+export { TASK_EXPIRY_ATTRIBUTE, TASK_KEY_ATTRIBUTE, type TasksConfig } from "./contract.js";
+export { DelayedTasks, type DelayedTasksProps } from "./delayed-tasks.js";
 export {
-  DelayedTasks,
-  type DelayedTasksProps,
-  TASK_EXPIRY_ATTRIBUTE,
-  TASK_KEY_ATTRIBUTE,
-} from "./delayed-tasks.js";
+  type DelayedTasksAlarmOptions,
+  type DelayedTasksMonitoringOptions,
+  delayedTasksKind,
+} from "./monitoring.js";

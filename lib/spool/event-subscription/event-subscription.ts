@@ -9,8 +9,9 @@ import { Construct } from "constructs";
 import { QueueConsumer, type RetryBackoff } from "../queue-consumer/index.js";
 import { ReliableQueue } from "../reliable-queue/index.js";
 import { acknowledgeDeadLetterQueue } from "../spool-function/index.js";
+import { FORWARDER_ENV } from "./contract.js";
 
-/** The forwarder that gives each event its FIFO message group (see lib/spool/event-subscription/runtime). */
+/** The forwarder that gives each event its FIFO message group (runtime/forward.ts). */
 const FORWARDER_ENTRY = fileURLToPath(new URL("./runtime/forward-handler.ts", import.meta.url));
 
 /** EventBridge's own limits for a target's retry policy. */
@@ -176,8 +177,8 @@ export class EventSubscription extends Construct {
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),
         environment: {
           ...props.environment,
-          SPOOL_FORWARD_QUEUE_URL: this.queue.queue.queueUrl,
-          SPOOL_MESSAGE_GROUP_ID_PATH: props.messageGroupIdPath as string,
+          [FORWARDER_ENV.queueUrl]: this.queue.queue.queueUrl,
+          [FORWARDER_ENV.messageGroupIdPath]: props.messageGroupIdPath as string,
         },
       });
       this.queue.queue.grantSendMessages(this.forwarder.function);

@@ -2,7 +2,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
-import { JOB_KEY_ATTRIBUTE } from "./runtime/job-states.js";
+import { JOB_KEY_ATTRIBUTE } from "./job-states.js";
 
 export interface JobTableProps {
   /**

@@ -1,4 +1,9 @@
 export {
+  type ConsumerAlarmOptions,
+  type ConsumerMonitoringOptions,
+  consumerKind,
+} from "./monitoring.js";
+export {
   type ConsumedQueue,
   QueueConsumer,
   type QueueConsumerProps,

@@ -1,4 +1,9 @@
 export {
+  type RecurringJobAlarmOptions,
+  type RecurringJobMonitoringOptions,
+  recurringJobKind,
+} from "./monitoring.js";
+export {
   type JobQueue,
   JobRunsTable,
   OverlapPolicy,

@@ -14,17 +14,12 @@ import {
 import { SqsSendMessage } from "aws-cdk-lib/aws-scheduler-targets";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import {
-  JOB_NAME_PATTERN,
-  JOBS_ENV,
-  type JobDefinition,
-  RUN_MESSAGE_KIND,
-} from "./runtime/recurring-jobs.js";
+import { JOB_NAME_PATTERN, JOBS_ENV, type JobDefinition, RUN_MESSAGE_KIND } from "./contract.js";
 import {
   isKnownTimeZone,
   parseRecurringExpression,
   ScheduleExpressionError,
-} from "./runtime/schedule-expression.js";
+} from "./schedule-expression.js";
 
 export enum OverlapPolicy {
   /** Every run starts, even while the previous one is still running. */

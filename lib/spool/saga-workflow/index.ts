@@ -1,4 +1,9 @@
 export {
+  type WorkflowAlarmOptions,
+  type WorkflowMonitoringOptions,
+  workflowKind,
+} from "./monitoring.js";
+export {
   SAGA_ERRORS,
   SAGA_EXECUTIONS_RULE,
   type SagaRetry,

@@ -32,12 +32,13 @@ import {
   LambdaInvoke,
 } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { JOBS_TABLE_ENV } from "../job-table/contract.js";
 import {
   JOB_KEY_ATTRIBUTE,
   type JobField,
   type JobStatus,
   jobUpdate,
-} from "../job-table/runtime/job-states.js";
+} from "../job-table/job-states.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeWildcardResources,
@@ -591,7 +592,7 @@ export class SagaWorkflow extends Construct {
 
   /**
    * A DynamoDB task moving the job to `to` under the shared transition rules
-   * (lib/spool/job-table/runtime/job-states.ts): the condition refuses an illegal move, and then the
+   * (lib/spool/job-table/job-states.ts): the condition refuses an illegal move, and then the
    * execution goes to `onConflict` instead.
    */
   private recordJob(
@@ -691,7 +692,7 @@ export class SagaWorkflow extends Construct {
     );
     const fn = new SpoolFunction(this, "StatusSync", {
       entry: STATUS_SYNC_ENTRY,
-      environment: { JOBS_TABLE: table.tableName },
+      environment: { [JOBS_TABLE_ENV]: table.tableName },
       description: "Records stopped, timed-out and errored saga executions in the job table",
       deadLetterQueue,
       retryAttempts: 2,

@@ -34,12 +34,12 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
+import { type ConsumerAlarmOptions, consumerKind } from "../queue-consumer/index.js";
+import { type QueueAlarmOptions, queueKind } from "../reliable-queue/index.js";
+import { requireDuration } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
-import { type ConsumerAlarmOptions, consumerKind } from "./consumer-monitoring.js";
 import { uniqueNames } from "./names.js";
-import { type QueueAlarmOptions, queueKind } from "./queue-monitoring.js";
 import type { MonitorContext, ResourceKind } from "./resource-kind.js";
-import { requireDuration } from "./validate.js";
 
 export interface SpoolMonitoringProps {
   /**
@@ -179,9 +179,14 @@ export class SpoolMonitoring extends Construct {
     this.#sampleInterval = props.sampleInterval ?? Duration.minutes(1);
     this.#rateWindow = props.processingRateWindow ?? Duration.minutes(5);
     this.#growthWindow = props.deadLetterGrowthWindow ?? Duration.minutes(5);
-    requireDuration("sampleInterval", this.#sampleInterval, 60, 3_600, { wholeMinutes: true });
-    requireDuration("processingRateWindow", this.#rateWindow, 60, 3_600, { wholeMinutes: true });
+    requireDuration(this, "sampleInterval", this.#sampleInterval, 60, 3_600, {
+      wholeMinutes: true,
+    });
+    requireDuration(this, "processingRateWindow", this.#rateWindow, 60, 3_600, {
+      wholeMinutes: true,
+    });
     requireDuration(
+      this,
       "deadLetterGrowthWindow",
       this.#growthWindow,
       2 * this.#sampleInterval.toSeconds(),

@@ -13,7 +13,7 @@ import {
   acknowledgeSynchronousInvocation,
   SpoolFunction,
 } from "../spool-function/index.js";
-import { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE } from "./runtime/outbox.js";
+import { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE, PUBLISHER_ENV } from "./contract.js";
 
 const PUBLISHER_ENTRY = fileURLToPath(new URL("./runtime/publish-handler.ts", import.meta.url));
 
@@ -156,12 +156,12 @@ export class TransactionalOutbox extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...props.environment,
-        EVENT_BUS_NAME: props.eventBus.eventBusName,
-        OUTBOX_TABLE: this.table.tableName,
-        SPOOL_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
-        SPOOL_PUBLISHED_TTL_SECONDS: String(publishedRetention.toSeconds()),
-        SPOOL_PUBLISH_ATTEMPTS: String(publishAttempts),
-        SPOOL_STREAM_FAILURE_MODE: reportBatchItemFailures ? "report" : "throw",
+        [PUBLISHER_ENV.eventBusName]: props.eventBus.eventBusName,
+        [PUBLISHER_ENV.outboxTable]: this.table.tableName,
+        [PUBLISHER_ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
+        [PUBLISHER_ENV.publishedTtlSeconds]: String(publishedRetention.toSeconds()),
+        [PUBLISHER_ENV.publishAttempts]: String(publishAttempts),
+        [PUBLISHER_ENV.streamFailureMode]: reportBatchItemFailures ? "report" : "throw",
         POWERTOOLS_SERVICE_NAME: "outbox-publisher",
       },
     });

@@ -9,11 +9,11 @@ import {
   scheduleNameFor,
   scheduleTask,
 } from "../../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { RUN_MESSAGE_KIND } from "../../../lib/spool/recurring-job/contract.js";
 import {
   backfillRuns,
   type JobRun,
   listRuns,
-  RUN_MESSAGE_KIND,
   runItemKey,
 } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import { spoolMessage } from "../../../lib/spool/runtime/producer.js";

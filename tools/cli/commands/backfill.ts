@@ -8,7 +8,7 @@ import {
   MAX_BACKFILL_RUNS,
   scheduleAnchor,
 } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
-import { parseRecurringExpression } from "../../../lib/spool/recurring-job/runtime/schedule-expression.js";
+import { parseRecurringExpression } from "../../../lib/spool/recurring-job/schedule-expression.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { renderTable } from "../lib/format.js";
 import { durationSeconds, isoTime, positiveInt } from "../lib/options.js";

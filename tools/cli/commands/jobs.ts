@@ -4,7 +4,7 @@ import {
   JOB_STATUSES,
   type JobStatus,
   jobIdFor,
-} from "../../../lib/spool/job-table/runtime/job-states.js";
+} from "../../../lib/spool/job-table/job-states.js";
 import type { JobReport } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 import { describeJob } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 import { SpoolCliError } from "../lib/errors.js";

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import type { JobStatus } from "../../../lib/spool/job-table/runtime/job-states.js";
+import type { JobStatus } from "../../../lib/spool/job-table/job-states.js";
 import type { JobRecord } from "../../../lib/spool/job-table/runtime/jobs.js";
 
 /** A job without its transition history: what a list shows. */

@@ -18,7 +18,7 @@ import {
 import {
   nextOccurrenceAfter,
   parseRecurringExpression,
-} from "../../../lib/spool/recurring-job/runtime/schedule-expression.js";
+} from "../../../lib/spool/recurring-job/schedule-expression.js";
 
 /** A delayed task's one-time schedule, joined with the task's record. */
 export interface TaskSchedule {

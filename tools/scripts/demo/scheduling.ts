@@ -13,18 +13,18 @@ import {
   type TaskDependencies,
   type TasksConfig,
 } from "../../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { RUN_MESSAGE_KIND } from "../../../lib/spool/recurring-job/contract.js";
 import {
   backfillRuns,
   type JobDefinition,
   type JobRun,
   listRuns,
-  RUN_MESSAGE_KIND,
   runItemKey,
 } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import {
   occurrencesBetween,
   parseRecurringExpression,
-} from "../../../lib/spool/recurring-job/runtime/schedule-expression.js";
+} from "../../../lib/spool/recurring-job/schedule-expression.js";
 import { dim, ok, say, seconds, step, table, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
 

@@ -18,9 +18,13 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import * as z from "zod";
 import { newCorrelationId } from "../../runtime/correlation.js";
+import { intEnv, jsonEnv, requireEnv } from "../../runtime/env.js";
 import { PermanentError } from "../../runtime/errors.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/sqs-consumer.js";
+import { TASKS_ENV, type TaskRetryPolicy, type TasksConfig } from "../contract.js";
+
+export type { TaskRetryPolicy, TasksConfig };
 
 /**
  * Delayed tasks: "run this once, at that time, unless cancelled".
@@ -76,42 +80,20 @@ export function taskMessageOf<P extends z.ZodType>(payload: P) {
   return TaskMessage.extend({ payload });
 }
 
-export interface TaskRetryPolicy {
-  readonly maximumEventAgeSeconds: number;
-  readonly maximumRetryAttempts: number;
-}
-
-/** What the DelayedTasks construct writes into a function's environment. */
-export interface TasksConfig {
-  readonly table: string;
-  readonly scheduleGroup: string;
-  readonly schedulerRoleArn: string;
-  readonly deadLetterQueueArn: string;
-  /** Queue ARNs tasks may be sent to. */
-  readonly targets: readonly string[];
-  readonly retryPolicy: TaskRetryPolicy;
-  /** How long a task record is kept after its due time (then TTL removes it, freeing its key). */
-  readonly retentionSeconds: number;
-}
-
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) {
-    throw new Error(`${name} is not set: grant the function through DelayedTasks.grantScheduling`);
-  }
-  return value;
-}
-
 export function tasksConfigFromEnv(env: NodeJS.ProcessEnv = process.env): TasksConfig {
-  const retry = JSON.parse(required(env, "SPOOL_TASKS_RETRY_POLICY")) as TaskRetryPolicy;
+  const setBy = "DelayedTasks.grantScheduling";
   return {
-    table: required(env, "SPOOL_TASKS_TABLE"),
-    scheduleGroup: required(env, "SPOOL_TASKS_SCHEDULE_GROUP"),
-    schedulerRoleArn: required(env, "SPOOL_TASKS_SCHEDULER_ROLE_ARN"),
-    deadLetterQueueArn: required(env, "SPOOL_TASKS_DEAD_LETTER_QUEUE_ARN"),
-    targets: JSON.parse(required(env, "SPOOL_TASKS_TARGETS")) as string[],
-    retryPolicy: retry,
-    retentionSeconds: Number(env.SPOOL_TASKS_RETENTION_SECONDS ?? 30 * 86_400),
+    table: requireEnv(TASKS_ENV.table, setBy, env),
+    scheduleGroup: requireEnv(TASKS_ENV.scheduleGroup, setBy, env),
+    schedulerRoleArn: requireEnv(TASKS_ENV.schedulerRoleArn, setBy, env),
+    deadLetterQueueArn: requireEnv(TASKS_ENV.deadLetterQueueArn, setBy, env),
+    targets: jsonEnv<string[]>(TASKS_ENV.targets, setBy, env),
+    retryPolicy: jsonEnv<TaskRetryPolicy>(TASKS_ENV.retryPolicy, setBy, env),
+    retentionSeconds: intEnv(
+      TASKS_ENV.retentionSeconds,
+      { min: 86_400, fallback: 30 * 86_400 },
+      env,
+    ),
   };
 }
 

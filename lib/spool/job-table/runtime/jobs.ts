@@ -8,7 +8,7 @@ import {
   type JobStatus,
   jobUpdate,
   NEW_JOB,
-} from "./job-states.js";
+} from "../job-states.js";
 
 /**
  * Job state in DynamoDB: one item per unit of work (pk `jobId`), moved only by conditional writes

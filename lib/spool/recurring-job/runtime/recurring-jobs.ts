@@ -13,14 +13,24 @@ import {
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import * as z from "zod";
 import { newCorrelationId } from "../../runtime/correlation.js";
+import { jsonEnv } from "../../runtime/env.js";
 import { classify, PermanentError, TransientError } from "../../runtime/errors.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/sqs-consumer.js";
 import {
+  JOB_NAME_PATTERN,
+  JOBS_ENV,
+  type JobDefinition,
+  type OverlapPolicy,
+  RUN_MESSAGE_KIND,
+} from "../contract.js";
+import {
   latestOccurrenceAtOrBefore,
   occurrencesBetween,
   parseRecurringExpression,
-} from "./schedule-expression.js";
+} from "../schedule-expression.js";
+
+export type { JobDefinition, OverlapPolicy };
 
 /**
  * Recurring jobs: every run has a run key (job, scheduled time), recorded in the runs table with a
@@ -38,12 +48,9 @@ import {
  * the effect should itself be idempotent by run key for crash-safety.
  */
 
-export const RUN_MESSAGE_KIND = "spool.recurring-run";
 /** What the Scheduler puts where it does not substitute its context attributes. */
 export const SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>";
-export const JOB_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export type OverlapPolicy = "allow" | "skip-if-running";
 export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
 export type RunSource = "schedule" | "backfill" | "manual";
 
@@ -65,37 +72,10 @@ export const RunMessage = z.object({
 });
 export type RunMessage = z.infer<typeof RunMessage>;
 
-/** What the RecurringJob construct records about a job for its worker and for backfills. */
-export interface JobDefinition {
-  readonly name: string;
-  /** cron(...) or rate(...). */
-  readonly schedule: string;
-  readonly timeZone: string;
-  /** A run whose scheduled time is older than this when it starts is SKIPPED. */
-  readonly maxLatenessSeconds: number;
-  readonly overlap: OverlapPolicy;
-  /** How long a claim (and the overlap lock) holds before a crashed run may be taken again. */
-  readonly maxRunSeconds: number;
-  readonly runsTable: string;
-  /** The job's queue (where a backfill sends runs). */
-  readonly queueArn: string;
-  readonly scheduleName: string;
-  readonly scheduleGroup: string;
-  /** rate() jobs: the first occurrence. @default the schedule's creation time */
-  readonly startDate?: string;
-  /** How long run records are kept. */
-  readonly retentionSeconds: number;
-  readonly parameters?: Record<string, string | number | boolean>;
-}
-
-export const JOBS_ENV = "SPOOL_RECURRING_JOBS";
-
 export function jobDefinitionsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Record<string, JobDefinition> {
-  const raw = env[JOBS_ENV];
-  if (!raw) throw new Error(`${JOBS_ENV} is not set: bind the worker with RecurringJob.bindWorker`);
-  return JSON.parse(raw) as Record<string, JobDefinition>;
+  return jsonEnv<Record<string, JobDefinition>>(JOBS_ENV, "RecurringJob.bindWorker", env);
 }
 
 export function runKeyOf(job: string, scheduledTime: Date): string {

@@ -1,12 +1,17 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import type { EventBridgeEvent } from "aws-lambda";
+import { JOBS_TABLE_ENV } from "../../job-table/contract.js";
 import { documentClient, dynamoClient } from "../../runtime/clients.js";
+import { requireEnv } from "../../runtime/env.js";
 import { type ExecutionStatusChange, type SyncResult, syncJob } from "./status-sync.js";
 
 const logger = new Logger();
 const deps = {
-  jobs: { db: documentClient(dynamoClient()), table: process.env.JOBS_TABLE ?? "" },
+  jobs: {
+    db: documentClient(dynamoClient()),
+    table: requireEnv(JOBS_TABLE_ENV, "the SagaWorkflow construct"),
+  },
   sfn: new SFNClient({}),
 };
 

@@ -1,5 +1,5 @@
 import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
-import type { JobStatus } from "../../job-table/runtime/job-states.js";
+import type { JobStatus } from "../../job-table/job-states.js";
 import {
   getJob,
   IllegalJobTransitionError,

@@ -1,6 +1,7 @@
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { SpoolEvent } from "../../runtime/envelope.js";
+import { OUTBOX_KEY_ATTRIBUTE } from "../contract.js";
 
 /**
  * The transactional outbox row. A producer writes it in the same DynamoDB transaction as the
@@ -26,11 +27,6 @@ export interface OutboxRow {
 }
 
 export type OutboxStatus = "PENDING" | "PUBLISHED" | "FAILED";
-
-/** The partition key of the outbox table. */
-export const OUTBOX_KEY_ATTRIBUTE = "id";
-/** Set when a row is published or failed: published rows then expire; pending ones never do. */
-export const OUTBOX_EXPIRY_ATTRIBUTE = "expiresAt";
 
 export function outboxRow(event: SpoolEvent, aggregateId?: string): OutboxRow {
   return {

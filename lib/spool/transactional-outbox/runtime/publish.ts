@@ -11,9 +11,16 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBBatchResponse, DynamoDBRecord } from "aws-lambda";
 import { CORRELATION_ID_ATTRIBUTE } from "../../runtime/correlation.js";
 import { DEAD_LETTER_ATTRIBUTE, type DeadLetterMetadata } from "../../runtime/dead-letter.js";
+import { intEnv, oneOfEnv, optionalEnv, requireEnv } from "../../runtime/env.js";
 import { AnyEvent, type SpoolEvent } from "../../runtime/envelope.js";
 import { TransientError } from "../../runtime/errors.js";
-import { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE } from "./outbox.js";
+import {
+  OUTBOX_EXPIRY_ATTRIBUTE,
+  OUTBOX_KEY_ATTRIBUTE,
+  PUBLISHER_ENV,
+  STREAM_FAILURE_MODES,
+  type StreamFailureMode,
+} from "../contract.js";
 
 /**
  * The outbox publisher: outbox rows from the table's stream → EventBridge, at least once.
@@ -49,7 +56,6 @@ const PERMANENT_ENTRY_ERRORS = new Set([
  *   ignore partial batch responses on streams (MiniStack 1.5.33): returning one there would
  *   checkpoint the unpublished records, losing them.
  */
-export type StreamFailureMode = "report" | "throw";
 
 export interface PublisherConfig {
   readonly eventBusName: string;
@@ -77,25 +83,21 @@ export interface PublisherDeps {
 }
 
 export function publisherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): PublisherConfig {
-  const required = (name: string) => {
-    const value = env[name];
-    if (!value) throw new Error(`${name} is not set`);
-    return value;
-  };
-  const mode = env.SPOOL_STREAM_FAILURE_MODE ?? "report";
-  if (mode !== "report" && mode !== "throw") {
-    throw new Error(`SPOOL_STREAM_FAILURE_MODE must be "report" or "throw", got ${mode}`);
-  }
+  const setBy = "the TransactionalOutbox construct";
   return {
-    eventBusName: required("EVENT_BUS_NAME"),
-    outboxTable: required("OUTBOX_TABLE"),
-    deadLetterQueueUrl: required("SPOOL_DEAD_LETTER_QUEUE_URL"),
-    publishedTtlSeconds: Number(env.SPOOL_PUBLISHED_TTL_SECONDS ?? 7 * 86_400),
-    maxAttempts: Number(env.SPOOL_PUBLISH_ATTEMPTS ?? 3),
+    eventBusName: requireEnv(PUBLISHER_ENV.eventBusName, setBy, env),
+    outboxTable: requireEnv(PUBLISHER_ENV.outboxTable, setBy, env),
+    deadLetterQueueUrl: requireEnv(PUBLISHER_ENV.deadLetterQueueUrl, setBy, env),
+    publishedTtlSeconds: intEnv(
+      PUBLISHER_ENV.publishedTtlSeconds,
+      { min: 60, fallback: 7 * 86_400 },
+      env,
+    ),
+    maxAttempts: intEnv(PUBLISHER_ENV.publishAttempts, { min: 1, max: 10, fallback: 3 }, env),
     retryBaseMs: 100,
     retryCapMs: 2_000,
-    failureMode: mode,
-    publisherName: env.AWS_LAMBDA_FUNCTION_NAME ?? "outbox-publisher",
+    failureMode: oneOfEnv(PUBLISHER_ENV.streamFailureMode, STREAM_FAILURE_MODES, "report", env),
+    publisherName: optionalEnv("AWS_LAMBDA_FUNCTION_NAME", env) ?? "outbox-publisher",
   };
 }
 

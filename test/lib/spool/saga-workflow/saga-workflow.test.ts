@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
-import { transitionCondition } from "../../../../lib/spool/job-table/runtime/job-states.js";
+import { transitionCondition } from "../../../../lib/spool/job-table/job-states.js";
 import {
   type SagaStep,
   SagaWorkflow,

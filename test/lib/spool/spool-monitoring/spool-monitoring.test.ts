@@ -373,7 +373,7 @@ describe("SpoolMonitoring validation", () => {
     ],
     [
       { deadLetterGrowthWindow: Duration.minutes(1) },
-      "deadLetterGrowthWindow must be from 2 min to 1 days, got 1 min",
+      "deadLetterGrowthWindow must be from 2 min to 1 day, got 1 min",
     ],
   ] as [SpoolMonitoringProps, string][])("fails synthesis for %j", (props, message) => {
     expect(() => monitoredStack(props)).toThrow(message);

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { transitionCondition } from "../../../../../lib/spool/job-table/runtime/job-states.js";
+import { transitionCondition } from "../../../../../lib/spool/job-table/job-states.js";
 import {
   cancelJob,
   getJob,

@@ -1,14 +1,26 @@
 import { Duration, Token } from "aws-cdk-lib";
 import {
+  type Alarm,
+  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
+  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
-import { QueueConsumer } from "../queue-consumer/index.js";
-import type { ResourceKind } from "./resource-kind.js";
-import { requireInteger } from "./validate.js";
+import { requireInteger } from "../runtime/validation.js";
+import { QueueConsumer } from "./queue-consumer.js";
+
+/**
+ * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
+ * takes any object of the right shape), so this folder copies without spool-monitoring.
+ */
+interface MonitorContext {
+  readonly name: string;
+  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
+  addWidgets(...widgets: IWidget[]): void;
+}
 
 /** Alarm thresholds for a queue consumer's function. */
 export interface ConsumerAlarmOptions {
@@ -64,8 +76,8 @@ export function validateConsumerAlarmOptions(
   prefix: string,
   options: ConsumerAlarmOptions = {},
 ): void {
-  requireInteger(`${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
-  requireInteger(`${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
+  requireInteger(undefined, `${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
+  requireInteger(undefined, `${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
   const ratio = options.durationTimeoutRatio;
   if (ratio !== undefined && !Token.isUnresolved(ratio) && !(ratio > 0 && ratio <= 1)) {
     throw new Error(
@@ -80,17 +92,19 @@ const MINUTE = Duration.minutes(1);
  * Consumers: every QueueConsumer in the stack, with alarms on invocation errors, throttles,
  * duration near the timeout and concurrency pinned at its cap, and a dashboard row each.
  */
-export function consumerKind(
-  defaults: ConsumerAlarmOptions = {},
-): ResourceKind<QueueConsumer, ConsumerMonitoringOptions> {
+export function consumerKind(defaults: ConsumerAlarmOptions = {}) {
   validateConsumerAlarmOptions("consumerAlarms.", defaults);
   return {
     name: "consumer",
     title: "Consumers",
     matches: (construct: IConstruct): construct is QueueConsumer =>
       construct instanceof QueueConsumer,
-    nameOf: (consumer) => consumer.consumerName,
-    monitor(consumer, context, options) {
+    nameOf: (consumer: QueueConsumer) => consumer.consumerName,
+    monitor(
+      consumer: QueueConsumer,
+      context: MonitorContext,
+      options: ConsumerMonitoringOptions | undefined,
+    ) {
       validateConsumerAlarmOptions("", options);
       const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };
       const fn = consumer.function;

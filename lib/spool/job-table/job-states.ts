@@ -3,8 +3,12 @@
  *
  * This module is pure data and functions with no AWS SDK import, so the CDK code that builds a
  * Step Functions definition can derive its DynamoDB condition expressions from the very same
- * table that `jobs.ts` enforces at run time: one source of truth for what a legal move is.
+ * table that `runtime/jobs.ts` enforces at run time: one source of truth for what a legal move is.
  */
+
+import { JOB_KEY_ATTRIBUTE, JOB_STATUS_ATTRIBUTE } from "./contract.js";
+
+export { JOB_KEY_ATTRIBUTE, JOB_STATUS_ATTRIBUTE };
 
 export const JOB_STATUSES = [
   "PENDING",
@@ -81,10 +85,6 @@ export function sourcesOf(to: JobStatus): JobSource[] {
     JOB_TRANSITIONS[from].includes(to),
   );
 }
-
-/** The job table's key attribute and the attribute holding the status. */
-export const JOB_KEY_ATTRIBUTE = "jobId";
-export const JOB_STATUS_ATTRIBUTE = "status";
 
 export interface TransitionCondition {
   /** A DynamoDB ConditionExpression that holds exactly when moving to `to` is legal. */

@@ -10,7 +10,7 @@ import {
   NEW_JOB,
   sourcesOf,
   transitionCondition,
-} from "../../../../../lib/spool/job-table/runtime/job-states.js";
+} from "../../../../lib/spool/job-table/job-states.js";
 
 const SOURCES: JobSource[] = [NEW_JOB, ...JOB_STATUSES];
 

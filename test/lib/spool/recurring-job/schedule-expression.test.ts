@@ -5,7 +5,7 @@ import {
   occurrencesBetween,
   parseRecurringExpression,
   ScheduleExpressionError,
-} from "../../../../../lib/spool/recurring-job/runtime/schedule-expression.js";
+} from "../../../../lib/spool/recurring-job/schedule-expression.js";
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 const berlin = { timeZone: "Europe/Berlin" };

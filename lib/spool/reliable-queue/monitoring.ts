@@ -1,16 +1,31 @@
 import { Duration } from "aws-cdk-lib";
 import {
+  type Alarm,
+  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
+  type IWidget,
   MathExpression,
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
-import { ReliableQueue } from "../reliable-queue/index.js";
-import type { ResourceKind } from "./resource-kind.js";
-import { requireDuration, requireInteger } from "./validate.js";
+import { requireDuration, requireInteger } from "../runtime/validation.js";
+import { ReliableQueue } from "./reliable-queue.js";
+
+/**
+ * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
+ * takes any object of the right shape), so this folder copies without spool-monitoring.
+ */
+interface MonitorContext {
+  readonly name: string;
+  readonly namespace: string;
+  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
+  addWidgets(...widgets: IWidget[]): void;
+  sampleQueue(queue: IQueue, deadLetterQueue: IQueue): void;
+}
 
 /** Alarm thresholds for a queue and its dead-letter queue. */
 export interface QueueAlarmOptions {
@@ -73,12 +88,30 @@ export const QUEUE_ALARM_DEFAULTS = {
 } as const satisfies Required<QueueAlarmOptions>;
 
 export function validateQueueAlarmOptions(prefix: string, options: QueueAlarmOptions = {}): void {
-  requireInteger(`${prefix}maxVisibleMessages`, options.maxVisibleMessages, 1, 1_000_000_000);
+  requireInteger(
+    undefined,
+    `${prefix}maxVisibleMessages`,
+    options.maxVisibleMessages,
+    1,
+    1_000_000_000,
+  );
   // SQS publishes its metrics once a minute: a shorter threshold would alarm on any message.
-  requireDuration(`${prefix}maxAgeOfOldestMessage`, options.maxAgeOfOldestMessage, 60, 14 * 86_400);
-  requireDuration(`${prefix}maxTimeToDrain`, options.maxTimeToDrain, 60, 14 * 86_400);
-  requireInteger(`${prefix}maxDeadLetters`, options.maxDeadLetters, 0, 1_000_000_000);
-  requireInteger(`${prefix}maxDeadLetterGrowth`, options.maxDeadLetterGrowth, 0, 1_000_000_000);
+  requireDuration(
+    undefined,
+    `${prefix}maxAgeOfOldestMessage`,
+    options.maxAgeOfOldestMessage,
+    60,
+    14 * 86_400,
+  );
+  requireDuration(undefined, `${prefix}maxTimeToDrain`, options.maxTimeToDrain, 60, 14 * 86_400);
+  requireInteger(undefined, `${prefix}maxDeadLetters`, options.maxDeadLetters, 0, 1_000_000_000);
+  requireInteger(
+    undefined,
+    `${prefix}maxDeadLetterGrowth`,
+    options.maxDeadLetterGrowth,
+    0,
+    1_000_000_000,
+  );
 }
 
 const MINUTE = Duration.minutes(1);
@@ -89,16 +122,18 @@ const SUSTAINED = { evaluationPeriods: 5, datapointsToAlarm: 3 } as const;
  * Queues: every ReliableQueue in the stack, with alarms on depth, age of the oldest message,
  * estimated time to drain, dead letters and dead-letter growth, and a dashboard row each.
  */
-export function queueKind(
-  defaults: QueueAlarmOptions = {},
-): ResourceKind<ReliableQueue, QueueMonitoringOptions> {
+export function queueKind(defaults: QueueAlarmOptions = {}) {
   validateQueueAlarmOptions("queueAlarms.", defaults);
   return {
     name: "queue",
     title: "Queues",
     matches: (construct: IConstruct): construct is ReliableQueue =>
       construct instanceof ReliableQueue,
-    monitor(resource, context, options) {
+    monitor(
+      resource: ReliableQueue,
+      context: MonitorContext,
+      options: QueueMonitoringOptions | undefined,
+    ) {
       validateQueueAlarmOptions("", options);
       const o = { ...QUEUE_ALARM_DEFAULTS, ...defaults, ...options };
       const { queue, deadLetterQueue } = resource;

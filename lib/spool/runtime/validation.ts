@@ -1,0 +1,92 @@
+import { type Duration, Token } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
+
+/**
+ * Validation of construct props, at synth time. It lives in the shared folder because every
+ * construct validates; it imports aws-cdk-lib and constructs only (no AWS SDK, no Powertools),
+ * and no Lambda code imports it.
+ *
+ * Errors name the construct path, the prop and the value received, so a stack with ten queues
+ * says which one: `Spool/Messaging/Orders: maxReceiveCount must be an integer from 1 to 1000, got 0`.
+ */
+export class SpoolValidationError extends Error {
+  override readonly name = "ValidationError";
+  /** The path of the construct whose props were refused. */
+  readonly constructPath: string | undefined;
+
+  constructor(scope: IConstruct | undefined, message: string) {
+    super(scope ? `${scope.node.path}: ${message}` : message);
+    this.constructPath = scope?.node.path;
+  }
+}
+
+/** Throws a SpoolValidationError for `scope`. */
+export function invalid(scope: IConstruct | undefined, message: string): never {
+  throw new SpoolValidationError(scope, message);
+}
+
+/** Seconds of a Duration, or undefined when it is absent or an unresolved token. */
+export function secondsOf(value: Duration | undefined): number | undefined {
+  if (value === undefined || Token.isUnresolved(value) || value.isUnresolved()) return undefined;
+  return value.toSeconds();
+}
+
+/** Throws unless `value` (when given and resolved) is an integer from `min` to `max`. */
+export function requireInteger(
+  scope: IConstruct | undefined,
+  name: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  unit = "",
+): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    invalid(scope, `${name} must be an integer from ${min} to ${max}${unit}, got ${value}${unit}`);
+  }
+}
+
+/** Throws unless `value` (when given and resolved) lies from `min` to `max` seconds. */
+export function requireDuration(
+  scope: IConstruct | undefined,
+  name: string,
+  value: Duration | undefined,
+  minSeconds: number,
+  maxSeconds: number,
+  options: { readonly wholeMinutes?: boolean } = {},
+): void {
+  const seconds = secondsOf(value);
+  if (seconds === undefined) return;
+  if (seconds < minSeconds || seconds > maxSeconds) {
+    invalid(
+      scope,
+      `${name} must be from ${describeSeconds(minSeconds)} to ${describeSeconds(maxSeconds)}, got ${describeSeconds(seconds)}`,
+    );
+  }
+  if (options.wholeMinutes && seconds % 60 !== 0) {
+    invalid(scope, `${name} must be a whole number of minutes, got ${describeSeconds(seconds)}`);
+  }
+}
+
+/** Throws unless `name` (when given and resolved) matches `pattern`; `rule` says what it must be. */
+export function requirePattern(
+  scope: IConstruct | undefined,
+  name: string,
+  value: string | undefined,
+  pattern: RegExp,
+  rule: string,
+): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!pattern.test(value)) invalid(scope, `${name} must be ${rule}, got "${value}"`);
+}
+
+/** 90 → "90 s", 600 → "10 min", 7200 → "2 h", 172800 → "2 days". */
+export function describeSeconds(seconds: number): string {
+  if (seconds >= 86_400 && seconds % 86_400 === 0) {
+    const days = seconds / 86_400;
+    return `${days} ${days === 1 ? "day" : "days"}`;
+  }
+  if (seconds >= 3_600 && seconds % 3_600 === 0) return `${seconds / 3_600} h`;
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
