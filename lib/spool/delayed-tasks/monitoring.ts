@@ -9,17 +9,8 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { DelayedTasks } from "./delayed-tasks.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** Alarm thresholds for a DelayedTasks construct's one-time schedules. */
 export interface DelayedTasksAlarmOptions {
@@ -64,18 +55,16 @@ function validate(prefix: string, options: DelayedTasksAlarmOptions): void {
  * holds a task (`target-failures`), and the Scheduler could not even dead-letter one
  * (`dead-letter-failures`, per schedule group: such a task is lost).
  */
-export function delayedTasksKind(defaults: DelayedTasksAlarmOptions = {}) {
+export function delayedTasksKind(
+  defaults: DelayedTasksAlarmOptions = {},
+): ResourceKind<DelayedTasks, DelayedTasksMonitoringOptions> {
   validate("delayedTasksAlarms.", defaults);
   return {
     name: "delayed-tasks",
     title: "Delayed tasks",
     matches: (construct: IConstruct): construct is DelayedTasks =>
       construct instanceof DelayedTasks,
-    monitor(
-      tasks: DelayedTasks,
-      context: MonitorContext,
-      options: DelayedTasksMonitoringOptions | undefined,
-    ) {
+    monitor(tasks, context, options) {
       validate("", options ?? {});
       const o = { alarms: true, maxUndeliveredTasks: 0, ...defaults, ...options };
       const group = tasks.scheduleGroup;

@@ -9,17 +9,8 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { EventSubscription } from "./event-subscription.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** Alarm thresholds for an event subscription's delivery from the bus. */
 export interface EventSubscriptionAlarmOptions {
@@ -62,19 +53,17 @@ function validate(prefix: string, options: EventSubscriptionAlarmOptions): void 
  * QueueConsumer, watched by the built-in kinds; what only this kind sees is the rule target's
  * own dead-letter queue, where EventBridge puts events it could not deliver to the queue.
  */
-export function eventSubscriptionKind(defaults: EventSubscriptionAlarmOptions = {}) {
+export function eventSubscriptionKind(
+  defaults: EventSubscriptionAlarmOptions = {},
+): ResourceKind<EventSubscription, EventSubscriptionMonitoringOptions> {
   validate("eventSubscriptionAlarms.", defaults);
   return {
     name: "event-subscription",
     title: "Event subscriptions",
     matches: (construct: IConstruct): construct is EventSubscription =>
       construct instanceof EventSubscription,
-    nameOf: (subscription: EventSubscription) => subscription.consumerName,
-    monitor(
-      subscription: EventSubscription,
-      context: MonitorContext,
-      options: EventSubscriptionMonitoringOptions | undefined,
-    ) {
+    nameOf: (subscription) => subscription.consumerName,
+    monitor(subscription, context, options) {
       validate("", options ?? {});
       const o = { alarms: true, maxUndeliveredEvents: 0, ...defaults, ...options };
       const dlq = subscription.deliveryDeadLetterQueue;

@@ -9,18 +9,9 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** Alarm thresholds for a queue consumer's function. */
 export interface ConsumerAlarmOptions {
@@ -92,19 +83,17 @@ const MINUTE = Duration.minutes(1);
  * Consumers: every QueueConsumer in the stack, with alarms on invocation errors, throttles,
  * duration near the timeout and concurrency pinned at its cap, and a dashboard row each.
  */
-export function consumerKind(defaults: ConsumerAlarmOptions = {}) {
+export function consumerKind(
+  defaults: ConsumerAlarmOptions = {},
+): ResourceKind<QueueConsumer, ConsumerMonitoringOptions> {
   validateConsumerAlarmOptions("consumerAlarms.", defaults);
   return {
     name: "consumer",
     title: "Consumers",
     matches: (construct: IConstruct): construct is QueueConsumer =>
       construct instanceof QueueConsumer,
-    nameOf: (consumer: QueueConsumer) => consumer.consumerName,
-    monitor(
-      consumer: QueueConsumer,
-      context: MonitorContext,
-      options: ConsumerMonitoringOptions | undefined,
-    ) {
+    nameOf: (consumer) => consumer.consumerName,
+    monitor(consumer, context, options) {
       validateConsumerAlarmOptions("", options);
       const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };
       const fn = consumer.function;

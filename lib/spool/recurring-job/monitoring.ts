@@ -10,17 +10,8 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { RecurringJob } from "./recurring-job.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** Alarm thresholds for a recurring job's schedule. */
 export interface RecurringJobAlarmOptions {
@@ -66,19 +57,17 @@ function validate(prefix: string, options: RecurringJobAlarmOptions): void {
  * the same message. `dead-letter-failures` (runs the Scheduler could not even dead-letter) is
  * per schedule group and shared the same way.
  */
-export function recurringJobKind(defaults: RecurringJobAlarmOptions = {}) {
+export function recurringJobKind(
+  defaults: RecurringJobAlarmOptions = {},
+): ResourceKind<RecurringJob, RecurringJobMonitoringOptions> {
   validate("recurringJobAlarms.", defaults);
   return {
     name: "recurring-job",
     title: "Recurring jobs",
     matches: (construct: IConstruct): construct is RecurringJob =>
       construct instanceof RecurringJob,
-    nameOf: (job: RecurringJob) => (Token.isUnresolved(job.jobName) ? undefined : job.jobName),
-    monitor(
-      job: RecurringJob,
-      context: MonitorContext,
-      options: RecurringJobMonitoringOptions | undefined,
-    ) {
+    nameOf: (job) => (Token.isUnresolved(job.jobName) ? undefined : job.jobName),
+    monitor(job, context, options) {
       validate("", options ?? {});
       const o = { alarms: true, maxUndeliveredRuns: 0, ...defaults, ...options };
       const groupName = job.scheduleGroupName;

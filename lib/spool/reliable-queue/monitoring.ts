@@ -12,20 +12,9 @@ import {
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { requireDuration, requireInteger } from "../runtime/validation.js";
 import { ReliableQueue } from "./reliable-queue.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  readonly namespace: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-  sampleQueue(queue: IQueue, deadLetterQueue: IQueue): void;
-}
 
 /** Alarm thresholds for a queue and its dead-letter queue. */
 export interface QueueAlarmOptions {
@@ -122,18 +111,16 @@ const SUSTAINED = { evaluationPeriods: 5, datapointsToAlarm: 3 } as const;
  * Queues: every ReliableQueue in the stack, with alarms on depth, age of the oldest message,
  * estimated time to drain, dead letters and dead-letter growth, and a dashboard row each.
  */
-export function queueKind(defaults: QueueAlarmOptions = {}) {
+export function queueKind(
+  defaults: QueueAlarmOptions = {},
+): ResourceKind<ReliableQueue, QueueMonitoringOptions> {
   validateQueueAlarmOptions("queueAlarms.", defaults);
   return {
     name: "queue",
     title: "Queues",
     matches: (construct: IConstruct): construct is ReliableQueue =>
       construct instanceof ReliableQueue,
-    monitor(
-      resource: ReliableQueue,
-      context: MonitorContext,
-      options: QueueMonitoringOptions | undefined,
-    ) {
+    monitor(resource, context, options) {
       validateQueueAlarmOptions("", options);
       const o = { ...QUEUE_ALARM_DEFAULTS, ...defaults, ...options };
       const { queue, deadLetterQueue } = resource;

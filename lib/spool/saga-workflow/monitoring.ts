@@ -10,18 +10,8 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { SagaWorkflow } from "./saga-workflow.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  adoptAlarm(signal: string, alarm: Alarm): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** What SpoolMonitoring does with a SagaWorkflow's alarms. */
 export interface WorkflowAlarmOptions {
@@ -71,18 +61,16 @@ function validate(prefix: string, options: WorkflowAlarmOptions): void {
  * so on, their actions on the platform topic, listed on the dashboard) and adds only what the
  * workflow does not watch itself, the status listener's dead letters.
  */
-export function workflowKind(defaults: WorkflowAlarmOptions = {}) {
+export function workflowKind(
+  defaults: WorkflowAlarmOptions = {},
+): ResourceKind<SagaWorkflow, WorkflowMonitoringOptions> {
   validate("workflowAlarms.", defaults);
   return {
     name: "workflow",
     title: "Workflows",
     matches: (construct: IConstruct): construct is SagaWorkflow =>
       construct instanceof SagaWorkflow,
-    monitor(
-      saga: SagaWorkflow,
-      context: MonitorContext,
-      options: WorkflowMonitoringOptions | undefined,
-    ) {
+    monitor(saga, context, options) {
       validate("", options ?? {});
       const o = { alarms: true, maxStatusSyncDeadLetters: 0, ...defaults, ...options };
       const machine = saga.stateMachine;

@@ -1,3 +1,3 @@
+export type { MonitorContext, ResourceKind } from "../runtime/resource-kind.js";
 export { kebab, uniqueNames } from "./names.js";
-export type { MonitorContext, ResourceKind } from "./resource-kind.js";
 export { SpoolMonitoring, type SpoolMonitoringProps } from "./spool-monitoring.js";

@@ -36,10 +36,10 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { type ConsumerAlarmOptions, consumerKind } from "../queue-consumer/index.js";
 import { type QueueAlarmOptions, queueKind } from "../reliable-queue/index.js";
+import type { MonitorContext, ResourceKind } from "../runtime/resource-kind.js";
 import { requireDuration } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
 import { uniqueNames } from "./names.js";
-import type { MonitorContext, ResourceKind } from "./resource-kind.js";
 
 export interface SpoolMonitoringProps {
   /**

@@ -9,17 +9,8 @@ import {
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import type { ResourceKind } from "../runtime/resource-kind.js";
 import { TransactionalOutbox } from "./transactional-outbox.js";
-
-/**
- * The part of SpoolMonitoring's MonitorContext this kind uses. Kinds are structural (SpoolMonitoring
- * takes any object of the right shape), so this folder copies without spool-monitoring.
- */
-interface MonitorContext {
-  readonly name: string;
-  addAlarm(signal: string, props: Omit<AlarmProps, "alarmName">): Alarm;
-  addWidgets(...widgets: IWidget[]): void;
-}
 
 /** Alarm thresholds for a transactional outbox. */
 export interface OutboxAlarmOptions {
@@ -72,18 +63,16 @@ function validate(prefix: string, options: OutboxAlarmOptions): void {
  * out (`publisher-errors`; record failures are reported in its batch response, not as errors),
  * and committed events are late to reach the bus (`publish-lag`, the stream's IteratorAge).
  */
-export function outboxKind(defaults: OutboxAlarmOptions = {}) {
+export function outboxKind(
+  defaults: OutboxAlarmOptions = {},
+): ResourceKind<TransactionalOutbox, OutboxMonitoringOptions> {
   validate("outboxAlarms.", defaults);
   return {
     name: "outbox",
     title: "Outboxes",
     matches: (construct: IConstruct): construct is TransactionalOutbox =>
       construct instanceof TransactionalOutbox,
-    monitor(
-      outbox: TransactionalOutbox,
-      context: MonitorContext,
-      options: OutboxMonitoringOptions | undefined,
-    ) {
+    monitor(outbox, context, options) {
       validate("", options ?? {});
       const o = {
         alarms: true,

@@ -2,6 +2,10 @@ import type { Alarm, AlarmProps, IWidget } from "aws-cdk-lib/aws-cloudwatch";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct, IConstruct } from "constructs";
 
+// Type-only and SDK-free: it sits in the shared folder so that each construct can define its
+// own monitoring kind (lib/spool/<construct>/monitoring.ts) and still copy without
+// spool-monitoring.
+
 /**
  * A kind of resource SpoolMonitoring knows how to watch: how to recognise it in the construct
  * tree, and which alarms and dashboard widgets it gets. Queues and queue consumers are built
