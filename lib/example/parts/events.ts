@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration, Stack } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { EventBus } from "aws-cdk-lib/aws-events";
@@ -13,6 +12,7 @@ import {
   SpoolFunction,
 } from "../../spool/spool-function/index.js";
 import { TransactionalOutbox } from "../../spool/transactional-outbox/index.js";
+import { lambdaEntry } from "../lambda-entry.js";
 import { stateTable } from "./state-table.js";
 
 export interface EventsProps {
@@ -30,9 +30,6 @@ export interface EventsProps {
    */
   readonly streamPartialBatchResponses: boolean;
 }
-
-const lambdaEntry = (path: string) =>
-  fileURLToPath(new URL(`../../../lambdas/${path}`, import.meta.url));
 
 /** The event types the checkout publishes, as the bus rules match them. */
 const ORDER_PLACED = { source: ["spool.checkout"], detailType: ["OrderPlaced"] };

@@ -1,10 +1,10 @@
-import { fileURLToPath } from "node:url";
 import { CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
 import { QueueConsumer, type RetryBackoff } from "../../spool/queue-consumer/index.js";
 import { ReliableQueue } from "../../spool/reliable-queue/index.js";
+import { lambdaEntry } from "../lambda-entry.js";
 
 export interface MessagingProps {
   readonly idempotencyTable: IdempotencyTable;
@@ -14,9 +14,6 @@ export interface MessagingProps {
   readonly consumerTimeout: Duration;
   readonly backoff: RetryBackoff;
 }
-
-const lambdaEntry = (path: string) =>
-  fileURLToPath(new URL(`../../../lambdas/${path}`, import.meta.url));
 
 /**
  * The first slice of the order domain: order events on a FIFO queue (one message group per

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { Annotations, CfnOutput, Duration, Stack, TimeZone } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
@@ -13,6 +12,7 @@ import {
   RecurringJobTarget,
 } from "../../spool/recurring-job/index.js";
 import { ReliableQueue } from "../../spool/reliable-queue/index.js";
+import { lambdaEntry } from "../lambda-entry.js";
 import type { Messaging } from "./messaging.js";
 
 export interface SchedulingProps {
@@ -25,9 +25,6 @@ export interface SchedulingProps {
   /** Adds the every-minute heartbeat job and short reminder delays for tests. */
   readonly testHooks: boolean;
 }
-
-const lambdaEntry = (path: string) =>
-  fileURLToPath(new URL(`../../../lambdas/${path}`, import.meta.url));
 
 /**
  * Time in the order domain: an abandoned-cart reminder (a delayed task scheduled when an order

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { Annotations, CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
@@ -15,6 +14,7 @@ import {
   acknowledgeWildcardResources,
   SpoolFunction,
 } from "../../spool/spool-function/index.js";
+import { lambdaEntry } from "../lambda-entry.js";
 
 export interface WorkflowsProps {
   readonly effectsTable: Table;
@@ -27,9 +27,6 @@ export interface WorkflowsProps {
   /** Short retry timings and fault directives in the workflow (local emulator only). */
   readonly testHooks: boolean;
 }
-
-const lambdaEntry = (path: string) =>
-  fileURLToPath(new URL(`../../../lambdas/${path}`, import.meta.url));
 
 /** Steps retry in seconds in test deployments, so the suite can watch a run fail for good. */
 const TEST_RETRY: SagaRetry = {
