@@ -15,7 +15,8 @@ import {
   QueueEncryption,
   RedrivePermission,
 } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
+import { invalid, requireInteger, requireSeconds } from "../runtime/validation.js";
 
 export interface ReliableQueueProps {
   /**
@@ -97,11 +98,6 @@ const MAX_QUEUE_NAME = 80;
 const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 const DLQ_SUFFIX = "-dlq";
 
-function seconds(d: Duration | undefined): number | undefined {
-  if (d === undefined || d.isUnresolved()) return undefined;
-  return d.toSeconds();
-}
-
 /**
  * An SQS queue that cannot lose a message silently: it always has a dead-letter queue of the
  * same kind, keeps dead letters longer than the source keeps messages, encrypts at rest, and
@@ -130,7 +126,7 @@ export class ReliableQueue extends Construct {
       (props.encryptionMasterKey ? QueueEncryption.KMS : QueueEncryption.SQS_MANAGED);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
 
-    validate(props, {
+    validate(this, props, {
       fifo,
       maxReceiveCount,
       retentionPeriod,
@@ -149,7 +145,8 @@ export class ReliableQueue extends Construct {
     const deadLetterQueueName = `${baseName}${DLQ_SUFFIX}${suffix}`;
     if (!Token.isUnresolved(baseName)) {
       if (`${baseName}${DLQ_SUFFIX}${suffix}`.length > MAX_QUEUE_NAME) {
-        throw new Error(
+        invalid(
+          this,
           `queueName must leave room for "${DLQ_SUFFIX}${suffix}" within ${MAX_QUEUE_NAME} characters, got "${props.queueName}" (${props.queueName?.length} characters)`,
         );
       }
@@ -233,70 +230,75 @@ interface Resolved {
   readonly encryption: QueueEncryption;
 }
 
-function validate(props: ReliableQueueProps, r: Resolved): void {
-  if (!Token.isUnresolved(r.maxReceiveCount)) {
-    if (!Number.isInteger(r.maxReceiveCount) || r.maxReceiveCount < 1 || r.maxReceiveCount > 1000) {
-      throw new Error(
-        `maxReceiveCount must be an integer from 1 to 1000, got ${r.maxReceiveCount}`,
-      );
-    }
-  }
+function validate(scope: IConstruct, props: ReliableQueueProps, r: Resolved): void {
+  requireInteger(scope, "maxReceiveCount", r.maxReceiveCount, 1, 1000);
   if (props.queueName !== undefined && !Token.isUnresolved(props.queueName)) {
-    const base = props.queueName.replace(/\.fifo$/, "");
-    if (!QUEUE_NAME_PATTERN.test(base)) {
-      throw new Error(
+    if (!QUEUE_NAME_PATTERN.test(props.queueName.replace(/\.fifo$/, ""))) {
+      invalid(
+        scope,
         `queueName may hold only letters, digits, hyphens and underscores (plus a final ".fifo"), got "${props.queueName}"`,
       );
     }
     if (props.queueName.endsWith(".fifo") && !r.fifo) {
-      throw new Error(
+      invalid(
+        scope,
         `queueName ends in ".fifo" but fifo is false, got queueName "${props.queueName}"`,
       );
     }
   }
   if (!r.fifo && props.contentBasedDeduplication) {
-    throw new Error(
+    invalid(
+      scope,
       "contentBasedDeduplication needs a FIFO queue, got contentBasedDeduplication true with fifo false",
     );
   }
   if (!r.fifo && props.highThroughputFifo) {
-    throw new Error(
+    invalid(
+      scope,
       "highThroughputFifo needs a FIFO queue, got highThroughputFifo true with fifo false",
     );
   }
-  const retention = seconds(r.retentionPeriod);
-  const dlqRetention = seconds(r.deadLetterRetentionPeriod);
-  const min = 60;
   const max = Duration.days(14).toSeconds();
-  for (const [name, value] of [
-    ["retentionPeriod", retention],
-    ["deadLetterRetentionPeriod", dlqRetention],
-  ] as const) {
-    if (value !== undefined && (value < min || value > max)) {
-      throw new Error(`${name} must be from 60 seconds to 14 days, got ${value} s`);
-    }
-  }
+  const retention = requireSeconds(
+    scope,
+    "retentionPeriod",
+    r.retentionPeriod,
+    60,
+    max,
+    "from 60 seconds to 14 days",
+  );
+  const dlqRetention = requireSeconds(
+    scope,
+    "deadLetterRetentionPeriod",
+    r.deadLetterRetentionPeriod,
+    60,
+    max,
+    "from 60 seconds to 14 days",
+  );
   if (retention !== undefined && dlqRetention !== undefined && dlqRetention <= retention) {
     // SQS keeps a standard message's original enqueue time when it moves to the DLQ, so a DLQ
     // that keeps messages no longer than the source can expire a dead letter on arrival.
-    throw new Error(
+    invalid(
+      scope,
       `deadLetterRetentionPeriod must be longer than retentionPeriod (${retention} s), got ${dlqRetention} s`,
     );
   }
-  const delay = seconds(props.deliveryDelay);
-  if (delay !== undefined && (delay < 0 || delay > 900)) {
-    throw new Error(`deliveryDelay must be from 0 to 15 minutes, got ${delay} s`);
-  }
-  const visibility = seconds(props.visibilityTimeout);
-  if (visibility !== undefined && visibility > 43_200) {
-    throw new Error(`visibilityTimeout must be at most 12 hours, got ${visibility} s`);
-  }
+  requireSeconds(scope, "deliveryDelay", props.deliveryDelay, 0, 900, "from 0 to 15 minutes");
+  requireSeconds(
+    scope,
+    "visibilityTimeout",
+    props.visibilityTimeout,
+    0,
+    43_200,
+    "at most 12 hours",
+  );
   if (r.encryption === QueueEncryption.UNENCRYPTED) {
-    throw new Error(
+    invalid(
+      scope,
       "encryption must not be UNENCRYPTED: Spool queues are always encrypted at rest, got UNENCRYPTED",
     );
   }
   if (props.encryptionMasterKey && r.encryption !== QueueEncryption.KMS) {
-    throw new Error(`encryptionMasterKey needs encryption KMS, got encryption ${r.encryption}`);
+    invalid(scope, `encryptionMasterKey needs encryption KMS, got encryption ${r.encryption}`);
   }
 }

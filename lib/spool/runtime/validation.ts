@@ -25,28 +25,63 @@ export function invalid(scope: IConstruct | undefined, message: string): never {
   throw new SpoolValidationError(scope, message);
 }
 
-/** Seconds of a Duration, or undefined when it is absent or an unresolved token. */
+/**
+ * Seconds of a Duration (fractions kept: 500 ms is 0.5), or undefined when it is absent or an
+ * unresolved token.
+ */
 export function secondsOf(value: Duration | undefined): number | undefined {
   if (value === undefined || Token.isUnresolved(value) || value.isUnresolved()) return undefined;
-  return value.toSeconds();
+  return value.toSeconds({ integral: false });
 }
 
-/** Throws unless `value` (when given and resolved) is an integer from `min` to `max`. */
+/**
+ * Throws unless `value` (when given and resolved) is an integer from `min` to `max`, or of at
+ * least `min` when there is no `max`.
+ */
 export function requireInteger(
   scope: IConstruct | undefined,
   name: string,
   value: number | undefined,
   min: number,
-  max: number,
+  max = Number.POSITIVE_INFINITY,
   unit = "",
 ): void {
   if (value === undefined || Token.isUnresolved(value)) return;
   if (!Number.isInteger(value) || value < min || value > max) {
-    invalid(scope, `${name} must be an integer from ${min} to ${max}${unit}, got ${value}${unit}`);
+    const range = max === Number.POSITIVE_INFINITY ? `of at least ${min}` : `from ${min} to ${max}`;
+    invalid(scope, `${name} must be an integer ${range}${unit}, got ${value}${unit}`);
   }
 }
 
-/** Throws unless `value` (when given and resolved) lies from `min` to `max` seconds. */
+/**
+ * Throws unless `value` (when given and resolved) lies from `minSeconds` to `maxSeconds` (a
+ * whole number of seconds with `wholeSeconds`). `rule` says the range as the prop's docs say it
+ * ("from 60 seconds to 24 hours", "at least 1 day"); the value is reported in seconds, so it
+ * reads exactly as given: `maxEventAge must be from 60 seconds to 24 hours, got 172800 s`.
+ * Returns the seconds (undefined when absent or unresolved) for checks between props.
+ */
+export function requireSeconds(
+  scope: IConstruct | undefined,
+  name: string,
+  value: Duration | undefined,
+  minSeconds: number,
+  maxSeconds: number,
+  rule: string,
+  options: { readonly wholeSeconds?: boolean } = {},
+): number | undefined {
+  const seconds = secondsOf(value);
+  if (seconds === undefined) return undefined;
+  const whole = !options.wholeSeconds || Number.isInteger(seconds);
+  if (!whole || seconds < minSeconds || seconds > maxSeconds) {
+    invalid(scope, `${name} must be ${rule}, got ${seconds} s`);
+  }
+  return seconds;
+}
+
+/**
+ * Throws unless `value` (when given and resolved) lies from `min` to `max` seconds; bounds and
+ * value are described in the largest whole unit (`must be from 1 min to 14 days, got 30 s`).
+ */
 export function requireDuration(
   scope: IConstruct | undefined,
   name: string,

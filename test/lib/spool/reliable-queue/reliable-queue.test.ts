@@ -7,6 +7,8 @@ import {
   ReliableQueue,
   type ReliableQueueProps,
 } from "../../../../lib/spool/reliable-queue/index.js";
+import { SpoolValidationError } from "../../../../lib/spool/runtime/validation.js";
+import { thrownBy } from "../../../helpers/errors.js";
 
 const ACCOUNT = "111111111111";
 const REGION = "us-east-1";
@@ -284,6 +286,17 @@ describe("ReliableQueue options", () => {
 
 describe("ReliableQueue validation", () => {
   const fails = (props: ReliableQueueProps) => () => new ReliableQueue(newStack(), "Jobs", props);
+
+  it("names the queue whose props it refuses: of two queues, the second", () => {
+    const stack = newStack();
+    new ReliableQueue(stack, "Orders", { maxReceiveCount: 5 });
+    const error = thrownBy(() => new ReliableQueue(stack, "Refunds", { maxReceiveCount: 0 }));
+    expect(error).toBeInstanceOf(SpoolValidationError);
+    expect(error).toMatchObject({
+      constructPath: "Test/Refunds",
+      message: "Test/Refunds: maxReceiveCount must be an integer from 1 to 1000, got 0",
+    });
+  });
 
   it.each([0, 1001, 2.5])("rejects maxReceiveCount %s, naming the prop and value", (value) => {
     expect(fails({ maxReceiveCount: value })).toThrow(
