@@ -8,6 +8,7 @@ import {
   IdempotencyRecord,
 } from "@aws-lambda-powertools/idempotency/persistence";
 import type { IdempotencyRecordStatusValue } from "@aws-lambda-powertools/idempotency/types";
+import { marshall } from "@aws-sdk/util-dynamodb";
 
 /** What the table would hold: plain data, as if written to DynamoDB and read back. */
 export interface StoredRecord {
@@ -28,7 +29,9 @@ export interface StoredRecord {
  *   CheckFailure: ALL_OLD` lets the DynamoDB layer do);
  * - `_getRecord` throws `IdempotencyItemNotFoundError` for a missing key;
  * - records are copied in and out through JSON, so a stored result comes back as a new object,
- *   as it would from DynamoDB.
+ *   as it would from DynamoDB;
+ * - a result the DynamoDB layer could not marshal (an undefined value) fails the update as it
+ *   does there.
  *
  * Several instances may share one `table` map: that is two Lambda containers sharing one table
  * (each with its own local cache).
@@ -63,6 +66,9 @@ export class InMemoryPersistenceLayer extends BasePersistenceLayer {
 
   protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
     this.calls.push("update");
+    // The DynamoDB layer marshalls the result with the SDK's defaults, which refuse undefined
+    // values; JSON alone would drop them silently and hide that failure.
+    marshall({ data: record.responseData });
     this.table.set(record.idempotencyKey, toStored(record));
   }
 

@@ -27,12 +27,13 @@ function run(
   args: string[],
   env: NodeJS.ProcessEnv,
   quiet: boolean,
+  cwd = ROOT,
 ): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const logFd = quiet ? openSync(DEPLOY_LOG, "a") : undefined;
     const stdio: StdioOptions =
       logFd === undefined ? ["ignore", "inherit", "inherit"] : ["ignore", logFd, logFd];
-    const child = spawn(command, args, { cwd: ROOT, env, stdio });
+    const child = spawn(command, args, { cwd, env, stdio });
     child.on("error", reject);
     child.on("exit", (code) => {
       if (logFd !== undefined) closeSync(logFd);
@@ -87,6 +88,12 @@ export interface DeployOptions {
    * @default the project's cdk.json app, into cdk.out
    */
   readonly app?: { readonly command: string; readonly output: string };
+  /**
+   * The CDK app's folder (another app than this repository's, e.g. a scratch app the copy test
+   * made); its outputs file is written there.
+   * @default this repository
+   */
+  readonly cwd?: string;
 }
 
 export async function deployLocal(
@@ -102,6 +109,8 @@ export async function deployLocal(
   const quiet = options.quiet ?? false;
   const cdkFlags = ["--no-notices"];
   const cdkOut = options.app?.output ?? "cdk.out";
+  const cwd = options.cwd ?? ROOT;
+  const outputs = options.cwd ? join(cwd, "outputs.json") : outputsFile(stack);
   const appFlags = options.app ? ["--app", options.app.command, "--output", cdkOut] : [];
 
   let t = Date.now();
@@ -131,17 +140,18 @@ export async function deployLocal(
       // MiniStack fails a no-change redeploy through a change set; a direct deployment works.
       "--method=direct",
       "--outputs-file",
-      outputsFile(stack),
+      outputs,
       ...cdkFlags,
     ],
     env,
     quiet,
+    cwd,
   );
   const deployMs = Date.now() - t;
 
   t = Date.now();
   const report = await reconcile({
-    templatePath: join(ROOT, cdkOut, `${stack}.template.json`),
+    templatePath: join(cwd, cdkOut, `${stack}.template.json`),
     stackName: stack,
   });
   const reportName =
@@ -151,7 +161,10 @@ export async function deployLocal(
   process.stderr.write(`${formatReport(report)}\n`);
   const reconcileMs = Date.now() - t;
 
-  return { outputs: readOutputs(stack), timings: { bootstrapMs, deployMs, reconcileMs } };
+  const deployed = options.cwd
+    ? ((JSON.parse(readFileSync(outputs, "utf8")) as Record<string, StackOutputs>)[stack] ?? {})
+    : readOutputs(stack);
+  return { outputs: deployed, timings: { bootstrapMs, deployMs, reconcileMs } };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

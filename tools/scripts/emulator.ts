@@ -22,7 +22,6 @@ const VENV = join(STATE_DIR, "venv");
 const REQUIREMENTS = join(ROOT, "emulator", "requirements.txt");
 const PID_FILE = join(STATE_DIR, "emulator.pid");
 const LOG_FILE = join(STATE_DIR, "emulator.log");
-const STAMP_FILE = join(VENV, ".requirements.sha256");
 
 export type EmulatorKind = "ministack" | "localstack";
 
@@ -55,30 +54,37 @@ function log(message: string) {
   process.stderr.write(`[emulator] ${message}\n`);
 }
 
-function requirementsHash(): string {
-  return createHash("sha256").update(readFileSync(REQUIREMENTS)).digest("hex");
+/**
+ * Creates a virtualenv under .spool and installs pinned requirements into it, unless it already
+ * holds exactly those (a hash of the requirements file is kept in it). Returns its python.
+ */
+export function ensurePythonTool(tool: {
+  readonly venv: string;
+  readonly requirements: string;
+  readonly what: string;
+}): string {
+  const python = join(tool.venv, "bin", "python");
+  const stamp = join(tool.venv, ".requirements.sha256");
+  const want = createHash("sha256").update(readFileSync(tool.requirements)).digest("hex");
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8") === want) {
+    return python;
+  }
+  log(`installing ${tool.what} into ${tool.venv} (pinned in ${tool.requirements})`);
+  mkdirSync(STATE_DIR, { recursive: true });
+  rmSync(tool.venv, { recursive: true, force: true });
+  execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", tool.venv], { stdio: "inherit" });
+  execFileSync(
+    python,
+    ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", tool.requirements],
+    { stdio: "inherit" },
+  );
+  writeFileSync(stamp, want);
+  return python;
 }
 
 /** Creates .spool/venv and installs the pinned MiniStack, unless it is already there. */
 export function ensureVirtualenv(): string {
-  const python = join(VENV, "bin", "python");
-  const want = requirementsHash();
-  if (existsSync(python) && existsSync(STAMP_FILE) && readFileSync(STAMP_FILE, "utf8") === want) {
-    return python;
-  }
-  log("installing MiniStack into .spool/venv (pinned in emulator/requirements.txt)");
-  mkdirSync(STATE_DIR, { recursive: true });
-  rmSync(VENV, { recursive: true, force: true });
-  execFileSync(process.env.PYTHON ?? "python3", ["-m", "venv", VENV], { stdio: "inherit" });
-  execFileSync(
-    python,
-    ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS],
-    {
-      stdio: "inherit",
-    },
-  );
-  writeFileSync(STAMP_FILE, want);
-  return python;
+  return ensurePythonTool({ venv: VENV, requirements: REQUIREMENTS, what: "MiniStack" });
 }
 
 function readPid(): number | undefined {

@@ -197,8 +197,16 @@ export function createSqsConsumer<M, R>(
       return response;
     },
   });
-  const runStep = async (input: IdempotentInput<M>, context: RecordContext) =>
-    ({ value: await definition.process(input.message, context) }) as { value: R };
+  // The result is stored in the idempotency record, so it must be what DynamoDB can hold: a step
+  // returning nothing, or an object with an undefined field, made the update fail (marshalling
+  // refuses undefined), left the record IN_PROGRESS, and let the step run again after its lease.
+  // Stored as JSON, the first caller gets what a duplicate would read back.
+  const runStep = async (input: IdempotentInput<M>, context: RecordContext) => {
+    const value = await definition.process(input.message, context);
+    return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
+      value: R;
+    };
+  };
   const idempotentInput = (message: M, key: string): IdempotentInput<M> => ({
     key,
     payload: (definition.idempotencyPayload ?? withoutCorrelationId)(message),

@@ -1,4 +1,5 @@
 import type { SpoolCommand } from "../spool.js";
+import { addCommand } from "./add.js";
 import { backfillCommand } from "./backfill.js";
 import { dlqCommand } from "./dlq.js";
 import { jobsCommand } from "./jobs.js";
@@ -15,4 +16,5 @@ export const commands: readonly SpoolCommand[] = [
   jobsCommand,
   schedulesCommand,
   backfillCommand,
+  addCommand,
 ];

@@ -681,6 +681,30 @@ describe("idempotency", () => {
     expect(ttl).toBeLessThanOrEqual(3_601);
   });
 
+  it("completes the record of a step that returns nothing, and suppresses its duplicate", async () => {
+    // Most effects return nothing. Stored as { value: undefined }, the result could not be
+    // marshalled, the record stayed IN_PROGRESS, and after its lease the step ran again.
+    const h = harness({ process: async () => undefined as unknown as { handled: string } });
+    const first = await invoke(h, record({ messageId: "m-1", body: body("void") }));
+    expect(failedIds(first)).toEqual([]);
+    const [, stored] = [...(h.store?.table.entries() ?? [])][0] as [string, StoredRecord];
+    expect(stored.status).toBe("COMPLETED");
+    const again = await invoke(h, record({ messageId: "m-2", body: body("void") }));
+    expect(failedIds(again)).toEqual([]);
+    expect(h.process).toHaveBeenCalledTimes(1);
+    expect(h.metricNames().filter((n) => n === "DuplicatesSuppressed")).toHaveLength(1);
+  });
+
+  it("completes the record of a result with an undefined field", async () => {
+    const h = harness({
+      process: async (m) => ({ handled: m.id, note: undefined }) as { handled: string },
+    });
+    expect(failedIds(await invoke(h, record({ messageId: "m-1", body: body("u") })))).toEqual([]);
+    const [, stored] = [...(h.store?.table.entries() ?? [])][0] as [string, StoredRecord];
+    expect(stored.status).toBe("COMPLETED");
+    expect(stored.responseData).toEqual({ value: { handled: "u" } });
+  });
+
   it("suppresses a duplicate in another container (answered from the table, not a cache)", async () => {
     const first = harness();
     await invoke(first, record({ messageId: "m-1", body: body("a") }));
