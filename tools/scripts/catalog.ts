@@ -25,9 +25,11 @@ export function copySection(closure: Closure): string {
     ...others.map((name) => `\`${name}/\` (${role(name)})`),
   ];
   const toolkit = closure.toolkitFiles.map((f) => `\`${f.replace(/^runtime\//, "")}\``);
-  const rows = closure.dependencies.map(
-    (d) => `| \`${d.name}\` | ${d.version} | ${d.dev ? `dev: ${d.why ?? ""}` : ""} |`,
-  );
+  const rows = closure.dependencies.map((d) => [
+    `\`${d.name}\``,
+    d.version,
+    d.dev ? `dev: ${d.why ?? ""}` : "",
+  ]);
   return [
     HEADING,
     "",
@@ -42,11 +44,22 @@ export function copySection(closure: Closure): string {
     "",
     "and prints the npm dependencies to add (the versions Spool is tested with):",
     "",
-    "| Package | Version | |",
-    "| --- | --- | --- |",
-    ...rows,
+    ...markdownTable(["Package", "Version", ""], rows),
     "",
   ].join("\n");
+}
+
+/**
+ * A Markdown table with its columns padded, as Markdown formatters lay it out: a README
+ * formatted after generation then still matches what this writes.
+ */
+function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) =>
+    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? "").length)),
+  );
+  const line = (cells: readonly string[]) =>
+    `| ${widths.map((w, i) => (cells[i] ?? "").padEnd(w)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 }
 
 /** The README with its "Copy it" section replaced (or added after "## Usage"). */
