@@ -3,11 +3,6 @@ export {
   type WorkflowMonitoringOptions,
   workflowKind,
 } from "./monitoring.js";
-export {
-  SAGA_ERRORS,
-  SAGA_EXECUTIONS_RULE,
-  type SagaRetry,
-  type SagaStep,
-  SagaWorkflow,
-  type SagaWorkflowProps,
-} from "./saga-workflow.js";
+export { SAGA_ERRORS } from "./saga-definition.js";
+export { SAGA_EXECUTIONS_RULE, SagaWorkflow } from "./saga-workflow.js";
+export type { SagaRetry, SagaStep, SagaWorkflowProps } from "./saga-workflow-props.js";
