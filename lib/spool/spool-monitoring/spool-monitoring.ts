@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import {
   Annotations,
   Aspects,
@@ -8,27 +7,23 @@ import {
   Names,
   RemovalPolicy,
   Stack,
-  Validations,
 } from "aws-cdk-lib";
 import {
   Alarm,
   type AlarmProps,
   CfnAlarm,
   Column,
-  ComparisonOperator,
-  ConcreteWidget,
-  Dashboard,
-  type IMetric,
+  type ComparisonOperator,
+  type Dashboard,
   type IWidget,
   Metric,
   Row,
   TextWidget,
-  TreatMissingData,
+  type TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
-import { Rule, RuleTargetInput, Schedule } from "aws-cdk-lib/aws-events";
-import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { Rule } from "aws-cdk-lib/aws-events";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
@@ -37,9 +32,19 @@ import { Construct, type IConstruct } from "constructs";
 import { type ConsumerAlarmOptions, consumerKind } from "../queue-consumer/index.js";
 import { type QueueAlarmOptions, queueKind } from "../reliable-queue/index.js";
 import type { MonitorContext, ResourceKind } from "../runtime/resource-kind.js";
-import { requireDuration } from "../runtime/validation.js";
-import { SpoolFunction } from "../spool-function/index.js";
+import { invalid } from "../runtime/validation.js";
+import type { SpoolFunction } from "../spool-function/index.js";
+import { conditionOf, plainMetric } from "./alarm-conditions.js";
+import { MAX_ALARMS_PER_WIDGET, MAX_OVERVIEW_WIDGETS } from "./alarm-overview-widget.js";
+import { createDashboard } from "./dashboard.js";
 import { uniqueNames } from "./names.js";
+import {
+  createQueueSampler,
+  type SamplerRule,
+  type SamplerSettings,
+  sampleQueue,
+} from "./queue-sampler.js";
+import { validateSpoolMonitoringProps } from "./validate-spool-monitoring-props.js";
 
 export interface SpoolMonitoringProps {
   /**
@@ -118,22 +123,8 @@ interface KindState {
   readonly section: Column;
 }
 
-export interface SampledQueue {
-  readonly queueUrl: string;
-  readonly deadLetterQueueUrl: string;
-}
-
-/** Queues per sampler schedule: keeps each rule target's input well under its 8 KB limit. */
-const QUEUES_PER_SAMPLER_RULE = 25;
-/** CloudWatch's limit per alarm-status widget. */
-const MAX_ALARMS_PER_WIDGET = 100;
-/** The overview row holds at most this many alarm widgets side by side (each 6 units wide). */
-const MAX_OVERVIEW_WIDGETS = 4;
-
 /** Stacks that already have a SpoolMonitoring: a second would duplicate every alarm name. */
 const monitoredStacks = new WeakSet<Stack>();
-
-const samplerEntry = fileURLToPath(new URL("./runtime/sampler-handler.ts", import.meta.url));
 
 /**
  * Alarms and a dashboard for everything a Spool stack contains.
@@ -160,111 +151,53 @@ export class SpoolMonitoring extends Construct {
   readonly #options = new Map<IConstruct, unknown>();
   readonly #excluded = new Set<IConstruct>();
   readonly #registered = new Set<IConstruct>();
-  readonly #samplerRules: { rule: Rule; queues: SampledQueue[] }[] = [];
+  readonly #samplerRules: SamplerRule[] = [];
   readonly #notifyOnRecovery: boolean;
   readonly #discover: boolean;
-  readonly #sampleInterval: Duration;
-  readonly #rateWindow: Duration;
-  readonly #growthWindow: Duration;
+  readonly #samplerSettings: SamplerSettings;
 
   constructor(scope: Construct, id: string, props: SpoolMonitoringProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
     if (monitoredStacks.has(stack)) {
-      throw new Error(
+      invalid(
+        this,
         `one SpoolMonitoring per stack: ${stack.stackName} already has one, got a second at ${this.node.path}`,
       );
     }
     monitoredStacks.add(stack);
-    this.#sampleInterval = props.sampleInterval ?? Duration.minutes(1);
-    this.#rateWindow = props.processingRateWindow ?? Duration.minutes(5);
-    this.#growthWindow = props.deadLetterGrowthWindow ?? Duration.minutes(5);
-    requireDuration(this, "sampleInterval", this.#sampleInterval, 60, 3_600, {
-      wholeMinutes: true,
-    });
-    requireDuration(this, "processingRateWindow", this.#rateWindow, 60, 3_600, {
-      wholeMinutes: true,
-    });
-    requireDuration(
-      this,
-      "deadLetterGrowthWindow",
-      this.#growthWindow,
-      2 * this.#sampleInterval.toSeconds(),
-      86_400,
-      { wholeMinutes: true },
-    );
+    const timings = {
+      sampleInterval: props.sampleInterval ?? Duration.minutes(1),
+      processingRateWindow: props.processingRateWindow ?? Duration.minutes(5),
+      deadLetterGrowthWindow: props.deadLetterGrowthWindow ?? Duration.minutes(5),
+    };
+    validateSpoolMonitoringProps(this, timings);
     this.#notifyOnRecovery = props.notifyOnRecovery ?? true;
     this.#discover = props.discover ?? true;
     this.metricsNamespace = props.metricsNamespace ?? "Spool";
+    this.#samplerSettings = {
+      metricsNamespace: this.metricsNamespace,
+      sampleInterval: timings.sampleInterval,
+      rateWindow: timings.processingRateWindow,
+      growthWindow: timings.deadLetterGrowthWindow,
+    };
 
     this.alarmTopic = props.alarmTopic ?? this.#defaultTopic();
 
-    this.dashboard = new Dashboard(this, "Dashboard", {
-      dashboardName: props.dashboardName ?? `${stack.stackName}-spool`,
-      defaultInterval: Duration.hours(3),
-    });
-    this.dashboard.addWidgets(
-      new TextWidget({
-        markdown: [
-          `# ${stack.stackName}: Spool operations`,
-          "Generated from the stack's constructs: a section per kind of resource it contains (queues, consumers, and whatever kinds were added: workflows, schedules).",
-          "From a terminal: `npx spool status`, `npx spool dlq list <queue>`, `npx spool dlq replay <queue> --dry-run`, `npx spool jobs show <id>`, `npx spool schedules list`.",
-        ].join("\n\n"),
-        width: 24,
-        height: 3,
-      }),
+    this.dashboard = createDashboard(
+      this,
+      {
+        dashboardName: props.dashboardName ?? `${stack.stackName}-spool`,
+        stackName: stack.stackName,
+      },
+      this.#alarms,
     );
-    this.dashboard.addWidgets(new AlarmOverviewWidget(this.#alarms));
 
-    // Its own role, so what it may do is decided (and acknowledged) here: its log group, X-Ray,
-    // and CloudWatch metrics, which have no resource-level permissions.
-    const samplerRole = new Role(this, "QueueSamplerRole", {
-      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: "Execution role of the Spool queue sampler",
+    const { queueSampler, samplerErrors } = createQueueSampler(this, {
+      metricsNamespace: this.metricsNamespace,
+      logRetention: props.logRetention,
     });
-    this.queueSampler = new SpoolFunction(this, "QueueSampler", {
-      entry: samplerEntry,
-      role: samplerRole,
-      description:
-        "Spool monitoring: publishes EstimatedSecondsToDrain and dead-letter growth per queue",
-      timeout: Duration.seconds(50),
-      memorySize: 256,
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      environment: { POWERTOOLS_SERVICE_NAME: "spool-queue-sampler" },
-    });
-    // PutMetricData and GetMetricData take no resource ARNs; the namespace condition keeps the
-    // sampler from writing anywhere but its own namespace.
-    this.queueSampler.addToRolePolicy(
-      new PolicyStatement({
-        actions: ["cloudwatch:PutMetricData"],
-        resources: ["*"],
-        conditions: { StringEquals: { "cloudwatch:namespace": this.metricsNamespace } },
-      }),
-    );
-    this.queueSampler.addToRolePolicy(
-      new PolicyStatement({ actions: ["cloudwatch:GetMetricData"], resources: ["*"] }),
-    );
-    this.queueSampler.logGroup.grantWrite(samplerRole);
-    Validations.of(samplerRole).acknowledge({
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "cloudwatch:PutMetricData (held to the sampler's namespace by a condition), cloudwatch:GetMetricData and X-Ray tracing have no resource-level permissions; SQS access names each queue.",
-    });
-    Validations.of(this.queueSampler).acknowledge({
-      id: "Serverless-LambdaDLQ",
-      reason:
-        "Invoked by a schedule every minute with no retries: a failed sample is worthless a minute later, and the monitoring-queue-sampler-errors alarm reports failures.",
-    });
-    const samplerErrors = new Alarm(this, "QueueSamplerErrors", {
-      alarmName: `${stack.stackName}-monitoring-queue-sampler-errors`,
-      alarmDescription:
-        "The queue sampler failed: EstimatedSecondsToDrain and dead-letter growth are not being published, so their alarms cannot fire.",
-      metric: this.queueSampler.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      evaluationPeriods: 1,
-    });
+    this.queueSampler = queueSampler;
     this.#wireActions(samplerErrors);
 
     this.addKind(queueKind(props.queueAlarms));
@@ -419,7 +352,7 @@ export class SpoolMonitoring extends Construct {
       namespace: this.metricsNamespace,
       addAlarm: (signal: string, props: Omit<AlarmProps, "alarmName">) => {
         const metric = plainMetric(props.metric, `${resource.node.path} ${signal}`);
-        const condition = this.#conditionOf(metric, {
+        const condition = conditionOf(stack, metric, {
           threshold: props.threshold,
           comparisonOperator: props.comparisonOperator,
           evaluationPeriods: props.evaluationPeriods,
@@ -452,7 +385,7 @@ export class SpoolMonitoring extends Construct {
         }
         // CDK leaves an unnamed alarm's name as a token that resolves to nothing.
         if (stack.resolve(cfn.alarmName) === undefined) cfn.alarmName = alarmName(signal);
-        const condition = this.#conditionOf(alarm.metric, {
+        const condition = conditionOf(stack, alarm.metric, {
           threshold: cfn.threshold as number,
           comparisonOperator: cfn.comparisonOperator as ComparisonOperator,
           evaluationPeriods: cfn.evaluationPeriods as number,
@@ -469,41 +402,17 @@ export class SpoolMonitoring extends Construct {
         );
       },
       sampleQueue: (queue: IQueue, deadLetterQueue: IQueue) => {
-        this.#sample(queue, deadLetterQueue);
+        sampleQueue(
+          this,
+          this.queueSampler,
+          this.#samplerRules,
+          this.#samplerSettings,
+          queue,
+          deadLetterQueue,
+        );
       },
     };
     kind.monitor(resource, context, options);
-  }
-
-  /**
-   * What an alarm watches and when it fires, as one string: two alarms with the same one would
-   * page twice for one cause. CloudWatch's defaults fill what the props leave out.
-   */
-  #conditionOf(
-    metric: Metric,
-    condition: {
-      threshold: number;
-      comparisonOperator: ComparisonOperator | undefined;
-      evaluationPeriods: number;
-      datapointsToAlarm: number | undefined;
-      treatMissingData: TreatMissingData | undefined;
-    },
-  ): string {
-    const stack = Stack.of(this);
-    return JSON.stringify([
-      metric.namespace,
-      metric.metricName,
-      stack.resolve(metric.dimensions ?? {}),
-      metric.statistic,
-      metric.period.toSeconds(),
-      metric.account ?? null,
-      metric.region ?? null,
-      condition.threshold,
-      condition.comparisonOperator ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      condition.evaluationPeriods,
-      condition.datapointsToAlarm ?? condition.evaluationPeriods,
-      condition.treatMissingData ?? TreatMissingData.MISSING,
-    ]);
   }
 
   #nameOf(state: KindState, entry: Entry): string {
@@ -511,43 +420,6 @@ export class SpoolMonitoring extends Construct {
     const unnamed = state.entries.filter((e) => !e.explicitName);
     const names = uniqueNames(unnamed.map((e) => e.path));
     return names[unnamed.indexOf(entry)] ?? entry.path;
-  }
-
-  #sample(queue: IQueue, deadLetterQueue: IQueue): void {
-    queue.grant(this.queueSampler, "sqs:GetQueueAttributes");
-    deadLetterQueue.grant(this.queueSampler, "sqs:GetQueueAttributes");
-    let current = this.#samplerRules.at(-1);
-    if (!current || current.queues.length >= QUEUES_PER_SAMPLER_RULE) {
-      const queues: SampledQueue[] = [];
-      const rule = new Rule(this, `QueueSamplerSchedule${this.#samplerRules.length + 1}`, {
-        description: "Spool monitoring: sample queue depth and processing rate",
-        schedule: Schedule.rate(this.#sampleInterval),
-      });
-      rule.addTarget(
-        new LambdaFunction(this.queueSampler, {
-          event: RuleTargetInput.fromObject({
-            namespace: this.metricsNamespace,
-            rateWindowSeconds: this.#rateWindow.toSeconds(),
-            growthWindowSeconds: this.#growthWindow.toSeconds(),
-            queues: Lazy.any({ produce: () => queues }),
-          }),
-          // A sample is worth nothing a minute later: no retries, no queueing of stale events.
-          retryAttempts: 0,
-          maxEventAge: Duration.minutes(1),
-        }),
-      );
-      Validations.of(rule).acknowledge({
-        id: "Serverless-EventBusDLQ",
-        reason:
-          "A queue sample is worth nothing a minute later: an undelivered one is dropped on purpose (no retries, max event age 1 minute), and its absence alarms through the sampler's own error alarm.",
-      });
-      current = { rule, queues };
-      this.#samplerRules.push(current);
-    }
-    current.queues.push({
-      queueUrl: queue.queueUrl,
-      deadLetterQueueUrl: deadLetterQueue.queueUrl,
-    });
   }
 
   #validate(): string[] {
@@ -573,67 +445,5 @@ export class SpoolMonitoring extends Construct {
       );
     }
     return errors;
-  }
-}
-
-/**
- * The metric an alarm may watch everywhere Spool deploys: a single metric without a label.
- * CDK renders a labelled metric (or math) as the alarm's `Metrics` array, and some
- * CloudFormation implementations (MiniStack's) refuse the whole stack for that.
- */
-function plainMetric(metric: IMetric, where: string): Metric {
-  if (!(metric instanceof Metric)) {
-    throw new Error(
-      `alarm ${where} must watch a single metric, not math (metric-math alarms are not deployable everywhere): publish the value as a metric instead, got ${metric.toString()}`,
-    );
-  }
-  return new Metric({
-    namespace: metric.namespace,
-    metricName: metric.metricName,
-    dimensionsMap: metric.dimensions as Record<string, string> | undefined,
-    statistic: metric.statistic,
-    period: metric.period,
-    ...(metric.unit ? { unit: metric.unit } : {}),
-    ...(metric.account ? { account: metric.account } : {}),
-    ...(metric.region ? { region: metric.region } : {}),
-  });
-}
-
-/** The alarm status of every alarm, filled in once synthesis has found them all. */
-class AlarmOverviewWidget extends ConcreteWidget {
-  readonly #alarms: readonly Alarm[];
-
-  constructor(alarms: readonly Alarm[]) {
-    super(24, 6);
-    this.#alarms = alarms;
-  }
-
-  override position(x: number, y: number): void {
-    this.x = x;
-    this.y = y;
-  }
-
-  /**
-   * One alarm-status widget per 100 alarms (CloudWatch's limit), side by side in the overview
-   * row: the row's height is fixed when the dashboard is laid out, before the alarms are known.
-   */
-  override toJson(): unknown[] {
-    const alarms = this.#alarms.slice(0, MAX_ALARMS_PER_WIDGET * MAX_OVERVIEW_WIDGETS);
-    const parts = Math.max(1, Math.ceil(alarms.length / MAX_ALARMS_PER_WIDGET));
-    const width = Math.floor(this.width / parts);
-    return Array.from({ length: parts }, (_, i) => ({
-      type: "alarm",
-      width,
-      height: this.height,
-      x: (this.x ?? 0) + i * width,
-      y: this.y,
-      properties: {
-        title: parts > 1 ? `Alarms (${i + 1} of ${parts})` : "Alarms",
-        alarms: alarms
-          .slice(i * MAX_ALARMS_PER_WIDGET, (i + 1) * MAX_ALARMS_PER_WIDGET)
-          .map((a) => a.alarmArn),
-        sortBy: "stateUpdatedTimestamp",
-      },
-    }));
   }
 }

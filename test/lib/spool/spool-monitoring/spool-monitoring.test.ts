@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { ComparisonOperator, GraphWidget, MathExpression } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
@@ -12,40 +12,11 @@ import {
   SpoolMonitoring,
   type SpoolMonitoringProps,
 } from "../../../../lib/spool/spool-monitoring/index.js";
+import { alarmsOf, dashboardBody, monitoredStack } from "../../../helpers/spool-monitoring.js";
 
 const consumerEntry = fileURLToPath(
   new URL("../../../../lambdas/notifications/handler.ts", import.meta.url),
 );
-
-type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
-
-function alarmsOf(template: Template): Record<string, Record<string, unknown>> {
-  const alarms = template.findResources("AWS::CloudWatch::Alarm") as Resources;
-  return Object.fromEntries(
-    Object.values(alarms).map((a) => [String(a.Properties.AlarmName), a.Properties]),
-  );
-}
-
-function dashboardBody(template: Template): string {
-  const [dashboard] = Object.values(
-    template.findResources("AWS::CloudWatch::Dashboard") as Resources,
-  );
-  return JSON.stringify(dashboard?.Properties.DashboardBody);
-}
-
-/** Monitoring first, resources after: discovery must still find them. */
-function monitoredStack(
-  props: SpoolMonitoringProps = {},
-  build?: (stack: Stack, monitoring: SpoolMonitoring) => void,
-) {
-  // Templates are what is tested here: skip esbuild bundling of the Lambda code.
-  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const stack = new Stack(app, "Ops", { env: { account: "111111111111", region: "eu-west-1" } });
-  const monitoring = new SpoolMonitoring(stack, "Monitoring", props);
-  const orders = new ReliableQueue(stack, "Orders", { fifo: true });
-  build?.(stack, monitoring);
-  return { app, stack, monitoring, orders };
-}
 
 describe("SpoolMonitoring defaults", () => {
   let template: Template;
@@ -200,52 +171,6 @@ describe("SpoolMonitoring defaults", () => {
     const alarmIds = Object.keys(template.findResources("AWS::CloudWatch::Alarm"));
     for (const id of alarmIds) expect(body).toContain(id);
   });
-
-  it("samples every queue on a schedule, with least privilege", () => {
-    template.hasResourceProperties("AWS::Events::Rule", {
-      ScheduleExpression: "rate(1 minute)",
-      Targets: [
-        Match.objectLike({
-          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
-          Input: Match.anyValue(),
-        }),
-      ],
-    });
-    const rules = Object.values(template.findResources("AWS::Events::Rule") as Resources);
-    const targets = (rules[0]?.Properties.Targets ?? []) as { Input: unknown }[];
-    const input = JSON.stringify(targets[0]?.Input);
-    expect(input).toContain('\\"rateWindowSeconds\\":300');
-    expect(input).toContain('\\"growthWindowSeconds\\":300');
-    expect(input).toContain("OrdersQueue");
-    expect(input).toContain("NotificationsDeadLetterQueue");
-    template.hasResourceProperties("AWS::IAM::Policy", {
-      PolicyDocument: Match.objectLike({
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: "cloudwatch:PutMetricData",
-            Resource: "*",
-            Condition: { StringEquals: { "cloudwatch:namespace": "Spool" } },
-          }),
-          Match.objectLike({ Action: "sqs:GetQueueAttributes" }),
-        ]),
-      }),
-    });
-    // Its own role: no managed policy covering every log group, only its own log group.
-    const roles = template.findResources("AWS::IAM::Role") as Resources;
-    const sampler = Object.entries(roles).find(([id]) => id.includes("QueueSamplerRole"));
-    expect(sampler?.[1].Properties.ManagedPolicyArns).toBeUndefined();
-    template.hasResourceProperties("AWS::IAM::Policy", {
-      Roles: [{ Ref: sampler?.[0] }],
-      PolicyDocument: Match.objectLike({
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: { "Fn::GetAtt": [Match.stringLikeRegexp("QueueSamplerLogs"), "Arn"] },
-          }),
-        ]),
-      }),
-    });
-  });
 });
 
 describe("SpoolMonitoring knobs", () => {
@@ -301,18 +226,6 @@ describe("SpoolMonitoring knobs", () => {
     expect(names).toContain("Ops-queue-orders-depth");
   });
 
-  it("splits the sampled queues over schedules so no rule input outgrows its limit", () => {
-    const { stack } = monitoredStack({}, (s) => {
-      for (let i = 0; i < 30; i++) new ReliableQueue(s, `Q${i}`);
-    });
-    const template = Template.fromStack(stack);
-    template.resourceCountIs("AWS::Events::Rule", 2);
-    for (const rule of Object.values(template.findResources("AWS::Events::Rule") as Resources)) {
-      const input = JSON.stringify((rule.Properties.Targets as { Input: unknown }[])[0]?.Input);
-      expect(input.length).toBeLessThan(8192);
-    }
-  });
-
   it("monitors a new kind of resource registered with addKind, in its own section", () => {
     const kind: ResourceKind<Table> = {
       name: "table",
@@ -366,14 +279,6 @@ describe("SpoolMonitoring validation", () => {
     [
       { consumerAlarms: { durationTimeoutRatio: 1.5 } },
       "consumerAlarms.durationTimeoutRatio must be above 0 and at most 1 (a share of the timeout), got 1.5",
-    ],
-    [
-      { sampleInterval: Duration.seconds(90) },
-      "sampleInterval must be a whole number of minutes, got 90 s",
-    ],
-    [
-      { deadLetterGrowthWindow: Duration.minutes(1) },
-      "deadLetterGrowthWindow must be from 2 min to 1 day, got 1 min",
     ],
   ] as [SpoolMonitoringProps, string][])("fails synthesis for %j", (props, message) => {
     expect(() => monitoredStack(props)).toThrow(message);
