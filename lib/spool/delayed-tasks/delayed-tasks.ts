@@ -11,7 +11,8 @@ import {
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
+import { invalid, requireInteger, requirePattern, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeWildcardResources,
@@ -87,7 +88,7 @@ export class DelayedTasks extends Construct {
     this.retryAttempts = props.retryAttempts ?? 185;
     this.maxEventAge = props.maxEventAge ?? Duration.hours(24);
     this.taskRetention = props.taskRetention ?? Duration.days(30);
-    validate(props, this.retryAttempts, this.maxEventAge, this.taskRetention);
+    validate(this, props, this.retryAttempts, this.maxEventAge, this.taskRetention);
 
     this.table = new Table(this, "Table", {
       partitionKey: { name: TASK_KEY_ATTRIBUTE, type: AttributeType.STRING },
@@ -139,7 +140,8 @@ export class DelayedTasks extends Construct {
     const cfn = queue.node.defaultChild as CfnQueue | undefined;
     if (queue.fifo && cfn instanceof CfnQueue && cfn.contentBasedDeduplication !== true) {
       if (!Token.isUnresolved(cfn.contentBasedDeduplication)) {
-        throw new Error(
+        invalid(
+          this,
           `targets: a FIFO queue needs contentBasedDeduplication (the Scheduler sends no deduplication id), got ${queue.node.path} without it`,
         );
       }
@@ -250,29 +252,28 @@ export class DelayedTasks extends Construct {
 }
 
 function validate(
+  scope: IConstruct,
   props: DelayedTasksProps,
   retryAttempts: number,
   maxEventAge: Duration,
   taskRetention: Duration,
 ): void {
-  if (!Token.isUnresolved(retryAttempts)) {
-    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 185) {
-      throw new Error(`retryAttempts must be an integer from 0 to 185, got ${retryAttempts}`);
-    }
-  }
-  if (!Token.isUnresolved(maxEventAge.toString())) {
-    const age = maxEventAge.toSeconds();
-    if (age < 60 || age > 86_400) {
-      throw new Error(`maxEventAge must be from 60 seconds to 24 hours, got ${age} s`);
-    }
-  }
-  if (taskRetention.toSeconds() < 86_400) {
-    throw new Error(`taskRetention must be at least 1 day, got ${taskRetention.toSeconds()} s`);
-  }
-  const name = props.scheduleGroupName;
-  if (name !== undefined && !Token.isUnresolved(name) && !GROUP_NAME_PATTERN.test(name)) {
-    throw new Error(
-      `scheduleGroupName must be 1–64 letters, digits, hyphens, underscores or dots, got "${name}"`,
-    );
-  }
+  // The Scheduler's own limits for a schedule's retry policy.
+  requireInteger(scope, "retryAttempts", retryAttempts, 0, 185);
+  requireSeconds(scope, "maxEventAge", maxEventAge, 60, 86_400, "from 60 seconds to 24 hours");
+  requireSeconds(
+    scope,
+    "taskRetention",
+    taskRetention,
+    86_400,
+    Number.POSITIVE_INFINITY,
+    "at least 1 day",
+  );
+  requirePattern(
+    scope,
+    "scheduleGroupName",
+    props.scheduleGroupName,
+    GROUP_NAME_PATTERN,
+    "1–64 letters, digits, hyphens, underscores or dots",
+  );
 }

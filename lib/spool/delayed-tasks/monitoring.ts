@@ -1,15 +1,13 @@
 import { Duration } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
+import { requireInteger } from "../runtime/validation.js";
 import { DelayedTasks } from "./delayed-tasks.js";
 
 /** Alarm thresholds for a DelayedTasks construct's one-time schedules. */
@@ -38,11 +36,12 @@ export interface DelayedTasksMonitoringOptions extends DelayedTasksAlarmOptions 
 
 const MINUTE = Duration.minutes(1);
 
-function validate(prefix: string, options: DelayedTasksAlarmOptions): void {
-  const max = options.maxUndeliveredTasks;
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new Error(`${prefix}maxUndeliveredTasks must be an integer of at least 0, got ${max}`);
-  }
+function validate(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: DelayedTasksAlarmOptions,
+): void {
+  requireInteger(scope, `${prefix}maxUndeliveredTasks`, options.maxUndeliveredTasks, 0);
 }
 
 /**
@@ -58,14 +57,14 @@ function validate(prefix: string, options: DelayedTasksAlarmOptions): void {
 export function delayedTasksKind(
   defaults: DelayedTasksAlarmOptions = {},
 ): ResourceKind<DelayedTasks, DelayedTasksMonitoringOptions> {
-  validate("delayedTasksAlarms.", defaults);
+  validate(undefined, "delayedTasksAlarms.", defaults);
   return {
     name: "delayed-tasks",
     title: "Delayed tasks",
     matches: (construct: IConstruct): construct is DelayedTasks =>
       construct instanceof DelayedTasks,
     monitor(tasks, context, options) {
-      validate("", options ?? {});
+      validate(tasks, "", options ?? {});
       const o = { alarms: true, maxUndeliveredTasks: 0, ...defaults, ...options };
       const group = tasks.scheduleGroup;
       const groupName = group.scheduleGroupName;

@@ -1,13 +1,14 @@
 import { fileURLToPath } from "node:url";
-import { Duration, Names, RemovalPolicy, Token } from "aws-cdk-lib";
+import { Duration, Names, RemovalPolicy } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type EventPattern, type IEventBus, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
 import { QueueConsumer, type RetryBackoff } from "../queue-consumer/index.js";
 import { ReliableQueue } from "../reliable-queue/index.js";
+import { invalid, requireInteger, requirePattern, requireSeconds } from "../runtime/validation.js";
 import { acknowledgeDeadLetterQueue } from "../spool-function/index.js";
 import { FORWARDER_ENV } from "./contract.js";
 
@@ -102,10 +103,6 @@ export interface EventSubscriptionProps {
   readonly description?: string;
 }
 
-function seconds(d: Duration | undefined): number | undefined {
-  return d === undefined || Token.isUnresolved(d) ? undefined : d.toSeconds();
-}
-
 /**
  * One consumer of a bus: rule → reliable queue (+ DLQ) → idempotent consumer, in one call.
  *
@@ -135,7 +132,7 @@ export class EventSubscription extends Construct {
     const consumerTimeout = props.consumerTimeout ?? Duration.seconds(30);
     const deliveryMaxEventAge = props.deliveryMaxEventAge ?? Duration.hours(24);
     const deliveryRetryAttempts = props.deliveryRetryAttempts ?? MAX_DELIVERY_RETRY_ATTEMPTS;
-    validate(props, { consumerTimeout, deliveryMaxEventAge, deliveryRetryAttempts });
+    validate(this, props, { consumerTimeout, deliveryMaxEventAge, deliveryRetryAttempts });
     this.consumerName =
       props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
     const fifo = props.messageGroupIdPath !== undefined;
@@ -219,38 +216,43 @@ interface Resolved {
   readonly deliveryRetryAttempts: number;
 }
 
-function validate(props: EventSubscriptionProps, r: Resolved): void {
+function validate(scope: IConstruct, props: EventSubscriptionProps, r: Resolved): void {
   const pattern = props.eventPattern as Record<string, unknown>;
   if (Object.values(pattern).every((v) => v === undefined)) {
-    throw new Error(
+    invalid(
+      scope,
       "eventPattern must match on at least one field (e.g. source or detailType), got {}",
     );
   }
-  if (
-    props.messageGroupIdPath !== undefined &&
-    !Token.isUnresolved(props.messageGroupIdPath) &&
-    !GROUP_ID_PATH.test(props.messageGroupIdPath)
-  ) {
-    throw new Error(
-      `messageGroupIdPath must be a dotted path into the event envelope such as "data.orderId", got "${props.messageGroupIdPath}"`,
-    );
-  }
-  const age = seconds(r.deliveryMaxEventAge);
-  if (age !== undefined && (age < MIN_EVENT_AGE_SECONDS || age > MAX_EVENT_AGE_SECONDS)) {
-    throw new Error(`deliveryMaxEventAge must be from 60 seconds to 24 hours, got ${age} s`);
-  }
-  const attempts = r.deliveryRetryAttempts;
-  if (
-    !Token.isUnresolved(attempts) &&
-    (!Number.isInteger(attempts) || attempts < 0 || attempts > MAX_DELIVERY_RETRY_ATTEMPTS)
-  ) {
-    throw new Error(
-      `deliveryRetryAttempts must be an integer from 0 to ${MAX_DELIVERY_RETRY_ATTEMPTS}, got ${attempts}`,
-    );
-  }
-  const timeout = seconds(r.consumerTimeout);
+  requirePattern(
+    scope,
+    "messageGroupIdPath",
+    props.messageGroupIdPath,
+    GROUP_ID_PATH,
+    'a dotted path into the event envelope such as "data.orderId"',
+  );
+  requireSeconds(
+    scope,
+    "deliveryMaxEventAge",
+    r.deliveryMaxEventAge,
+    MIN_EVENT_AGE_SECONDS,
+    MAX_EVENT_AGE_SECONDS,
+    "from 60 seconds to 24 hours",
+  );
+  requireInteger(
+    scope,
+    "deliveryRetryAttempts",
+    r.deliveryRetryAttempts,
+    0,
+    MAX_DELIVERY_RETRY_ATTEMPTS,
+  );
   // The queue's visibility timeout is 6x this, and SQS allows at most 12 hours.
-  if (timeout !== undefined && (timeout < 1 || timeout > 900)) {
-    throw new Error(`consumerTimeout must be from 1 second to 15 minutes, got ${timeout} s`);
-  }
+  requireSeconds(
+    scope,
+    "consumerTimeout",
+    r.consumerTimeout,
+    1,
+    900,
+    "from 1 second to 15 minutes",
+  );
 }

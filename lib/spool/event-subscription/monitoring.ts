@@ -1,15 +1,13 @@
 import { Duration } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
+import { requireInteger } from "../runtime/validation.js";
 import { EventSubscription } from "./event-subscription.js";
 
 /** Alarm thresholds for an event subscription's delivery from the bus. */
@@ -38,11 +36,12 @@ export interface EventSubscriptionMonitoringOptions extends EventSubscriptionAla
 
 const MINUTE = Duration.minutes(1);
 
-function validate(prefix: string, options: EventSubscriptionAlarmOptions): void {
-  const max = options.maxUndeliveredEvents;
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new Error(`${prefix}maxUndeliveredEvents must be an integer of at least 0, got ${max}`);
-  }
+function validate(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: EventSubscriptionAlarmOptions,
+): void {
+  requireInteger(scope, `${prefix}maxUndeliveredEvents`, options.maxUndeliveredEvents, 0);
 }
 
 /**
@@ -56,7 +55,7 @@ function validate(prefix: string, options: EventSubscriptionAlarmOptions): void 
 export function eventSubscriptionKind(
   defaults: EventSubscriptionAlarmOptions = {},
 ): ResourceKind<EventSubscription, EventSubscriptionMonitoringOptions> {
-  validate("eventSubscriptionAlarms.", defaults);
+  validate(undefined, "eventSubscriptionAlarms.", defaults);
   return {
     name: "event-subscription",
     title: "Event subscriptions",
@@ -64,7 +63,7 @@ export function eventSubscriptionKind(
       construct instanceof EventSubscription,
     nameOf: (subscription) => subscription.consumerName,
     monitor(subscription, context, options) {
-      validate("", options ?? {});
+      validate(subscription, "", options ?? {});
       const o = { alarms: true, maxUndeliveredEvents: 0, ...defaults, ...options };
       const dlq = subscription.deliveryDeadLetterQueue;
       const undelivered = dlq.metricApproximateNumberOfMessagesVisible({

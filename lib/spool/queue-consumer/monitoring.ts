@@ -1,16 +1,13 @@
 import { Duration, Token } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
-import { requireInteger } from "../runtime/validation.js";
+import { invalid, requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
 
 /** Alarm thresholds for a queue consumer's function. */
@@ -64,14 +61,16 @@ export const CONSUMER_ALARM_DEFAULTS = {
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
+  scope: IConstruct | undefined,
   prefix: string,
   options: ConsumerAlarmOptions = {},
 ): void {
-  requireInteger(undefined, `${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
-  requireInteger(undefined, `${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
+  requireInteger(scope, `${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
+  requireInteger(scope, `${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
   const ratio = options.durationTimeoutRatio;
   if (ratio !== undefined && !Token.isUnresolved(ratio) && !(ratio > 0 && ratio <= 1)) {
-    throw new Error(
+    invalid(
+      scope,
       `${prefix}durationTimeoutRatio must be above 0 and at most 1 (a share of the timeout), got ${ratio}`,
     );
   }
@@ -86,7 +85,7 @@ const MINUTE = Duration.minutes(1);
 export function consumerKind(
   defaults: ConsumerAlarmOptions = {},
 ): ResourceKind<QueueConsumer, ConsumerMonitoringOptions> {
-  validateConsumerAlarmOptions("consumerAlarms.", defaults);
+  validateConsumerAlarmOptions(undefined, "consumerAlarms.", defaults);
   return {
     name: "consumer",
     title: "Consumers",
@@ -94,7 +93,7 @@ export function consumerKind(
       construct instanceof QueueConsumer,
     nameOf: (consumer) => consumer.consumerName,
     monitor(consumer, context, options) {
-      validateConsumerAlarmOptions("", options);
+      validateConsumerAlarmOptions(consumer, "", options);
       const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };
       const fn = consumer.function;
       const invocations = fn.metricInvocations({

@@ -1,10 +1,11 @@
-import { Annotations, Duration, Names, Token, Tokenization, Validations } from "aws-cdk-lib";
+import { Annotations, Duration, Names, Tokenization, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
+import { Construct, type IConstruct } from "constructs";
+import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
 
 /** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
@@ -103,23 +104,6 @@ export interface QueueConsumerProps {
   readonly logRetention?: RetentionDays;
 }
 
-function secondsOf(d: Duration | undefined): number | undefined {
-  return d === undefined || d.isUnresolved() ? undefined : d.toSeconds();
-}
-
-function requireRange(
-  name: string,
-  value: number | undefined,
-  min: number,
-  max: number,
-  unit = "",
-) {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}${unit}, got ${value}${unit}`);
-  }
-}
-
 /**
  * A Lambda function consuming a queue with partial batch responses, bounded concurrency, and
  * Spool's failure handling wired in through its environment (dead-letter queue, receive limit,
@@ -147,7 +131,7 @@ export class QueueConsumer extends Construct {
     this.consumerName =
       props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
 
-    validate(props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
+    validate(this, props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
@@ -234,49 +218,65 @@ interface Resolved {
   readonly idempotencyTtl: Duration;
 }
 
-function validate(props: QueueConsumerProps, r: Resolved): void {
+function validate(scope: IConstruct, props: QueueConsumerProps, r: Resolved): void {
   const { source } = props;
-  const timeout = secondsOf(r.timeout);
-  if (timeout !== undefined && (timeout < 1 || timeout > 900)) {
-    throw new Error(`timeout must be from 1 second to 15 minutes, got ${timeout} s`);
-  }
-  requireRange("maxConcurrency", r.maxConcurrency, 2, 1000);
-  requireRange("memorySize", props.memorySize, 128, 10_240, " MB");
+  const timeout = requireSeconds(
+    scope,
+    "timeout",
+    r.timeout,
+    1,
+    900,
+    "from 1 second to 15 minutes",
+  );
+  requireInteger(scope, "maxConcurrency", r.maxConcurrency, 2, 1000);
+  requireInteger(scope, "memorySize", props.memorySize, 128, 10_240, " MB");
   if (source.fifo) {
-    requireRange("batchSize (FIFO source)", r.batchSize, 1, 10);
+    requireInteger(scope, "batchSize (FIFO source)", r.batchSize, 1, 10);
   } else {
-    requireRange("batchSize", r.batchSize, 1, 10_000);
+    requireInteger(scope, "batchSize", r.batchSize, 1, 10_000);
     if (r.batchSize > 10 && props.maxBatchingWindow === undefined) {
-      throw new Error(
+      invalid(
+        scope,
         `batchSize above 10 needs maxBatchingWindow, got batchSize ${r.batchSize} with no window`,
       );
     }
   }
-  const window = secondsOf(props.maxBatchingWindow);
-  if (window !== undefined && (window < 0 || window > 300)) {
-    throw new Error(`maxBatchingWindow must be from 0 to 300 s, got ${window} s`);
-  }
-  const base = secondsOf(r.backoff.base);
+  requireSeconds(scope, "maxBatchingWindow", props.maxBatchingWindow, 0, 300, "from 0 to 300 s");
+  const base = requireSeconds(
+    scope,
+    "backoff.base",
+    r.backoff.base,
+    0,
+    Number.POSITIVE_INFINITY,
+    ">= 0 s",
+  );
   const cap = secondsOf(r.backoff.cap);
-  if (base !== undefined && base < 0) throw new Error(`backoff.base must be >= 0 s, got ${base} s`);
   if (base !== undefined && cap !== undefined && cap < base) {
-    throw new Error(`backoff.cap must be >= backoff.base (${base} s), got ${cap} s`);
+    invalid(scope, `backoff.cap must be >= backoff.base (${base} s), got ${cap} s`);
   }
-  if (cap !== undefined && cap > 43_200) {
-    throw new Error(
-      `backoff.cap must be at most 12 hours (the SQS visibility limit), got ${cap} s`,
-    );
-  }
-  const ttl = secondsOf(r.idempotencyTtl);
-  if (ttl !== undefined && ttl < 60) {
-    throw new Error(`idempotencyTtl must be at least 60 s, got ${ttl} s`);
-  }
-  requireRange("source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
+  requireSeconds(
+    scope,
+    "backoff.cap",
+    r.backoff.cap,
+    0,
+    43_200,
+    "at most 12 hours (the SQS visibility limit)",
+  );
+  requireSeconds(
+    scope,
+    "idempotencyTtl",
+    r.idempotencyTtl,
+    60,
+    Number.POSITIVE_INFINITY,
+    "at least 60 s",
+  );
+  requireInteger(scope, "source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
   const visibility = secondsOf(source.visibilityTimeout);
   if (visibility !== undefined && timeout !== undefined && visibility < 6 * timeout) {
     // AWS's guidance: a record may be retried within one visibility timeout by the poller, so
     // a short one lets a second invocation pick up a record the first is still working on.
-    throw new Error(
+    invalid(
+      scope,
       `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeout} s), got ${visibility} s`,
     );
   }

@@ -1,16 +1,14 @@
 import { Duration, Token } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
+import { requireInteger } from "../runtime/validation.js";
 import { RecurringJob } from "./recurring-job.js";
 
 /** Alarm thresholds for a recurring job's schedule. */
@@ -39,11 +37,12 @@ export interface RecurringJobMonitoringOptions extends RecurringJobAlarmOptions 
 
 const MINUTE = Duration.minutes(1);
 
-function validate(prefix: string, options: RecurringJobAlarmOptions): void {
-  const max = options.maxUndeliveredRuns;
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new Error(`${prefix}maxUndeliveredRuns must be an integer of at least 0, got ${max}`);
-  }
+function validate(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: RecurringJobAlarmOptions,
+): void {
+  requireInteger(scope, `${prefix}maxUndeliveredRuns`, options.maxUndeliveredRuns, 0);
 }
 
 /**
@@ -60,7 +59,7 @@ function validate(prefix: string, options: RecurringJobAlarmOptions): void {
 export function recurringJobKind(
   defaults: RecurringJobAlarmOptions = {},
 ): ResourceKind<RecurringJob, RecurringJobMonitoringOptions> {
-  validate("recurringJobAlarms.", defaults);
+  validate(undefined, "recurringJobAlarms.", defaults);
   return {
     name: "recurring-job",
     title: "Recurring jobs",
@@ -68,7 +67,7 @@ export function recurringJobKind(
       construct instanceof RecurringJob,
     nameOf: (job) => (Token.isUnresolved(job.jobName) ? undefined : job.jobName),
     monitor(job, context, options) {
-      validate("", options ?? {});
+      validate(job, "", options ?? {});
       const o = { alarms: true, maxUndeliveredRuns: 0, ...defaults, ...options };
       const groupName = job.scheduleGroupName;
       const scheduler = (metricName: string, label: string) =>

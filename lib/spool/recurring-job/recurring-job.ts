@@ -14,12 +14,9 @@ import {
 import { SqsSendMessage } from "aws-cdk-lib/aws-scheduler-targets";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { JOB_NAME_PATTERN, JOBS_ENV, type JobDefinition, RUN_MESSAGE_KIND } from "./contract.js";
-import {
-  isKnownTimeZone,
-  parseRecurringExpression,
-  ScheduleExpressionError,
-} from "./schedule-expression.js";
+import { invalid } from "../runtime/validation.js";
+import { JOBS_ENV, type JobDefinition, RUN_MESSAGE_KIND } from "./contract.js";
+import { validateRecurringJobProps } from "./validate-recurring-job-props.js";
 
 export enum OverlapPolicy {
   /** Every run starts, even while the previous one is still running. */
@@ -77,12 +74,14 @@ class QueueTarget extends RecurringJobTarget {
 
   bind(job: RecurringJob, binding: RecurringJobTargetBinding): IScheduleTarget {
     if (this.target.fifo && !this.messageGroupId) {
-      throw new Error(
+      invalid(
+        job,
         `target: a FIFO queue needs messageGroupId (RecurringJobTarget.queue(q, { messageGroupId })), got none for job ${job.jobName}`,
       );
     }
     if (!this.target.fifo && this.messageGroupId) {
-      throw new Error(
+      invalid(
+        job,
         `target: messageGroupId needs a FIFO queue, got "${this.messageGroupId}" for job ${job.jobName}`,
       );
     }
@@ -225,7 +224,7 @@ export class RecurringJob extends Construct {
       props.maxEventAge ??
       Duration.seconds(Math.min(86_400, Math.max(60, maxLateness.toSeconds())));
     const timeZone = props.schedule.timeZone?.timezoneName ?? "UTC";
-    validate(props, {
+    validateRecurringJobProps(this, props, {
       maxLateness,
       maxRunDuration,
       runRetention,
@@ -297,7 +296,7 @@ export class RecurringJob extends Construct {
       );
     }
     if (jobs.some((j) => j.jobName === this.jobName && j !== this)) {
-      throw new Error(`jobName must be unique per worker, got "${this.jobName}" twice`);
+      invalid(this, `jobName must be unique per worker, got "${this.jobName}" twice`);
     }
     // A run's lease must outlast one attempt of the worker, or a second delivery could take
     // over a run that is still going.
@@ -305,7 +304,8 @@ export class RecurringJob extends Construct {
     const maxRun = this.definition.maxRunSeconds;
     if (timeout && !timeout.isUnresolved() && !Token.isUnresolved(maxRun)) {
       if (maxRun <= timeout.toSeconds()) {
-        throw new Error(
+        invalid(
+          this,
           `maxRunDuration must be longer than the worker's timeout (${timeout.toSeconds()} s), got ${maxRun} s`,
         );
       }
@@ -338,63 +338,5 @@ export class RecurringJob extends Construct {
       resourceArns: [this.schedule.scheduleArn],
     });
     return this.runsTable.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem");
-  }
-}
-
-interface Resolved {
-  readonly maxLateness: Duration;
-  readonly maxRunDuration: Duration;
-  readonly runRetention: Duration;
-  readonly retryAttempts: number;
-  readonly maxEventAge: Duration;
-  readonly timeZone: string;
-}
-
-function validate(props: RecurringJobProps, r: Resolved): void {
-  if (!Token.isUnresolved(props.jobName) && !JOB_NAME_PATTERN.test(props.jobName)) {
-    throw new Error(
-      `jobName must be 1–64 letters, digits, hyphens, underscores or dots, got "${props.jobName}"`,
-    );
-  }
-  const expression = props.schedule.expressionString;
-  if (!Token.isUnresolved(expression)) {
-    try {
-      parseRecurringExpression(expression);
-    } catch (error) {
-      if (error instanceof ScheduleExpressionError) {
-        throw new Error(`schedule must be a cron() or rate() expression: ${error.message}`);
-      }
-      throw error;
-    }
-  }
-  if (!isKnownTimeZone(r.timeZone)) {
-    throw new Error(`schedule's timeZone must be an IANA time zone, got "${r.timeZone}"`);
-  }
-  const lateness = r.maxLateness.toSeconds();
-  if (lateness < 60) throw new Error(`maxLateness must be at least 60 s, got ${lateness} s`);
-  const window = props.flexibleWindow?.toSeconds();
-  if (window !== undefined && (window < 60 || window > 86_400)) {
-    throw new Error(`flexibleWindow must be from 1 minute to 24 hours, got ${window} s`);
-  }
-  if (window !== undefined && window >= lateness) {
-    throw new Error(
-      `flexibleWindow must be shorter than maxLateness (${lateness} s), or runs started late in the window are skipped; got ${window} s`,
-    );
-  }
-  const run = r.maxRunDuration.toSeconds();
-  if (run < 1 || run > 43_200) {
-    throw new Error(`maxRunDuration must be from 1 second to 12 hours, got ${run} s`);
-  }
-  if (r.runRetention.toSeconds() <= lateness) {
-    throw new Error(
-      `runRetention must be longer than maxLateness (${lateness} s), got ${r.runRetention.toSeconds()} s`,
-    );
-  }
-  if (!Number.isInteger(r.retryAttempts) || r.retryAttempts < 0 || r.retryAttempts > 185) {
-    throw new Error(`retryAttempts must be an integer from 0 to 185, got ${r.retryAttempts}`);
-  }
-  const age = r.maxEventAge.toSeconds();
-  if (age < 60 || age > 86_400) {
-    throw new Error(`maxEventAge must be from 60 seconds to 24 hours, got ${age} s`);
   }
 }

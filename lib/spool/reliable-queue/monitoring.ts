@@ -1,16 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   MathExpression,
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
-import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { requireDuration, requireInteger } from "../runtime/validation.js";
@@ -76,9 +72,13 @@ export const QUEUE_ALARM_DEFAULTS = {
   maxDeadLetterGrowth: 0,
 } as const satisfies Required<QueueAlarmOptions>;
 
-export function validateQueueAlarmOptions(prefix: string, options: QueueAlarmOptions = {}): void {
+export function validateQueueAlarmOptions(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: QueueAlarmOptions = {},
+): void {
   requireInteger(
-    undefined,
+    scope,
     `${prefix}maxVisibleMessages`,
     options.maxVisibleMessages,
     1,
@@ -86,16 +86,16 @@ export function validateQueueAlarmOptions(prefix: string, options: QueueAlarmOpt
   );
   // SQS publishes its metrics once a minute: a shorter threshold would alarm on any message.
   requireDuration(
-    undefined,
+    scope,
     `${prefix}maxAgeOfOldestMessage`,
     options.maxAgeOfOldestMessage,
     60,
     14 * 86_400,
   );
-  requireDuration(undefined, `${prefix}maxTimeToDrain`, options.maxTimeToDrain, 60, 14 * 86_400);
-  requireInteger(undefined, `${prefix}maxDeadLetters`, options.maxDeadLetters, 0, 1_000_000_000);
+  requireDuration(scope, `${prefix}maxTimeToDrain`, options.maxTimeToDrain, 60, 14 * 86_400);
+  requireInteger(scope, `${prefix}maxDeadLetters`, options.maxDeadLetters, 0, 1_000_000_000);
   requireInteger(
-    undefined,
+    scope,
     `${prefix}maxDeadLetterGrowth`,
     options.maxDeadLetterGrowth,
     0,
@@ -114,14 +114,14 @@ const SUSTAINED = { evaluationPeriods: 5, datapointsToAlarm: 3 } as const;
 export function queueKind(
   defaults: QueueAlarmOptions = {},
 ): ResourceKind<ReliableQueue, QueueMonitoringOptions> {
-  validateQueueAlarmOptions("queueAlarms.", defaults);
+  validateQueueAlarmOptions(undefined, "queueAlarms.", defaults);
   return {
     name: "queue",
     title: "Queues",
     matches: (construct: IConstruct): construct is ReliableQueue =>
       construct instanceof ReliableQueue,
     monitor(resource, context, options) {
-      validateQueueAlarmOptions("", options);
+      validateQueueAlarmOptions(resource, "", options);
       const o = { ...QUEUE_ALARM_DEFAULTS, ...defaults, ...options };
       const { queue, deadLetterQueue } = resource;
       context.sampleQueue(queue, deadLetterQueue);

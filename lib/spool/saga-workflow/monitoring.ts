@@ -1,16 +1,14 @@
 import { Duration } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
   type IMetric,
-  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
+import { requireInteger } from "../runtime/validation.js";
 import { SagaWorkflow } from "./saga-workflow.js";
 
 /** What SpoolMonitoring does with a SagaWorkflow's alarms. */
@@ -42,13 +40,12 @@ export interface WorkflowMonitoringOptions extends WorkflowAlarmOptions {
 
 const MINUTE = Duration.minutes(1);
 
-function validate(prefix: string, options: WorkflowAlarmOptions): void {
-  const max = options.maxStatusSyncDeadLetters;
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new Error(
-      `${prefix}maxStatusSyncDeadLetters must be an integer of at least 0, got ${max}`,
-    );
-  }
+function validate(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: WorkflowAlarmOptions,
+): void {
+  requireInteger(scope, `${prefix}maxStatusSyncDeadLetters`, options.maxStatusSyncDeadLetters, 0);
 }
 
 /**
@@ -64,14 +61,14 @@ function validate(prefix: string, options: WorkflowAlarmOptions): void {
 export function workflowKind(
   defaults: WorkflowAlarmOptions = {},
 ): ResourceKind<SagaWorkflow, WorkflowMonitoringOptions> {
-  validate("workflowAlarms.", defaults);
+  validate(undefined, "workflowAlarms.", defaults);
   return {
     name: "workflow",
     title: "Workflows",
     matches: (construct: IConstruct): construct is SagaWorkflow =>
       construct instanceof SagaWorkflow,
     monitor(saga, context, options) {
-      validate("", options ?? {});
+      validate(saga, "", options ?? {});
       const o = { alarms: true, maxStatusSyncDeadLetters: 0, ...defaults, ...options };
       const machine = saga.stateMachine;
       const sum = (label: string) => ({ statistic: "Sum", period: MINUTE, label });

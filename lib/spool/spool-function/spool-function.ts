@@ -8,6 +8,7 @@ import {
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
+import { requireInteger, requireSeconds } from "../runtime/validation.js";
 import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
 
 export interface SpoolFunctionProps
@@ -58,6 +59,10 @@ export class SpoolFunction extends NodejsFunction {
       bundling: spoolBundling(),
     });
     if (!rest.role) acknowledgeWildcardResources(role, [RESOURCELESS_ACTIONS_RULE]);
+    // After super(): the error names this function's path. Lambda's own limits, which CDK
+    // leaves to the deployment to refuse.
+    requireInteger(this, "memorySize", props.memorySize, 128, 10_240, " MB");
+    requireSeconds(this, "timeout", props.timeout, 1, 900, "from 1 second to 15 minutes");
   }
 }
 

@@ -219,7 +219,7 @@ export class SpoolMonitoring extends Construct {
    */
   addKind<T extends IConstruct, O>(kind: ResourceKind<T, O>): void {
     if (this.#kinds.some((k) => k.kind.name === kind.name)) {
-      throw new Error(`a resource kind named "${kind.name}" is already registered`);
+      invalid(this, `a resource kind named "${kind.name}" is already registered`);
     }
     // The heading goes in with the first resource: a kind the stack has none of shows nothing.
     const section = new Column();
@@ -233,12 +233,14 @@ export class SpoolMonitoring extends Construct {
    */
   monitor<O>(resource: IConstruct, options?: O): void {
     if (Stack.of(resource) !== Stack.of(this)) {
-      throw new Error(
+      invalid(
+        this,
         `monitor() needs a resource in this monitoring's stack (${Stack.of(this).stackName}), got ${resource.node.path}`,
       );
     }
     if (!this.#kinds.some((k) => k.kind.matches(resource))) {
-      throw new Error(
+      invalid(
+        this,
         `monitor() knows no resource kind matching ${resource.node.path}; known kinds: ${this.#kinds.map((k) => k.kind.name).join(", ")}`,
       );
     }

@@ -1,15 +1,13 @@
-import { Duration, Token } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import {
-  type Alarm,
-  type AlarmProps,
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
-  type IWidget,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
+import { requireInteger, requireSeconds } from "../runtime/validation.js";
 import { TransactionalOutbox } from "./transactional-outbox.js";
 
 /** Alarm thresholds for a transactional outbox. */
@@ -44,15 +42,20 @@ export interface OutboxMonitoringOptions extends OutboxAlarmOptions {
 
 const MINUTE = Duration.minutes(1);
 
-function validate(prefix: string, options: OutboxAlarmOptions): void {
-  const max = options.maxDeadLetters;
-  if (max !== undefined && (!Number.isInteger(max) || max < 0)) {
-    throw new Error(`${prefix}maxDeadLetters must be an integer of at least 0, got ${max}`);
-  }
-  const lag = options.maxPublishLag;
-  if (lag !== undefined && !Token.isUnresolved(lag) && lag.toSeconds() < 60) {
-    throw new Error(`${prefix}maxPublishLag must be at least 1 minute, got ${lag.toSeconds()} s`);
-  }
+function validate(
+  scope: IConstruct | undefined,
+  prefix: string,
+  options: OutboxAlarmOptions,
+): void {
+  requireInteger(scope, `${prefix}maxDeadLetters`, options.maxDeadLetters, 0);
+  requireSeconds(
+    scope,
+    `${prefix}maxPublishLag`,
+    options.maxPublishLag,
+    60,
+    Number.POSITIVE_INFINITY,
+    "at least 1 minute",
+  );
 }
 
 /**
@@ -66,14 +69,14 @@ function validate(prefix: string, options: OutboxAlarmOptions): void {
 export function outboxKind(
   defaults: OutboxAlarmOptions = {},
 ): ResourceKind<TransactionalOutbox, OutboxMonitoringOptions> {
-  validate("outboxAlarms.", defaults);
+  validate(undefined, "outboxAlarms.", defaults);
   return {
     name: "outbox",
     title: "Outboxes",
     matches: (construct: IConstruct): construct is TransactionalOutbox =>
       construct instanceof TransactionalOutbox,
     monitor(outbox, context, options) {
-      validate("", options ?? {});
+      validate(outbox, "", options ?? {});
       const o = {
         alarms: true,
         maxDeadLetters: 0,

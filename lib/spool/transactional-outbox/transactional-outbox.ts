@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
@@ -8,6 +8,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { requireInteger, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeSynchronousInvocation,
@@ -81,17 +82,6 @@ export interface TransactionalOutboxProps {
   readonly logRetention?: RetentionDays;
 }
 
-function seconds(d: Duration | undefined): number | undefined {
-  return d === undefined || Token.isUnresolved(d) ? undefined : d.toSeconds();
-}
-
-function requireInteger(name: string, value: number, min: number, max: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-}
-
 /**
  * The transactional outbox: a table producers write events to inside their own transactions,
  * and the publisher that moves each new row to an EventBridge bus, at least once.
@@ -116,17 +106,18 @@ export class TransactionalOutbox extends Construct {
     const publishAttempts = props.publishAttempts ?? 3;
     const reportBatchItemFailures = props.reportBatchItemFailures ?? true;
 
-    requireInteger("batchSize", batchSize, 1, 10_000);
-    requireInteger("retryAttempts", retryAttempts, 0, 10_000);
-    requireInteger("publishAttempts", publishAttempts, 1, 10);
-    const age = seconds(maxRecordAge);
-    if (age !== undefined && (age < 60 || age > 604_800)) {
-      throw new Error(`maxRecordAge must be from 60 seconds to 7 days, got ${age} s`);
-    }
-    const retention = seconds(publishedRetention);
-    if (retention !== undefined && retention < 60) {
-      throw new Error(`publishedRetention must be at least 60 seconds, got ${retention} s`);
-    }
+    requireInteger(this, "batchSize", batchSize, 1, 10_000);
+    requireInteger(this, "retryAttempts", retryAttempts, 0, 10_000);
+    requireInteger(this, "publishAttempts", publishAttempts, 1, 10);
+    requireSeconds(this, "maxRecordAge", maxRecordAge, 60, 604_800, "from 60 seconds to 7 days");
+    requireSeconds(
+      this,
+      "publishedRetention",
+      publishedRetention,
+      60,
+      Number.POSITIVE_INFINITY,
+      "at least 60 seconds",
+    );
 
     this.table = new Table(this, "Table", {
       ...(props.tableName ? { tableName: props.tableName } : {}),
