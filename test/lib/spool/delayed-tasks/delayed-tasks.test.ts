@@ -4,6 +4,7 @@ import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambd
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
 import { DelayedTasks, type DelayedTasksProps } from "../../../../lib/spool/delayed-tasks/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 function synth(props: Omit<DelayedTasksProps, "targets"> = {}, addOther = false) {
   const stack = new Stack(new App(), "Test", {
@@ -188,5 +189,17 @@ describe("DelayedTasks FIFO targets", () => {
     const { stack, tasks } = stackWithTasks();
     const fifo = new Queue(stack, "Ordered", { fifo: true, contentBasedDeduplication: true });
     expect(() => tasks.addTarget(fifo)).not.toThrow();
+  });
+});
+
+describe("DelayedTasks validation names the construct", () => {
+  it("of two DelayedTasks in a stack, names the one refused, its prop and the value", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    new DelayedTasks(stack, "Reminders");
+    expectRefusal(
+      () => new DelayedTasks(stack, "Expiries", { retryAttempts: 186 }),
+      "Stack/Expiries",
+      "retryAttempts must be an integer from 0 to 185, got 186",
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   EventSubscription,
   type EventSubscriptionProps,
 } from "../../../../lib/spool/event-subscription/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 const entry = fileURLToPath(
   new URL("../../../helpers/fixtures/event-consumer-handler.ts", import.meta.url),
@@ -189,5 +190,25 @@ describe("EventSubscription", () => {
     ],
   ])("fails synthesis for %o", (props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+});
+
+describe("EventSubscription validation names the construct", () => {
+  it("of two subscriptions on a bus, names the one refused, its prop and the value", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    const eventBus = new EventBus(stack, "Bus");
+    const eventPattern = { source: ["spool.checkout"] };
+    new EventSubscription(stack, "Analytics", { eventBus, eventPattern, entry });
+    expectRefusal(
+      () =>
+        new EventSubscription(stack, "Billing", {
+          eventBus,
+          eventPattern,
+          entry,
+          deliveryMaxEventAge: Duration.hours(25),
+        }),
+      "Stack/Billing",
+      "deliveryMaxEventAge must be from 60 seconds to 24 hours, got 90000 s",
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   IdempotencyTable,
   type IdempotencyTableProps,
 } from "../../../../lib/spool/idempotency-table/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 const IDEMPOTENCY_ACTIONS = [
   "dynamodb:DeleteItem",
@@ -147,5 +148,17 @@ describe("grantIdempotency", () => {
     expect(actionsOf(statement)).toEqual(IDEMPOTENCY_ACTIONS);
     const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
     expect(JSON.stringify(stack.resolve(resources))).toContain(":table/shared-idempotency");
+  });
+});
+
+describe("IdempotencyTable validation", () => {
+  it("of two tables, names the one whose tableName DynamoDB would refuse, and the name", () => {
+    const stack = new Stack(new App(), "Stack");
+    new IdempotencyTable(stack, "Orders", { tableName: "orders-idempotency" });
+    expectRefusal(
+      () => new IdempotencyTable(stack, "Payments", { tableName: "pa" }),
+      "Stack/Payments",
+      'tableName must be 3–255 letters, digits, underscores, hyphens or dots, got "pa"',
+    );
   });
 });

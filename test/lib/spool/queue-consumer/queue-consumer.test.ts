@@ -12,6 +12,7 @@ import {
   ReliableQueue,
   type ReliableQueueProps,
 } from "../../../../lib/spool/reliable-queue/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
 
@@ -406,5 +407,18 @@ describe("QueueConsumer validation", () => {
     expect(fn?.Properties.Environment.Variables.SPOOL_MAX_RECEIVE_COUNT).toEqual({
       Ref: "Receives",
     });
+  });
+});
+
+describe("QueueConsumer validation names the construct", () => {
+  it("of two consumers, names the one refused, its prop and the value", () => {
+    const stack = newStack({ bundle: false });
+    const queue = new ReliableQueue(stack, "Jobs");
+    new QueueConsumer(stack, "Orders", { source: queue, entry });
+    expectRefusal(
+      () => new QueueConsumer(stack, "Refunds", { source: queue, entry, maxConcurrency: 1 }),
+      "Test/Refunds",
+      "maxConcurrency must be an integer from 2 to 1000, got 1",
+    );
   });
 });

@@ -7,6 +7,7 @@ import { OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SpoolFunction, spoolBundling } from "../../../../lib/spool/spool-function/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
 
@@ -126,5 +127,22 @@ describe("spoolBundling", () => {
       externalModules: [],
     });
     expect(spoolBundling().banner).toMatch(/createRequire/);
+  });
+});
+
+describe("SpoolFunction validation", () => {
+  it("of two functions, names the one refused, its prop and the value", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    new SpoolFunction(stack, "Orders", { entry });
+    expectRefusal(
+      () => new SpoolFunction(stack, "Refunds", { entry, memorySize: 64 }),
+      "Stack/Refunds",
+      "memorySize must be an integer from 128 to 10240 MB, got 64 MB",
+    );
+    expectRefusal(
+      () => new SpoolFunction(stack, "Audit", { entry, timeout: Duration.minutes(16) }),
+      "Stack/Audit",
+      "timeout must be from 1 second to 15 minutes, got 960 s",
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
   TransactionalOutbox,
   type TransactionalOutboxProps,
 } from "../../../../lib/spool/transactional-outbox/index.js";
+import { expectRefusal } from "../../../helpers/errors.js";
 
 function outboxIn(props: Partial<TransactionalOutboxProps> = {}) {
   const stack = new Stack(new App(), "Test", {
@@ -137,5 +138,18 @@ describe("TransactionalOutbox", () => {
     ],
   ])("fails synthesis for %o", (props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+});
+
+describe("TransactionalOutbox validation names the construct", () => {
+  it("of two outboxes, names the one refused, its prop and the value", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    const eventBus = new EventBus(stack, "Bus");
+    new TransactionalOutbox(stack, "Orders", { eventBus });
+    expectRefusal(
+      () => new TransactionalOutbox(stack, "Payments", { eventBus, publishAttempts: 11 }),
+      "Stack/Payments",
+      "publishAttempts must be an integer from 1 to 10, got 11",
+    );
   });
 });
