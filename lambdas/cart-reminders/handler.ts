@@ -1,14 +1,17 @@
+import { TASKS_ENV } from "../../lib/spool/delayed-tasks/contract.js";
 import { deliverTask } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { requireEnv } from "../../lib/spool/runtime/env.js";
 import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
+import { effectsTable } from "../env.js";
 import { CartReminderTask } from "./schema.js";
 import { sendCartReminder } from "./send-reminder.js";
 
 export const handler = sqsConsumerHandler(CartReminderTask, ({ dynamo }) => {
   const db = documentClient(dynamo);
   const now = () => new Date();
-  const tasks = { db, table: process.env.SPOOL_TASKS_TABLE ?? "", now };
-  const effects = { db, table: process.env.EFFECTS_TABLE ?? "", now };
+  const tasks = { db, table: requireEnv(TASKS_ENV.table, "DelayedTasks.grantDelivery"), now };
+  const effects = { db, table: effectsTable(), now };
   return {
     // The task key: one task is one reminder, whichever path (SQS delay, Scheduler) delivered it.
     idempotencyKey: (task) => task.taskKey,

@@ -8,9 +8,11 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { newCorrelationId } from "../../lib/spool/runtime/correlation.js";
+import { intEnv, requireEnv } from "../../lib/spool/runtime/env.js";
 import { createEvent, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
 import { TransientError } from "../../lib/spool/runtime/errors.js";
 import { outboxPut } from "../../lib/spool/transactional-outbox/runtime/outbox.js";
+import { SET_BY_STACK } from "../env.js";
 import { CHECKOUT_KEY_PREFIX } from "./contract.js";
 import { CHECKOUT_SOURCE, CheckoutRequest, ORDER_PLACED, type OrderPlacedData } from "./schema.js";
 
@@ -103,17 +105,16 @@ export function defaultCheckoutDeps(
   dynamo: DynamoDBClient,
   env: NodeJS.ProcessEnv = process.env,
 ): CheckoutDeps {
-  const required = (name: string) => {
-    const value = env[name];
-    if (!value) throw new Error(`${name} is not set`);
-    return value;
-  };
   return {
     dynamo,
-    ordersTable: required("ORDERS_TABLE"),
-    outboxTable: required("OUTBOX_TABLE"),
-    idempotencyTable: required("IDEMPOTENCY_TABLE"),
-    idempotencyTtlSeconds: Number(env.CHECKOUT_IDEMPOTENCY_TTL_SECONDS ?? 86_400),
+    ordersTable: requireEnv("ORDERS_TABLE", SET_BY_STACK, env),
+    outboxTable: requireEnv("OUTBOX_TABLE", SET_BY_STACK, env),
+    idempotencyTable: requireEnv("IDEMPOTENCY_TABLE", SET_BY_STACK, env),
+    idempotencyTtlSeconds: intEnv(
+      "CHECKOUT_IDEMPOTENCY_TTL_SECONDS",
+      { min: 1, fallback: 86_400 },
+      env,
+    ),
     now: () => new Date(),
     newId: randomUUID,
     random: Math.random,

@@ -1,7 +1,9 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { documentClient, dynamoClient, sqsClient } from "../../lib/spool/runtime/clients.js";
+import { intEnv, requireEnv } from "../../lib/spool/runtime/env.js";
 import { faultInjectorFromEnv } from "../../lib/spool/runtime/faults.js";
 import { createSagaStepHandler } from "../../lib/spool/saga-workflow/runtime/saga-step.js";
+import { effectsTable, SET_BY_STACK } from "../env.js";
 import { OrderToFulfil } from "./schema.js";
 import {
   cancelOrder,
@@ -17,10 +19,10 @@ import {
 const faults = faultInjectorFromEnv();
 const deps: FulfilmentDeps = {
   db: documentClient(dynamoClient(faults)),
-  table: process.env.EFFECTS_TABLE ?? "",
+  table: effectsTable(),
   sqs: sqsClient(),
-  notificationsQueueUrl: process.env.NOTIFICATIONS_QUEUE_URL ?? "",
-  paymentLimitCents: Number(process.env.PAYMENT_LIMIT_CENTS ?? 100_000),
+  notificationsQueueUrl: requireEnv("NOTIFICATIONS_QUEUE_URL", SET_BY_STACK),
+  paymentLimitCents: intEnv("PAYMENT_LIMIT_CENTS", { min: 0, fallback: 100_000 }),
   now: () => new Date(),
 };
 

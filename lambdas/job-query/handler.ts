@@ -1,8 +1,11 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 import * as z from "zod";
+import { JOBS_TABLE_ENV } from "../../lib/spool/job-table/contract.js";
 import { jobIdFor } from "../../lib/spool/job-table/job-states.js";
 import { documentClient, dynamoClient } from "../../lib/spool/runtime/clients.js";
+import { requireEnv } from "../../lib/spool/runtime/env.js";
 import { describeJob, type JobReport } from "../../lib/spool/saga-workflow/runtime/job-report.js";
+import { SET_BY_STACK } from "../env.js";
 
 const Query = z.union([
   z.object({ jobId: z.string().min(1).max(512) }),
@@ -10,7 +13,7 @@ const Query = z.union([
 ]);
 
 const deps = {
-  jobs: { db: documentClient(dynamoClient()), table: process.env.JOBS_TABLE ?? "" },
+  jobs: { db: documentClient(dynamoClient()), table: requireEnv(JOBS_TABLE_ENV, SET_BY_STACK) },
   sfn: new SFNClient({}),
 };
 

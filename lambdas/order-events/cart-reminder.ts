@@ -7,6 +7,7 @@ import {
   type TaskDependencies,
   tasksConfigFromEnv,
 } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
+import { intEnv } from "../../lib/spool/runtime/env.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { OrderEvent } from "./schema.js";
 
@@ -82,6 +83,6 @@ export function cartRemindersFromEnv(
       now: () => new Date(),
     },
     target: env.CART_REMINDER_TARGET,
-    delaySeconds: Number(env.CART_REMINDER_DELAY_SECONDS ?? 86_400),
+    delaySeconds: intEnv("CART_REMINDER_DELAY_SECONDS", { min: 0, fallback: 86_400 }, env),
   };
 }

@@ -1,12 +1,13 @@
 import { documentClient } from "../../lib/spool/runtime/clients.js";
 import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
+import { effectsTable } from "../env.js";
 import { applyOrderEvent } from "./apply-order-event.js";
 import { cartRemindersFromEnv, syncCartReminder } from "./cart-reminder.js";
 import { OrderEvent, orderEventKey } from "./schema.js";
 
 export const handler = sqsConsumerHandler(OrderEvent, ({ dynamo, sqs }) => {
   const db = documentClient(dynamo);
-  const table = process.env.EFFECTS_TABLE ?? "";
+  const table = effectsTable();
   const reminders = cartRemindersFromEnv({ db, sqs });
   return {
     idempotencyKey: orderEventKey,

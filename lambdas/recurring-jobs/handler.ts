@@ -12,6 +12,7 @@ import { documentClient } from "../../lib/spool/runtime/clients.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import { queueUrlFromArn, sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
+import { effectsTable } from "../env.js";
 import { heartbeat } from "./heartbeat.js";
 import { reconcileOrders } from "./reconcile-orders.js";
 
@@ -22,7 +23,7 @@ const anchors = new Map<string, Promise<Date | undefined>>();
 export const handler = sqsConsumerHandler(RunMessage, ({ dynamo, sqs }) => {
   const db = documentClient(dynamo);
   const now = () => new Date();
-  const effects = { db, table: process.env.EFFECTS_TABLE ?? "", now };
+  const effects = { db, table: effectsTable(), now };
   const effectOf: Record<string, (run: RunContext) => Promise<unknown>> = {
     "nightly-reconciliation": (run) => reconcileOrders(run, effects),
     heartbeat: (run) => heartbeat(run, effects),

@@ -5,6 +5,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
+import { CONSUMER_ENV } from "../runtime/consumer-config.js";
 import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
 
@@ -144,14 +145,16 @@ export class QueueConsumer extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...props.environment,
-        SPOOL_CONSUMER_NAME: this.consumerName,
-        SPOOL_DEAD_LETTER_QUEUE_URL: source.deadLetterQueue.queueUrl,
-        SPOOL_MAX_RECEIVE_COUNT: Tokenization.stringifyNumber(source.maxReceiveCount),
-        SPOOL_BACKOFF_BASE_SECONDS: Tokenization.stringifyNumber(backoff.base.toSeconds()),
-        SPOOL_BACKOFF_CAP_SECONDS: Tokenization.stringifyNumber(backoff.cap.toSeconds()),
-        SPOOL_IDEMPOTENCY_TTL_SECONDS: Tokenization.stringifyNumber(idempotencyTtl.toSeconds()),
+        [CONSUMER_ENV.consumerName]: this.consumerName,
+        [CONSUMER_ENV.deadLetterQueueUrl]: source.deadLetterQueue.queueUrl,
+        [CONSUMER_ENV.maxReceiveCount]: Tokenization.stringifyNumber(source.maxReceiveCount),
+        [CONSUMER_ENV.backoffBaseSeconds]: Tokenization.stringifyNumber(backoff.base.toSeconds()),
+        [CONSUMER_ENV.backoffCapSeconds]: Tokenization.stringifyNumber(backoff.cap.toSeconds()),
+        [CONSUMER_ENV.idempotencyTtlSeconds]: Tokenization.stringifyNumber(
+          idempotencyTtl.toSeconds(),
+        ),
         ...(props.idempotencyTable
-          ? { SPOOL_IDEMPOTENCY_TABLE: props.idempotencyTable.tableName }
+          ? { [CONSUMER_ENV.idempotencyTable]: props.idempotencyTable.tableName }
           : {}),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",

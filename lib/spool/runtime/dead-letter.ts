@@ -5,6 +5,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
+import type { DeadLetterReason } from "./error-codes.js";
 import type { Classified } from "./errors.js";
 
 /**
@@ -21,7 +22,8 @@ const MAX_MESSAGE_ATTRIBUTES = 10;
 const MAX_ERROR_MESSAGE_CHARS = 1_000;
 const MAX_DETAILS_CHARS = 2_000;
 
-export type DeadLetterReason = "permanent-failure" | "retries-exhausted";
+/** The reasons and what each means live in the error-code catalogue (a public contract). */
+export type { DeadLetterReason } from "./error-codes.js";
 
 export interface DeadLetterMetadata {
   readonly version: 1;

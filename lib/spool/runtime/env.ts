@@ -44,8 +44,14 @@ export function intEnv(
   const value = Number(raw);
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isInteger(value) || value < range.min || value > max) {
-    const bounds = range.max === undefined ? `at least ${range.min}` : `${range.min}–${max}`;
-    throw new ConfigurationError(`${name} must be an integer ${bounds}, got "${raw}"`);
+    // Worded like the constructs' prop validation (runtime/validation.ts).
+    const bounds =
+      range.max !== undefined
+        ? `an integer from ${range.min} to ${max}`
+        : range.min === 1
+          ? "a positive integer"
+          : `an integer of at least ${range.min}`;
+    throw new ConfigurationError(`${name} must be ${bounds}, got ${raw}`);
   }
   return value;
 }

@@ -6,13 +6,17 @@
  * - PermanentError: retrying cannot help (bad schema, broken JSON, a business rule, a key reused
  *   with different content). The record goes to the dead-letter queue at once.
  * - Anything else is treated as transient: a bug that a deploy can fix should not lose messages.
+ *
+ * Codes come from the catalogue in error-codes.ts (an application merges its own codes into it),
+ * and each class takes only the codes of its kind.
  */
+import type { ErrorCode, FailureKind, PermanentCode, TransientCode } from "./error-codes.js";
 
-export type FailureKind = "transient" | "permanent";
+export type { FailureKind } from "./error-codes.js";
 
-export interface SpoolErrorOptions {
-  /** A short, stable, machine-readable code, e.g. `SCHEMA_INVALID`. */
-  readonly code: string;
+export interface SpoolErrorOptions<C extends ErrorCode = ErrorCode> {
+  /** A short, stable, machine-readable code from the catalogue, e.g. `SCHEMA_INVALID`. */
+  readonly code: C;
   readonly cause?: unknown;
   /** Extra facts for the operator; must be JSON-serialisable. */
   readonly details?: Record<string, unknown>;
@@ -21,10 +25,10 @@ export interface SpoolErrorOptions {
 export class TransientError extends Error {
   override readonly name = "TransientError";
   readonly kind: FailureKind = "transient";
-  readonly code: string;
+  readonly code: TransientCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(message: string, options: SpoolErrorOptions = { code: "TRANSIENT" }) {
+  constructor(message: string, options: SpoolErrorOptions<TransientCode> = { code: "TRANSIENT" }) {
     super(message, { cause: options.cause });
     this.code = options.code;
     this.details = options.details;
@@ -34,10 +38,10 @@ export class TransientError extends Error {
 export class PermanentError extends Error {
   override readonly name = "PermanentError";
   readonly kind: FailureKind = "permanent";
-  readonly code: string;
+  readonly code: PermanentCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(message: string, options: SpoolErrorOptions = { code: "PERMANENT" }) {
+  constructor(message: string, options: SpoolErrorOptions<PermanentCode> = { code: "PERMANENT" }) {
     super(message, { cause: options.cause });
     this.code = options.code;
     this.details = options.details;
@@ -52,18 +56,22 @@ const IDEMPOTENCY_IN_PROGRESS = "IdempotencyAlreadyInProgressError";
  * AWS error names that mean "the request itself is wrong": retrying sends the same wrong request.
  * Throttling, 5xx and network errors are not here, so they stay transient.
  */
-const PERMANENT_AWS_ERRORS = new Set([
+const PERMANENT_AWS_ERRORS: ReadonlySet<string> = new Set<PermanentCode>([
   "ValidationException",
   "InvalidParameterValueException",
   "InvalidParameterException",
   "SerializationException",
 ]);
 
+function isPermanentAwsError(name: string): name is PermanentCode {
+  return PERMANENT_AWS_ERRORS.has(name);
+}
+
 export interface Classified {
   readonly kind: FailureKind;
   /** The class a human reads in the dead-letter metadata (`PermanentError`, `TimeoutError`, …). */
   readonly errorClass: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly details?: Record<string, unknown>;
 }
@@ -96,7 +104,7 @@ export function classify(error: unknown): Classified {
         message: error.message,
       };
     }
-    if (PERMANENT_AWS_ERRORS.has(error.name)) {
+    if (isPermanentAwsError(error.name)) {
       return {
         kind: "permanent",
         errorClass: error.name,

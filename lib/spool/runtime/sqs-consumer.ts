@@ -11,26 +11,29 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ChangeMessageVisibilityBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
-import {
-  assertBackoffPolicy,
-  type BackoffPolicy,
-  DEFAULT_BACKOFF,
-  fullJitterDelaySeconds,
-  MAX_VISIBILITY_TIMEOUT_SECONDS,
-} from "./backoff.js";
 import { dynamoClient, sqsClient } from "./clients.js";
+import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
 import { correlationIdOf } from "./correlation.js";
 import {
   type DeadLetterMetadata,
   type DeadLetterReason,
   sendToDeadLetterQueue,
 } from "./dead-letter.js";
+import type { ErrorCode } from "./error-codes.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
+import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
+import { applyRetryDelays } from "./retry-delays.js";
+
+// The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
+// stay importable from here, where handler authors look first.
+export { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+export { queueUrlFromArn } from "./retry-delays.js";
 
 /** What a consumer's business step receives besides the message. */
 export interface RecordContext {
@@ -69,18 +72,6 @@ export interface ConsumerDefinition<M, R> {
   readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
 }
 
-export interface ConsumerConfig {
-  /** Used as the idempotency key prefix and in dead-letter metadata. */
-  readonly consumerName: string;
-  /** Where permanent failures and exhausted retries go, with their metadata. */
-  readonly deadLetterQueueUrl: string | undefined;
-  /** The source queue's maxReceiveCount: the attempt on which Spool dead-letters itself. */
-  readonly maxReceiveCount: number | undefined;
-  readonly backoff: BackoffPolicy;
-  readonly idempotencyTable: string | undefined;
-  readonly idempotencyTtlSeconds: number;
-}
-
 export interface ConsumerDependencies {
   readonly sqs: SQSClient;
   /** Shared with the business step, so injected DynamoDB faults reach both. */
@@ -100,32 +91,8 @@ export type RecordOutcome<R> =
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;
-      readonly errorCode: string;
+      readonly errorCode: ErrorCode;
     };
-
-function positiveInt(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${name} must be a positive integer, got ${value}`);
-  return n;
-}
-
-/** Reads the configuration the QueueConsumer construct writes into the function's environment. */
-export function consumerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ConsumerConfig {
-  return {
-    consumerName: env.SPOOL_CONSUMER_NAME || env.AWS_LAMBDA_FUNCTION_NAME || "spool-consumer",
-    deadLetterQueueUrl: env.SPOOL_DEAD_LETTER_QUEUE_URL || undefined,
-    maxReceiveCount: positiveInt(env.SPOOL_MAX_RECEIVE_COUNT, "SPOOL_MAX_RECEIVE_COUNT"),
-    backoff: assertBackoffPolicy({
-      baseSeconds: Number(env.SPOOL_BACKOFF_BASE_SECONDS ?? DEFAULT_BACKOFF.baseSeconds),
-      capSeconds: Number(env.SPOOL_BACKOFF_CAP_SECONDS ?? DEFAULT_BACKOFF.capSeconds),
-    }),
-    idempotencyTable: env.SPOOL_IDEMPOTENCY_TABLE || undefined,
-    idempotencyTtlSeconds:
-      positiveInt(env.SPOOL_IDEMPOTENCY_TTL_SECONDS, "SPOOL_IDEMPOTENCY_TTL_SECONDS") ?? 86_400,
-  };
-}
 
 export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
   const faults = faultInjectorFromEnv();
@@ -148,6 +115,14 @@ function withoutCorrelationId(message: unknown): unknown {
   if (message === null || typeof message !== "object" || Array.isArray(message)) return message;
   const { correlationId: _ignored, ...rest } = message as Record<string, unknown>;
   return rest;
+}
+
+function parseBodyOrUndefined(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseBody(body: string): unknown {
@@ -290,9 +265,7 @@ export function createSqsConsumer<M, R>(
     idempotencyConfig.registerLambdaContext(context);
     // An in-progress idempotency record taken now expires when this invocation could time out.
     const leaseSeconds = Math.ceil(context.getRemainingTimeInMillis() / 1000);
-    // A record still running at the deadline is given up (reported failed, retried later) so
-    // the invocation answers before the function times out: a timeout would throw away the
-    // acknowledgement of every record of the batch that did finish.
+    // See record-deadline.ts: the batch must answer before the function times out.
     const deadlineAt = Date.now() + recordDeadlineMs(context.getRemainingTimeInMillis());
     const records = event.Records ?? [];
     const fifo = records[0]?.eventSourceARN.endsWith(".fifo") ?? false;
@@ -304,6 +277,14 @@ export function createSqsConsumer<M, R>(
     }
     const retryDelays = new Map<string, number>();
     const serializer = new KeyedSerializer();
+    const decide = (facts: FailureFacts, completed: boolean) =>
+      decideFailure({
+        ...facts,
+        completed,
+        leaseSeconds,
+        backoff: config.backoff,
+        random: deps.random,
+      });
 
     const validateAndProcess = async (
       record: SQSRecord,
@@ -379,41 +360,35 @@ export function createSqsConsumer<M, R>(
         return await beforeDeadline(work, deadlineAt);
       } catch (error) {
         const failure = classify(error);
-        const exhausted = config.maxReceiveCount !== undefined && attempt >= config.maxReceiveCount;
-        if (exhausted && failure.kind === "transient") {
-          const done = await completedResult(body);
-          if (done) {
-            metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
-            recordLogger.warn("out of attempts, but its work is already done: acknowledged", {
-              failure,
-            });
-            return { status: "duplicate", result: done.value };
-          }
+        const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };
+        const done = completionMatters(facts) ? await completedResult(body) : undefined;
+        const decision = decide(facts, done !== undefined);
+        if (done && decision.action === "acknowledge-duplicate") {
+          metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
+          recordLogger.warn("out of attempts, but its work is already done: acknowledged", {
+            failure,
+          });
+          return { status: "duplicate", result: done.value };
         }
-        if (failure.kind === "permanent" || exhausted) {
-          const reason = failure.kind === "permanent" ? "permanent-failure" : "retries-exhausted";
+        let delay = decision.action === "retry" ? decision.delaySeconds : 0;
+        if (decision.action === "dead-letter") {
           try {
-            return await deadLetter(record, error, reason, body, correlationId, recordLogger);
+            return await deadLetter(
+              record,
+              error,
+              decision.reason,
+              body,
+              correlationId,
+              recordLogger,
+            );
           } catch (sendError) {
-            // Could not dead-letter (no DLQ configured, SQS unavailable): retry later, with the
-            // same backoff, so a short outage does not burn the record's remaining attempts.
+            // Could not dead-letter (no DLQ configured, SQS unavailable): retry later.
             recordLogger.error("dead-lettering failed; the record will come back", {
               error: (sendError as Error).message,
             });
+            delay = decision.fallbackDelaySeconds;
           }
         }
-        // A duplicate still in progress resolves only when the other attempt finishes or its
-        // lease (at most one function timeout) expires: retrying sooner just burns attempts.
-        // A business step may say when to come back (retryAfterSeconds), e.g. a run's lease.
-        const jitter = fullJitterDelaySeconds(attempt, config.backoff, deps.random);
-        const retryAfter = Number(failure.details?.retryAfterSeconds);
-        const floor =
-          failure.code === "DUPLICATE_IN_PROGRESS"
-            ? leaseSeconds
-            : Number.isFinite(retryAfter)
-              ? Math.min(Math.max(0, Math.ceil(retryAfter)), MAX_VISIBILITY_TIMEOUT_SECONDS)
-              : 0;
-        const delay = Math.max(jitter, floor);
         retryDelays.set(record.messageId, delay);
         metrics.addMetric("Retried", MetricUnit.Count, 1);
         recordLogger.warn("transient failure; will retry", { failure, retryInSeconds: delay });
@@ -424,34 +399,34 @@ export function createSqsConsumer<M, R>(
     /**
      * FIFO records skipped behind a failed predecessor still count a delivery. One skipped on
      * its last allowed delivery would be moved bare to the DLQ by the redrive policy at the
-     * next receive; dead-letter it now instead, with metadata saying why.
+     * next receive; dead-letter it now instead, with metadata saying why. The others come back
+     * as the failure policy says (at once: their group waits for its head).
      */
-    const deadLetterBlockedOnLastAttempt = async (
-      response: SQSBatchResponse,
-      ownFailures: Map<string, number>,
-    ) => {
-      if (config.maxReceiveCount === undefined) return;
-      const max = config.maxReceiveCount;
-      const blocked = records.filter(
+    const handleSkipped = async (response: SQSBatchResponse, ownFailures: Set<string>) => {
+      const skipped = records.filter(
         (r) =>
           !ownFailures.has(r.messageId) &&
-          response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId) &&
-          (Number(r.attributes.ApproximateReceiveCount) || 1) >= max,
+          response.batchItemFailures.some((f) => f.itemIdentifier === r.messageId),
       );
-      for (const record of blocked) {
-        let body: unknown;
-        try {
-          body = JSON.parse(record.body);
-        } catch {
-          body = undefined;
-        }
+      for (const record of skipped) {
+        const facts: FailureFacts = {
+          failure: { kind: "transient", code: "BLOCKED_BY_GROUP" },
+          attempt: Number(record.attributes.ApproximateReceiveCount) || 1,
+          maxReceiveCount: config.maxReceiveCount,
+        };
+        // Completion is not looked up: the record did not run in this invocation, and a replay
+        // of a dead letter whose work was done is answered from its idempotency record anyway.
+        const decision = decide(facts, false);
+        if (decision.action === "retry") retryDelays.set(record.messageId, decision.delaySeconds);
+        if (decision.action !== "dead-letter") continue;
+        const body = parseBodyOrUndefined(record.body);
         const correlationId = correlationIdOf(record, body);
         const blockedError = new TransientError(
           "out of attempts while blocked behind a failed earlier message of its group",
           { code: "BLOCKED_BY_GROUP" },
         );
         try {
-          await deadLetter(record, blockedError, "retries-exhausted", body, correlationId, logger);
+          await deadLetter(record, blockedError, decision.reason, body, correlationId, logger);
           response.batchItemFailures = response.batchItemFailures.filter(
             (f) => f.itemIdentifier !== record.messageId,
           );
@@ -459,6 +434,7 @@ export function createSqsConsumer<M, R>(
           logger.error("could not dead-letter a blocked record", {
             error: (error as Error).message,
           });
+          retryDelays.set(record.messageId, decision.fallbackDelaySeconds);
         }
       }
     };
@@ -475,99 +451,13 @@ export function createSqsConsumer<M, R>(
             throwOnFullBatchFailure: false,
             processInParallel: true,
           });
-      if (fifo) await deadLetterBlockedOnLastAttempt(response, retryDelays);
+      if (fifo) await handleSkipped(response, new Set(retryDelays.keys()));
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;
     } finally {
       metrics.publishStoredMetrics();
     }
   };
-}
-
-/**
- * How long records may run in an invocation with `remainingMs` left: all of it but a margin
- * (a tenth, at least 200 ms and at most 2 s) to answer the batch and set the retry delays.
- */
-export function recordDeadlineMs(remainingMs: number): number {
-  const margin = Math.min(2_000, Math.max(200, remainingMs / 10));
-  return Math.max(0, remainingMs - margin);
-}
-
-/** The work's result, or a transient failure if the deadline comes first (the work goes on). */
-async function beforeDeadline<T>(work: Promise<T>, deadlineAt: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new TransientError("the record did not finish before the function's deadline", {
-            code: "RECORD_DEADLINE",
-          }),
-        ),
-      Math.max(0, deadlineAt - Date.now()),
-    );
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Sets each failed record's visibility timeout: its backoff delay, or 0 for a FIFO record that
- * was only skipped behind a failed predecessor (its group stays blocked by that predecessor, and
- * holding it for the full queue visibility timeout would stall the group for no reason).
- */
-async function applyRetryDelays(
-  sqs: SQSClient,
-  records: SQSRecord[],
-  response: SQSBatchResponse,
-  retryDelays: Map<string, number>,
-  logger: Logger,
-): Promise<void> {
-  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  const byQueue = new Map<
-    string,
-    { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[]
-  >();
-  for (const [index, record] of records.entries()) {
-    if (!failed.has(record.messageId)) continue;
-    const entries = byQueue.get(record.eventSourceARN) ?? [];
-    entries.push({
-      Id: `r${index}`,
-      ReceiptHandle: record.receiptHandle,
-      VisibilityTimeout: retryDelays.get(record.messageId) ?? 0,
-    });
-    byQueue.set(record.eventSourceARN, entries);
-  }
-  for (const [queueArn, entries] of byQueue) {
-    const queueUrl = queueUrlFromArn(queueArn);
-    for (let i = 0; i < entries.length; i += 10) {
-      try {
-        const result = await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: entries.slice(i, i + 10),
-          }),
-        );
-        if (result.Failed?.length)
-          logger.warn("some retry delays were not applied", { failed: result.Failed });
-      } catch (error) {
-        // The record still comes back, after the queue's own visibility timeout.
-        logger.warn("could not apply retry delays", { error: (error as Error).message });
-      }
-    }
-  }
-}
-
-/** arn:aws:sqs:region:account:name → the queue URL the endpoint resolves it to. */
-export function queueUrlFromArn(arn: string): string {
-  const [, partition, , region, account, name] = arn.split(":");
-  const endpoint = process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL;
-  if (endpoint) return `${endpoint.replace(/\/$/, "")}/${account}/${name}`;
-  const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
-  return `https://sqs.${region}.${suffix}/${account}/${name}`;
 }
 
 /**

@@ -65,6 +65,23 @@ describe("spool argument parsing", () => {
     expect(err).toMatch(/^spool: --where is not a valid JMESPath expression/);
   });
 
+  it.each([
+    [
+      ["--reason", "retries_exhausted"],
+      /^spool: --reason must be one of .*\(did you mean "retries-exhausted"\?\)\n$/,
+    ],
+    [
+      ["--error-code", "NO_SUCH_CODE"],
+      /^spool: --error-code "NO_SUCH_CODE" is not a known error code/,
+    ],
+  ])("refuses %j before touching AWS, in one line (usage error, exit 2)", async (args, message) => {
+    const { code, err, out } = await spool("dlq", "replay", "orders", ...args);
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(out).toBe("");
+  });
+
   it("says what to do when the emulator is not running", async () => {
     const { code, err } = await spool("status");
     expect(code).toBe(1);

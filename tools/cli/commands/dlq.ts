@@ -8,12 +8,15 @@ import {
 import {
   type DeadLetter,
   DeadLetterReader,
+  LISTED_REASONS,
   peekDeadLetters,
   queueCounts,
 } from "../lib/dead-letters.js";
 import { SpoolCliError } from "../lib/errors.js";
 import {
   assertJmesPath,
+  assertKnownErrorCodes,
+  assertKnownReasons,
   type DeadLetterFilter,
   parseAttributeFilter,
   parseDuration,
@@ -239,6 +242,8 @@ interface ReplayOptions {
 /** The filter the replay options describe (validated; a bad value is a usage error). */
 export function filterFromOptions(options: ReplayOptions): DeadLetterFilter {
   if (options.where !== undefined) assertJmesPath(options.where);
+  assertKnownErrorCodes(options.errorCode ?? []);
+  assertKnownReasons(options.reason ?? []);
   return {
     ...(options.errorClass?.length ? { errorClasses: options.errorClass } : {}),
     ...(options.errorCode?.length ? { errorCodes: options.errorCode } : {}),
@@ -389,10 +394,14 @@ export const dlqCommand: SpoolCommand = {
       )
       .argument("<queue>", "the queue whose dead letters to replay")
       .option("--error-class <class>", "only this error class (repeatable)", collect)
-      .option("--error-code <code>", "only this error code (repeatable)", collect)
+      .option(
+        "--error-code <code>",
+        "only this error code, from the catalogue (repeatable)",
+        collect,
+      )
       .option(
         "--reason <reason>",
-        "permanent-failure | retries-exhausted | redrive | unknown (repeatable)",
+        `${Object.keys(LISTED_REASONS).join(" | ")} (repeatable)`,
         collect,
       )
       .option(

@@ -11,7 +11,20 @@ import {
   type DeadLetterMetadata,
   parseDeadLetterMetadata,
 } from "../../../lib/spool/runtime/dead-letter.js";
+import { DEAD_LETTER_REASONS } from "../../../lib/spool/runtime/error-codes.js";
 import type { QueueRef, SourceQueue } from "./stack.js";
+
+/**
+ * The reason `spool dlq` gives a dead letter: the consumer's reason from its metadata, or, for one
+ * without metadata, how it got there. `--reason` accepts exactly these.
+ */
+export const LISTED_REASONS = {
+  ...DEAD_LETTER_REASONS,
+  redrive: "moved by the queue's redrive policy, without Spool's metadata (a crash or a timeout)",
+  unknown: "neither Spool's metadata nor a redrive source: sent to the dead-letter queue by hand",
+} as const;
+
+export type ListedReason = keyof typeof LISTED_REASONS;
 
 /**
  * A dead letter as an operator sees it: Spool's metadata when a Spool consumer dead-lettered it,
@@ -36,7 +49,7 @@ export interface DeadLetter {
   readonly errorClass: string | undefined;
   readonly errorCode: string | undefined;
   readonly errorMessage: string | undefined;
-  readonly reason: string;
+  readonly reason: ListedReason;
   /** Deliveries before it died: Spool's count, or the source's maxReceiveCount for a redrive. */
   readonly attempts: number | undefined;
   readonly firstFailureAt: Date | undefined;

@@ -1,5 +1,7 @@
 import { search } from "@aws-lambda-powertools/jmespath";
-import type { DeadLetter } from "./dead-letters.js";
+import { ORDER_ERROR_CODES } from "../../../lambdas/error-codes.js";
+import { SPOOL_ERROR_CODES } from "../../../lib/spool/runtime/error-codes.js";
+import { type DeadLetter, LISTED_REASONS } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
 
 /** Which dead letters a replay takes. Every given criterion must hold (AND); lists are OR. */
@@ -40,6 +42,51 @@ export function parseAttributeFilter(text: string): { name: string; value: strin
     throw new SpoolCliError(`--attribute must be name=value, got "${text}"`, 2);
   }
   return { name: text.slice(0, at), value: text.slice(at + 1) };
+}
+
+/**
+ * The codes a dead letter can carry: the toolkit's and the example's catalogues (the codes are a
+ * public contract, listed in docs/operations.md). A code outside them would match nothing.
+ */
+export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set([
+  ...Object.keys(SPOOL_ERROR_CODES),
+  ...Object.keys(ORDER_ERROR_CODES),
+]);
+
+/** Case, `_` and `-` apart: how an operator most often misspells a code or a reason. */
+const loosely = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+function didYouMean(value: string, known: Iterable<string>): string {
+  for (const candidate of known) {
+    if (loosely(candidate) === loosely(value)) return ` (did you mean "${candidate}"?)`;
+  }
+  return "";
+}
+
+/**
+ * Refuses an `--error-code` outside the catalogue: a filter that silently matches nothing
+ * would report "nothing to replay" while the dead letters sit there.
+ */
+export function assertKnownErrorCodes(codes: readonly string[]): void {
+  for (const code of codes) {
+    if (KNOWN_ERROR_CODES.has(code)) continue;
+    throw new SpoolCliError(
+      `--error-code "${code}" is not a known error code${didYouMean(code, KNOWN_ERROR_CODES)}; see the catalogue in docs/operations.md#error-codes-and-dead-letter-reasons`,
+      2,
+    );
+  }
+}
+
+/** Refuses a `--reason` that no dead letter can have, naming the ones it can. */
+export function assertKnownReasons(reasons: readonly string[]): void {
+  const known = Object.keys(LISTED_REASONS);
+  for (const reason of reasons) {
+    if (known.includes(reason)) continue;
+    throw new SpoolCliError(
+      `--reason must be one of ${known.join(", ")}, got "${reason}"${didYouMean(reason, known)}`,
+      2,
+    );
+  }
 }
 
 /** Fails early, with the parser's reason, on an expression JMESPath cannot parse. */

@@ -19,9 +19,10 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import * as z from "zod";
 import { newCorrelationId } from "../../runtime/correlation.js";
 import { intEnv, jsonEnv, requireEnv } from "../../runtime/env.js";
+import type { PermanentCode } from "../../runtime/error-codes.js";
 import { PermanentError } from "../../runtime/errors.js";
 import { spoolMessage } from "../../runtime/producer.js";
-import { queueUrlFromArn } from "../../runtime/sqs-consumer.js";
+import { queueUrlFromArn } from "../../runtime/retry-delays.js";
 import { TASKS_ENV, type TaskRetryPolicy, type TasksConfig } from "../contract.js";
 
 export type { TaskRetryPolicy, TasksConfig };
@@ -154,7 +155,11 @@ export interface ScheduledTask extends Task {
   readonly created: boolean;
 }
 
-function invalid(code: string, message: string, details: Record<string, unknown> = {}): never {
+function invalid(
+  code: PermanentCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): never {
   throw new PermanentError(message, { code, details });
 }
 

@@ -16,7 +16,7 @@ import { newCorrelationId } from "../../runtime/correlation.js";
 import { jsonEnv } from "../../runtime/env.js";
 import { classify, PermanentError, TransientError } from "../../runtime/errors.js";
 import { spoolMessage } from "../../runtime/producer.js";
-import { queueUrlFromArn } from "../../runtime/sqs-consumer.js";
+import { queueUrlFromArn } from "../../runtime/retry-delays.js";
 import {
   JOB_NAME_PATTERN,
   JOBS_ENV,

@@ -1,9 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { ORDER_ERROR_CODES } from "../../../../lambdas/error-codes.js";
+import {
+  DEAD_LETTER_REASONS,
+  SPOOL_ERROR_CODES,
+} from "../../../../lib/spool/runtime/error-codes.js";
 import { kebab, uniqueNames } from "../../../../lib/spool/spool-monitoring/names.js";
 import { filterFromOptions } from "../../../../tools/cli/commands/dlq.js";
-import type { DeadLetter } from "../../../../tools/cli/lib/dead-letters.js";
+import { type DeadLetter, LISTED_REASONS } from "../../../../tools/cli/lib/dead-letters.js";
 import {
   assertJmesPath,
+  assertKnownErrorCodes,
+  assertKnownReasons,
   describeFilter,
   isEmptyFilter,
   matchDeadLetter,
@@ -11,6 +18,7 @@ import {
   parseDuration,
 } from "../../../../tools/cli/lib/filters.js";
 import { parseRate, TokenBucket } from "../../../../tools/cli/lib/rate-limiter.js";
+import { readDoc, tableRows } from "../../../helpers/markdown.js";
 
 const now = new Date("2026-01-01T12:00:00Z");
 
@@ -91,7 +99,7 @@ describe("dead-letter filters", () => {
   it("parses the replay options, refusing bad values with the option's name", () => {
     expect(
       filterFromOptions({
-        errorCode: ["A"],
+        errorCode: ["RECIPIENT_SUPPRESSED"],
         attribute: ["tenant=acme=1"],
         olderThan: "2h",
         where: "x == `1`",
@@ -100,7 +108,7 @@ describe("dead-letter filters", () => {
         native: true,
       }),
     ).toEqual({
-      errorCodes: ["A"],
+      errorCodes: ["RECIPIENT_SUPPRESSED"],
       attributes: [{ name: "tenant", value: "acme=1" }],
       olderThanMs: 7_200_000,
       where: "x == `1`",
@@ -113,6 +121,53 @@ describe("dead-letter filters", () => {
     expect(() => parseAttributeFilter("=x")).toThrow('--attribute must be name=value, got "=x"');
     expect(() => assertJmesPath("order.[")).toThrow(/--where is not a valid JMESPath expression/);
     expect(() => assertJmesPath("length(@)")).not.toThrow();
+  });
+
+  it("accepts the catalogue's error codes (toolkit and example) and every listed reason", () => {
+    expect(
+      filterFromOptions({
+        errorCode: ["SCHEMA_INVALID", "RECIPIENT_SUPPRESSED", "ValidationException"],
+        reason: ["permanent-failure", "retries-exhausted", "redrive", "unknown"],
+        dryRun: true,
+        hold: 60,
+        native: true,
+      }),
+    ).toEqual({
+      errorCodes: ["SCHEMA_INVALID", "RECIPIENT_SUPPRESSED", "ValidationException"],
+      reasons: ["permanent-failure", "retries-exhausted", "redrive", "unknown"],
+    });
+    expect(() => assertKnownErrorCodes(Object.keys(SPOOL_ERROR_CODES))).not.toThrow();
+    expect(() => assertKnownErrorCodes(Object.keys(ORDER_ERROR_CODES))).not.toThrow();
+    expect(() => assertKnownReasons(Object.keys(DEAD_LETTER_REASONS))).not.toThrow();
+  });
+
+  it.each([
+    [
+      { errorCode: ["RECIPIENT_SUPRESSED"] },
+      '--error-code "RECIPIENT_SUPRESSED" is not a known error code; see the catalogue in docs/operations.md#error-codes-and-dead-letter-reasons',
+    ],
+    [
+      { errorCode: ["schema-invalid"] },
+      /not a known error code \(did you mean "SCHEMA_INVALID"\?\)/,
+    ],
+    // A code the unit tests register for themselves is no code a deployed consumer raises.
+    [{ errorCode: ["SCHEMA_INVALID", "BAD"] }, /^--error-code "BAD" is not a known error code/],
+    [
+      { reason: ["retries_exhausted"] },
+      '--reason must be one of permanent-failure, retries-exhausted, redrive, unknown, got "retries_exhausted" (did you mean "retries-exhausted"?)',
+    ],
+    [{ reason: ["timeout"] }, /^--reason must be one of .*, got "timeout"$/],
+  ])("refuses %j as a usage error (exit code 2)", (options, message) => {
+    const parse = () => filterFromOptions({ ...options, dryRun: true, hold: 60, native: true });
+    expect(parse).toThrow(message);
+    expect(parse).toThrow(expect.objectContaining({ exitCode: 2 }));
+  });
+
+  it("documents every reason --reason accepts in docs/operations.md, with its meaning", () => {
+    const rows = tableRows(readDoc("docs/operations.md"), "The reason of a dead letter");
+    expect(rows).toEqual(
+      Object.entries(LISTED_REASONS).map(([reason, meaning]) => [`\`${reason}\``, meaning]),
+    );
   });
 
   it("describes a filter for the audit record", () => {

@@ -1,0 +1,81 @@
+/**
+ * What the QueueConsumer construct writes into its function's environment and the consumer reads
+ * back. SDK-free: the construct imports the names at synth time, the handler reads them at init
+ * (a malformed value throws there, naming the variable).
+ */
+import {
+  assertBackoffPolicy,
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+} from "./backoff.js";
+import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
+
+/** The environment variables of a queue consumer. */
+export const CONSUMER_ENV = {
+  consumerName: "SPOOL_CONSUMER_NAME",
+  deadLetterQueueUrl: "SPOOL_DEAD_LETTER_QUEUE_URL",
+  maxReceiveCount: "SPOOL_MAX_RECEIVE_COUNT",
+  backoffBaseSeconds: "SPOOL_BACKOFF_BASE_SECONDS",
+  backoffCapSeconds: "SPOOL_BACKOFF_CAP_SECONDS",
+  idempotencyTable: "SPOOL_IDEMPOTENCY_TABLE",
+  idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
+} as const;
+
+/** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
+export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
+
+export interface ConsumerConfig {
+  /** Used as the idempotency key prefix and in dead-letter metadata. */
+  readonly consumerName: string;
+  /** Where permanent failures and exhausted retries go, with their metadata. */
+  readonly deadLetterQueueUrl: string | undefined;
+  /** The source queue's maxReceiveCount: the attempt on which Spool dead-letters itself. */
+  readonly maxReceiveCount: number | undefined;
+  readonly backoff: BackoffPolicy;
+  readonly idempotencyTable: string | undefined;
+  readonly idempotencyTtlSeconds: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the configuration the QueueConsumer construct writes into the function's environment.
+ * Everything is optional (a handler also runs outside the construct, e.g. in tests), but what is
+ * set must be well-formed.
+ */
+export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
+  const seconds = (name: string, fallback: number) =>
+    intEnv(name, { min: 0, max: MAX_VISIBILITY_TIMEOUT_SECONDS, fallback }, env);
+  const base = seconds(CONSUMER_ENV.backoffBaseSeconds, DEFAULT_BACKOFF.baseSeconds);
+  const cap = seconds(CONSUMER_ENV.backoffCapSeconds, DEFAULT_BACKOFF.capSeconds);
+  return {
+    consumerName:
+      optionalEnv(CONSUMER_ENV.consumerName, env) ??
+      optionalEnv("AWS_LAMBDA_FUNCTION_NAME", env) ??
+      "spool-consumer",
+    deadLetterQueueUrl: optionalEnv(CONSUMER_ENV.deadLetterQueueUrl, env),
+    maxReceiveCount:
+      optionalEnv(CONSUMER_ENV.maxReceiveCount, env) === undefined
+        ? undefined
+        : intEnv(CONSUMER_ENV.maxReceiveCount, { min: 1 }, env),
+    backoff: backoffPolicy(base, cap),
+    idempotencyTable: optionalEnv(CONSUMER_ENV.idempotencyTable, env),
+    idempotencyTtlSeconds: intEnv(
+      CONSUMER_ENV.idempotencyTtlSeconds,
+      { min: 1, fallback: DEFAULT_IDEMPOTENCY_TTL_SECONDS },
+      env,
+    ),
+  };
+}
+
+/** Each bound is checked on its own by intEnv; what is left is a cap below the base. */
+function backoffPolicy(baseSeconds: number, capSeconds: number): BackoffPolicy {
+  try {
+    return assertBackoffPolicy({ baseSeconds, capSeconds });
+  } catch (error) {
+    throw new ConfigurationError(
+      `${CONSUMER_ENV.backoffCapSeconds}, ${CONSUMER_ENV.backoffBaseSeconds}: ${(error as Error).message}`,
+    );
+  }
+}

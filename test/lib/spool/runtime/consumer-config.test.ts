@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import {
+  CONSUMER_ENV,
+  consumerConfigFromEnv,
+} from "../../../../lib/spool/runtime/consumer-config.js";
+import { ConfigurationError } from "../../../../lib/spool/runtime/env.js";
+
+const DLQ_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/q-dlq";
+
+describe("consumerConfigFromEnv", () => {
+  it("reads what the QueueConsumer construct writes", () => {
+    expect(
+      consumerConfigFromEnv({
+        SPOOL_CONSUMER_NAME: "orders",
+        SPOOL_DEAD_LETTER_QUEUE_URL: DLQ_URL,
+        SPOOL_MAX_RECEIVE_COUNT: "5",
+        SPOOL_BACKOFF_BASE_SECONDS: "1",
+        SPOOL_BACKOFF_CAP_SECONDS: "8",
+        SPOOL_IDEMPOTENCY_TABLE: "idem",
+        SPOOL_IDEMPOTENCY_TTL_SECONDS: "600",
+      }),
+    ).toEqual({
+      consumerName: "orders",
+      deadLetterQueueUrl: DLQ_URL,
+      maxReceiveCount: 5,
+      backoff: { baseSeconds: 1, capSeconds: 8 },
+      idempotencyTable: "idem",
+      idempotencyTtlSeconds: 600,
+    });
+  });
+
+  it("names each variable once, as the construct writes them", () => {
+    expect(CONSUMER_ENV).toEqual({
+      consumerName: "SPOOL_CONSUMER_NAME",
+      deadLetterQueueUrl: "SPOOL_DEAD_LETTER_QUEUE_URL",
+      maxReceiveCount: "SPOOL_MAX_RECEIVE_COUNT",
+      backoffBaseSeconds: "SPOOL_BACKOFF_BASE_SECONDS",
+      backoffCapSeconds: "SPOOL_BACKOFF_CAP_SECONDS",
+      idempotencyTable: "SPOOL_IDEMPOTENCY_TABLE",
+      idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
+    });
+  });
+
+  it("falls back to the function name and Spool's defaults", () => {
+    expect(consumerConfigFromEnv({ AWS_LAMBDA_FUNCTION_NAME: "fn" })).toEqual({
+      consumerName: "fn",
+      deadLetterQueueUrl: undefined,
+      maxReceiveCount: undefined,
+      backoff: { baseSeconds: 2, capSeconds: 300 },
+      idempotencyTable: undefined,
+      idempotencyTtlSeconds: 86_400,
+    });
+    expect(consumerConfigFromEnv({}).consumerName).toBe("spool-consumer");
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(
+      consumerConfigFromEnv({
+        SPOOL_CONSUMER_NAME: "",
+        AWS_LAMBDA_FUNCTION_NAME: "fn",
+        SPOOL_DEAD_LETTER_QUEUE_URL: "",
+        SPOOL_MAX_RECEIVE_COUNT: "",
+        SPOOL_IDEMPOTENCY_TABLE: "",
+      }),
+    ).toMatchObject({
+      consumerName: "fn",
+      deadLetterQueueUrl: undefined,
+      maxReceiveCount: undefined,
+      idempotencyTable: undefined,
+    });
+  });
+
+  it("rejects a bad receive count or backoff, naming the variable and value", () => {
+    expect(() => consumerConfigFromEnv({ SPOOL_MAX_RECEIVE_COUNT: "0" })).toThrow(
+      "SPOOL_MAX_RECEIVE_COUNT must be a positive integer, got 0",
+    );
+    expect(() => consumerConfigFromEnv({ SPOOL_IDEMPOTENCY_TTL_SECONDS: "1.5" })).toThrow(
+      "SPOOL_IDEMPOTENCY_TTL_SECONDS must be a positive integer, got 1.5",
+    );
+    expect(() =>
+      consumerConfigFromEnv({ SPOOL_BACKOFF_BASE_SECONDS: "10", SPOOL_BACKOFF_CAP_SECONDS: "5" }),
+    ).toThrow("backoff capSeconds must be >= baseSeconds (10), got 5");
+  });
+
+  it.each([
+    [{ SPOOL_MAX_RECEIVE_COUNT: "five" }, "SPOOL_MAX_RECEIVE_COUNT must be a positive integer"],
+    [{ SPOOL_BACKOFF_BASE_SECONDS: "soon" }, "SPOOL_BACKOFF_BASE_SECONDS must be an integer"],
+    [{ SPOOL_BACKOFF_BASE_SECONDS: "-1" }, "SPOOL_BACKOFF_BASE_SECONDS must be an integer"],
+    [{ SPOOL_BACKOFF_CAP_SECONDS: "43201" }, "SPOOL_BACKOFF_CAP_SECONDS must be an integer"],
+    [
+      { SPOOL_BACKOFF_BASE_SECONDS: "10", SPOOL_BACKOFF_CAP_SECONDS: "5" },
+      "SPOOL_BACKOFF_CAP_SECONDS",
+    ],
+    [{ SPOOL_IDEMPOTENCY_TTL_SECONDS: "0" }, "SPOOL_IDEMPOTENCY_TTL_SECONDS must be"],
+  ])("fails at init with a ConfigurationError naming the variable: %j", (env, message) => {
+    expect(() => consumerConfigFromEnv(env)).toThrow(ConfigurationError);
+    expect(() => consumerConfigFromEnv(env)).toThrow(message);
+  });
+});

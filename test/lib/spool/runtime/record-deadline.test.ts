@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { TransientError } from "../../../../lib/spool/runtime/errors.js";
+import { beforeDeadline, recordDeadlineMs } from "../../../../lib/spool/runtime/record-deadline.js";
+import { lambdaContext, sqsEvent } from "../../../helpers/sqs.js";
+import {
+  body,
+  failedIds,
+  fifoRecord,
+  harness,
+  record,
+  useConsumerHarness,
+  visibilityChanges,
+} from "../../../helpers/sqs-consumer-harness.js";
+
+useConsumerHarness();
+
+describe("recordDeadlineMs", () => {
+  it("keeps a margin of a tenth of the remaining time, between 200 ms and 2 s", () => {
+    expect(recordDeadlineMs(1_000)).toBe(800);
+    expect(recordDeadlineMs(10_000)).toBe(9_000);
+    expect(recordDeadlineMs(60_000)).toBe(58_000);
+    expect(recordDeadlineMs(100)).toBe(0);
+  });
+});
+
+describe("beforeDeadline", () => {
+  it("answers with the work's result when it finishes in time", async () => {
+    await expect(beforeDeadline(Promise.resolve("done"), Date.now() + 60_000)).resolves.toBe(
+      "done",
+    );
+  });
+
+  it("fails transiently with RECORD_DEADLINE when the deadline comes first", async () => {
+    const never = new Promise<never>(() => undefined);
+    const outcome = beforeDeadline(never, Date.now());
+    await expect(outcome).rejects.toBeInstanceOf(TransientError);
+    await expect(outcome).rejects.toMatchObject({ code: "RECORD_DEADLINE" });
+  });
+});
+
+/** Through the consumer: what the deadline is for. */
+describe("the invocation deadline", () => {
+  it("gives up a record still running near the timeout, so its batch-mates are acknowledged", async () => {
+    const h = harness({
+      process: (message) =>
+        message.id === "stuck"
+          ? new Promise(() => undefined)
+          : Promise.resolve({ handled: message.id }),
+    });
+    const started = Date.now();
+    const response = await h.handler(
+      sqsEvent(
+        record({ messageId: "m-stuck", body: body("stuck") }),
+        record({ messageId: "m-ok", body: body("ok") }),
+      ),
+      lambdaContext(1_000),
+    );
+    // Answered before the 1 s timeout, with only the stuck record to retry.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(failedIds(response)).toEqual(["m-stuck"]);
+    expect(visibilityChanges().map((c) => c.receiptHandle)).toEqual(["receipt-m-stuck"]);
+  });
+
+  it("does not start a FIFO record once the deadline has passed", async () => {
+    const h = harness({
+      process: (message) =>
+        message.id === "A1"
+          ? new Promise(() => undefined)
+          : Promise.resolve({ handled: message.id }),
+    });
+    const response = await h.handler(
+      sqsEvent(fifoRecord("A1", "A"), fifoRecord("B1", "B")),
+      lambdaContext(1_000),
+    );
+    expect(failedIds(response)).toEqual(["A1", "B1"]);
+    // B1 waited behind A1 until the deadline, and was then not started at all.
+    expect(h.process.mock.calls.map((call) => call[0].id)).toEqual(["A1"]);
+  });
+});
