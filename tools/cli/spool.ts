@@ -1,9 +1,22 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
 import { AwsClients, resolveTarget } from "./lib/aws.js";
 import { describeError } from "./lib/errors.js";
 import { type Io, processIo } from "./lib/io.js";
 import { loadInventory, type StackInventory } from "./lib/stack.js";
+
+/** Exit codes `tools/cli/README.md` promises: 0 success, 1 a failed operation, 2 a bad argument. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Commander's own "errors" that are really the answer the user asked for. */
+const ANSWERED = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);
+
+/** Spool's version, as the package.json it ships with says. */
+function version(): string {
+  const pkg = new URL("../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+}
 
 export interface GlobalOptions {
   readonly stack: string;
@@ -50,13 +63,21 @@ export function createProgram(context: CliContext): Command {
     .option("--stack <name>", "the CloudFormation stack to operate on", "Spool")
     .option("--region <region>", "AWS region (default: AWS_REGION or your profile's)")
     .option("--json", "print results as JSON instead of tables", false)
+    .version(version(), "-V, --version", "print Spool's version")
+    // Every subcommand's help lists --json, --stack and --region too: they apply everywhere.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.io.stdout.write(text),
       writeErr: (text) => context.io.stderr.write(text),
-      // One line: what was wrong, and where usage is.
+      // One line: what was wrong, and where usage is (commander's "Did you mean" joins it).
       outputError: (text, write) =>
-        write(`spool: ${text.trim().replace(/^error: /, "")} (see spool --help)\n`),
+        write(
+          `spool: ${text
+            .trim()
+            .replace(/^error: /, "")
+            .replace(/\s*\n\s*/g, " ")} (see spool --help)\n`,
+        ),
     });
   for (const command of commands) command.register(program, context);
   program.addHelpText("after", () => `\nEvery command:\n${commandList(program)}\n`);
@@ -123,8 +144,9 @@ export async function runSpool(argv: readonly string[], options: RunOptions = {}
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version are "errors" to commander; they exit 0.
-      return error.exitCode;
+      // Help and version are "errors" to commander; everything else it throws is a bad argument
+      // (unknown command or option, missing or malformed argument), which exits 2.
+      return ANSWERED.has(error.code) ? EXIT.ok : EXIT.usage;
     }
     const target = clients?.target ?? resolveTarget({ region: globals().region }, env);
     io.stderr.write(

@@ -51,12 +51,30 @@ describe("spool argument parsing", () => {
     ],
     [["dlq", "list", "orders", "--hold", "x"], /--hold must be an integer from 1 to 43200/],
     [["status", "--watch", "0"], /refresh interval must be 1–3600 seconds, got "0"/],
-  ])("refuses %j in one line with a non-zero exit code", async (argv, message) => {
+    [["--bogus"], /^spool: unknown option '--bogus' \(see spool --help\)\n$/],
+    // commander adds a suggestion on a line of its own; it must stay on the one line.
+    [["--verison"], /^spool: unknown option '--verison' \(Did you mean --version\?\) \(see/],
+    [["dlq", "frobnicate"], /^spool: unknown command 'frobnicate'/],
+  ])("refuses %j in one line with exit code 2 (a bad argument)", async (argv, message) => {
     const { code, err, out } = await spool(...argv);
-    expect(code).not.toBe(0);
+    expect(code).toBe(2);
     expect(err).toMatch(message);
     expect(err.trim().split("\n")).toHaveLength(1);
     expect(out).toBe("");
+  });
+
+  it("prints its version with --version and exits 0", async () => {
+    const { code, out } = await spool("--version");
+    expect(code).toBe(0);
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("shows the global options in every subcommand's help", async () => {
+    const { code, out } = await spool("dlq", "replay", "--help");
+    expect(code).toBe(0);
+    for (const option of ["--json", "--stack <name>", "--region <region>"]) {
+      expect(out).toContain(option);
+    }
   });
 
   it("checks a --where expression before touching AWS (usage error, exit 2)", async () => {
