@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { putOnce } from "../../lib/spool/runtime/effect-once.js";
 import type { CartReminderTask } from "./schema.js";
 
 export interface ReminderDeps {
@@ -23,37 +23,22 @@ export async function sendCartReminder(
   meta: { messageId: string; correlationId: string; attempt: number },
   deps: ReminderDeps,
 ): Promise<{ readonly sent: boolean; readonly taskKey: string }> {
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.table,
-        Item: {
-          ...reminderKey(task.taskKey),
-          orderId: task.payload.orderId,
-          customerId: task.payload.customerId,
-          taskKey: task.taskKey,
-          dueAt: task.dueAt,
-          route: task.route,
-          // The scheduler's correlation id, carried by the task itself.
-          correlationId: task.correlationId,
-          messageId: meta.messageId,
-          attempt: meta.attempt,
-          deliveredAt: deps.now().toISOString(),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return { sent: true, taskKey: task.taskKey };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: reminderKey(task.taskKey),
-        UpdateExpression: "ADD duplicateDeliveries :one",
-        ExpressionAttributeValues: { ":one": 1 },
-      }),
-    );
-    return { sent: false, taskKey: task.taskKey };
-  }
+  const sent = await putOnce(deps.db, {
+    table: deps.table,
+    key: reminderKey(task.taskKey),
+    item: {
+      orderId: task.payload.orderId,
+      customerId: task.payload.customerId,
+      taskKey: task.taskKey,
+      dueAt: task.dueAt,
+      route: task.route,
+      // The scheduler's correlation id, carried by the task itself.
+      correlationId: task.correlationId,
+      messageId: meta.messageId,
+      attempt: meta.attempt,
+      deliveredAt: deps.now().toISOString(),
+    },
+    duplicateCounter: "duplicateDeliveries",
+  });
+  return { sent, taskKey: task.taskKey };
 }

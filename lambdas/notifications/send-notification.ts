@@ -1,10 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { countDuplicate } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { NotificationRequest } from "./schema.js";
 
@@ -83,13 +80,11 @@ export async function sendNotification(
     if (!(error instanceof TransactionCanceledException)) throw error;
     const [suppression, delivery] = error.CancellationReasons ?? [];
     if (delivery?.Code === "ConditionalCheckFailed") {
-      await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.table,
-          Key: deliveryKey(request.notificationId),
-          UpdateExpression: "ADD duplicateDeliveries :one",
-          ExpressionAttributeValues: { ":one": 1 },
-        }),
+      await countDuplicate(
+        deps.db,
+        deps.table,
+        deliveryKey(request.notificationId),
+        "duplicateDeliveries",
       );
       return {
         delivered: false,

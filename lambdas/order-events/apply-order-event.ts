@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { countDuplicate } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { OrderEvent } from "./schema.js";
 
@@ -100,13 +101,11 @@ export async function applyOrderEvent(
         ).Item;
     const history = (current?.history ?? []) as HistoryEntry[];
     if (history.some((h) => h.seq === event.seq)) {
-      await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.table,
-          Key: orderProjectionKey(event.orderId),
-          UpdateExpression: "ADD duplicateDeliveries :one",
-          ExpressionAttributeValues: { ":one": 1 },
-        }),
+      await countDuplicate(
+        deps.db,
+        deps.table,
+        orderProjectionKey(event.orderId),
+        "duplicateDeliveries",
       );
       return { applied: false, reason: "already-applied", seq: event.seq };
     }

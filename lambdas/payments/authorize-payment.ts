@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
+import { putOnce } from "../../lib/spool/runtime/effect-once.js";
 import { eventSchema, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
 import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 
@@ -46,38 +46,25 @@ export async function authorizePayment(
   deps: PaymentDeps,
 ): Promise<AuthorizationResult> {
   const { orderId, customerId, currency, totalCents } = event.data;
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.table,
-        Item: {
-          ...authorizationKey(orderId),
-          orderId,
-          customerId,
-          currency,
-          amountCents: totalCents,
-          eventId: event.id,
-          schemaVersion: event.schemaVersion,
-          messageId: ctx.messageId,
-          messageGroupId: ctx.messageGroupId,
-          correlationId: ctx.correlationId,
-          attempt: ctx.attempt,
-          authorizedAt: deps.now().toISOString(),
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return { authorized: true, orderId, amountCents: totalCents };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: authorizationKey(orderId),
-        UpdateExpression: "ADD duplicateAuthorizations :one",
-        ExpressionAttributeValues: { ":one": 1 },
-      }),
-    );
-    return { authorized: false, reason: "already-authorized", orderId };
-  }
+  const authorized = await putOnce(deps.db, {
+    table: deps.table,
+    key: authorizationKey(orderId),
+    item: {
+      orderId,
+      customerId,
+      currency,
+      amountCents: totalCents,
+      eventId: event.id,
+      schemaVersion: event.schemaVersion,
+      messageId: ctx.messageId,
+      messageGroupId: ctx.messageGroupId,
+      correlationId: ctx.correlationId,
+      attempt: ctx.attempt,
+      authorizedAt: deps.now().toISOString(),
+    },
+    duplicateCounter: "duplicateAuthorizations",
+  });
+  return authorized
+    ? { authorized: true, orderId, amountCents: totalCents }
+    : { authorized: false, reason: "already-authorized", orderId };
 }

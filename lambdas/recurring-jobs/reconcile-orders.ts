@@ -1,11 +1,6 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  ScanCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { RunContext } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { putOnce } from "../../lib/spool/runtime/effect-once.js";
 
 export interface ReconcileDeps {
   readonly db: DynamoDBDocumentClient;
@@ -62,33 +57,18 @@ export async function reconcileOrders(
     pages++;
   } while (startKey && pages < (deps.maxPages ?? 20));
   const report: ReconciliationReport = { orders, byStatus, paidAmountCents, partial: !!startKey };
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.table,
-        Item: {
-          ...reportKey(run.runKey),
-          job: run.job,
-          scheduledTime: run.scheduledTime.toISOString(),
-          source: run.source,
-          correlationId: run.correlationId,
-          filedAt: deps.now().toISOString(),
-          ...report,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return { ...report, filed: true };
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: reportKey(run.runKey),
-        UpdateExpression: "ADD duplicateExecutions :one",
-        ExpressionAttributeValues: { ":one": 1 },
-      }),
-    );
-    return { ...report, filed: false };
-  }
+  const filed = await putOnce(deps.db, {
+    table: deps.table,
+    key: reportKey(run.runKey),
+    item: {
+      job: run.job,
+      scheduledTime: run.scheduledTime.toISOString(),
+      source: run.source,
+      correlationId: run.correlationId,
+      filedAt: deps.now().toISOString(),
+      ...report,
+    },
+    duplicateCounter: "duplicateExecutions",
+  });
+  return { ...report, filed };
 }
