@@ -13,7 +13,8 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ROOT, STATE_DIR, startEmulator } from "./emulator.js";
 import { LOCAL_ACCOUNT, LOCAL_REGION, localAwsEnv, STACK_NAME } from "./lib/local-cloud.js";
-import { formatReport, reconcile } from "./reconcile.js";
+import { formatReport } from "./reconcile/report.js";
+import { reconcile } from "./reconcile.js";
 
 export const OUTPUTS_FILE = join(STATE_DIR, "outputs.json");
 const BOOTSTRAP_MARK = join(STATE_DIR, "bootstrapped");
