@@ -1,4 +1,8 @@
 import { randomUUID } from "node:crypto";
+import {
+  DescribeContinuousBackupsCommand,
+  DescribeTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, type Message } from "@aws-sdk/client-sqs";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { inject } from "vitest";
@@ -61,6 +65,19 @@ export async function waitFor<T>(
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`,
   );
+}
+
+/** A deployed table's TTL attribute and status, and whether point-in-time recovery is on. */
+export async function tableRecovery(TableName: string) {
+  const [ttl, backups] = await Promise.all([
+    ddb.send(new DescribeTimeToLiveCommand({ TableName })),
+    ddb.send(new DescribeContinuousBackupsCommand({ TableName })),
+  ]);
+  return {
+    ttl: ttl.TimeToLiveDescription,
+    pitr: backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
+      ?.PointInTimeRecoveryStatus,
+  };
 }
 
 export async function getItem(table: string, key: Record<string, string>) {

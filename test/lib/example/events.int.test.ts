@@ -1,7 +1,5 @@
 import {
   DeleteItemCommand,
-  DescribeContinuousBackupsCommand,
-  DescribeTimeToLiveCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -36,6 +34,7 @@ import {
   output,
   queueCounts,
   sqs,
+  tableRecovery,
   takeDeadLetters,
   uniqueId,
   waitFor,
@@ -453,23 +452,10 @@ describe.concurrent("transactional outbox and fan-out", () => {
 
   it("expires published outbox rows by TTL and keeps outbox and orders recoverable (PITR)", async () => {
     const TableName = output("OutboxTableName");
-    const ttl = await dynamo.send(new DescribeTimeToLiveCommand({ TableName }));
-    expect(ttl.TimeToLiveDescription).toMatchObject({
-      AttributeName: "expiresAt",
-      TimeToLiveStatus: "ENABLED",
-    });
-    const backups = await dynamo.send(new DescribeContinuousBackupsCommand({ TableName }));
-    expect(
-      backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
-        ?.PointInTimeRecoveryStatus,
-    ).toBe("ENABLED");
-    const orders = await dynamo.send(
-      new DescribeContinuousBackupsCommand({ TableName: output("OrdersTableName") }),
-    );
-    expect(
-      orders.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
-        ?.PointInTimeRecoveryStatus,
-    ).toBe("ENABLED");
+    const outbox = await tableRecovery(TableName);
+    expect(outbox.ttl).toMatchObject({ AttributeName: "expiresAt", TimeToLiveStatus: "ENABLED" });
+    expect(outbox.pitr).toBe("ENABLED");
+    expect((await tableRecovery(output("OrdersTableName"))).pitr).toBe("ENABLED");
   });
 
   it.skipIf(

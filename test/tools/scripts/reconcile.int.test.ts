@@ -1,16 +1,9 @@
 import { join } from "node:path";
-import {
-  DescribeContinuousBackupsCommand,
-  DescribeTimeToLiveCommand,
-  DynamoDBClient,
-} from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { STACK_NAME } from "../../../tools/scripts/lib/local-cloud.js";
 import { reconcile } from "../../../tools/scripts/reconcile.js";
-import { config, output, sqs } from "../../helpers/cloud.js";
-
-const dynamo = new DynamoDBClient(config);
+import { output, sqs, tableRecovery } from "../../helpers/cloud.js";
 
 // The global setup deployed through deploy-local, which ran the reconciler once already.
 describe("drift reconciler", () => {
@@ -26,16 +19,9 @@ describe("drift reconciler", () => {
 
   it("has TTL and point-in-time recovery on the idempotency table", async () => {
     const TableName = output("IdempotencyTableName");
-    const ttl = await dynamo.send(new DescribeTimeToLiveCommand({ TableName }));
-    expect(ttl.TimeToLiveDescription).toMatchObject({
-      AttributeName: "expiration",
-      TimeToLiveStatus: "ENABLED",
-    });
-    const backups = await dynamo.send(new DescribeContinuousBackupsCommand({ TableName }));
-    expect(
-      backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription
-        ?.PointInTimeRecoveryStatus,
-    ).toBe("ENABLED");
+    const { ttl, pitr } = await tableRecovery(TableName);
+    expect(ttl).toMatchObject({ AttributeName: "expiration", TimeToLiveStatus: "ENABLED" });
+    expect(pitr).toBe("ENABLED");
   });
 
   it("gives every queue a redrive policy to its own dead-letter queue of the same kind", async () => {
