@@ -11,13 +11,20 @@ import { type StdioOptions, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ROOT, STATE_DIR, startEmulator } from "./emulator.js";
-import { LOCAL_ACCOUNT, LOCAL_REGION, localAwsEnv, STACK_NAME } from "./lib/local-cloud.js";
+import { bootstrapNeeded, cliBootstrapVersion } from "./lib/bootstrap.js";
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  localAwsEnv,
+  localClientConfig,
+  STACK_NAME,
+} from "./lib/local-cloud.js";
 import { formatReport } from "./reconcile/report.js";
 import { reconcile } from "./reconcile.js";
 
 export const OUTPUTS_FILE = join(STATE_DIR, "outputs.json");
-const BOOTSTRAP_MARK = join(STATE_DIR, "bootstrapped");
 const DEPLOY_LOG = join(STATE_DIR, "deploy.log");
 
 export type StackOutputs = Record<string, string>;
@@ -72,7 +79,10 @@ export function readOutputs(stack = STACK_NAME): StackOutputs {
 }
 
 export interface DeployTimings {
+  /** Checking the emulator for a bootstrap stack, and bootstrapping it when it had none. */
   readonly bootstrapMs: number;
+  /** Why it was bootstrapped this time (no toolkit stack, an older version…), if it was. */
+  readonly bootstrapped?: string;
   readonly deployMs: number;
   readonly reconcileMs: number;
 }
@@ -115,16 +125,18 @@ export async function deployLocal(
   const appFlags = options.app ? ["--app", options.app.command, "--output", cdkOut] : [];
 
   let t = Date.now();
-  // The bootstrap mark is per emulator process: a fresh emulator starts with no bootstrap stack.
-  const mark = `${info.kind}:${info.pid ?? "external"}`;
-  if (!existsSync(BOOTSTRAP_MARK) || readFileSync(BOOTSTRAP_MARK, "utf8") !== mark) {
+  // Asked of the emulator itself: one restarted with its state gone has no bootstrap stack.
+  const cfn = new CloudFormationClient(localClientConfig());
+  const bootstrapReason = await bootstrapNeeded(cfn, cliBootstrapVersion());
+  cfn.destroy();
+  if (bootstrapReason) {
+    if (!quiet) process.stderr.write(`[deploy] bootstrapping ${info.kind}: ${bootstrapReason}\n`);
     await run(
       cdklocal,
       ["bootstrap", `aws://${LOCAL_ACCOUNT}/${LOCAL_REGION}`, ...context, ...cdkFlags],
       env,
       quiet,
     );
-    writeFileSync(BOOTSTRAP_MARK, mark);
   }
   const bootstrapMs = Date.now() - t;
 
@@ -165,7 +177,15 @@ export async function deployLocal(
   const deployed = options.cwd
     ? ((JSON.parse(readFileSync(outputs, "utf8")) as Record<string, StackOutputs>)[stack] ?? {})
     : readOutputs(stack);
-  return { outputs: deployed, timings: { bootstrapMs, deployMs, reconcileMs } };
+  return {
+    outputs: deployed,
+    timings: {
+      bootstrapMs,
+      deployMs,
+      reconcileMs,
+      ...(bootstrapReason ? { bootstrapped: bootstrapReason } : {}),
+    },
+  };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -20,8 +20,18 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..")
 export const STATE_DIR = join(ROOT, ".spool");
 const VENV = join(STATE_DIR, "venv");
 const REQUIREMENTS = join(ROOT, "emulator", "requirements.txt");
-const PID_FILE = join(STATE_DIR, "emulator.pid");
-const LOG_FILE = join(STATE_DIR, "emulator.log");
+/**
+ * One PID file (and log) per port: a test may run its own MiniStack beside the shared one, and
+ * stopping one must never stop, or forget, the other.
+ */
+function stateFile(endpoint: string, extension: "pid" | "log"): string {
+  const port = new URL(endpoint).port || "4566";
+  return join(
+    STATE_DIR,
+    port === "4566" ? `emulator.${extension}` : `emulator-${port}.${extension}`,
+  );
+}
+const pidFile = (endpoint: string) => stateFile(endpoint, "pid");
 
 export type EmulatorKind = "ministack" | "localstack";
 
@@ -87,9 +97,10 @@ export function ensureVirtualenv(): string {
   return ensurePythonTool({ venv: VENV, requirements: REQUIREMENTS, what: "MiniStack" });
 }
 
-function readPid(): number | undefined {
-  if (!existsSync(PID_FILE)) return undefined;
-  const pid = Number(readFileSync(PID_FILE, "utf8").trim());
+function readPid(endpoint: string): number | undefined {
+  const file = pidFile(endpoint);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8").trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
@@ -116,13 +127,14 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
   assertLocalEndpoint(endpoint);
   const running = await detectEmulator(endpoint);
   if (running) {
-    const pid = readPid();
+    const pid = readPid(endpoint);
     return { kind: running, endpoint, ...(pid !== undefined && alive(pid) ? { pid } : {}) };
   }
   const url = new URL(endpoint);
   const python = ensureVirtualenv();
   mkdirSync(STATE_DIR, { recursive: true });
-  const out = openSync(LOG_FILE, "a");
+  const logFile = stateFile(endpoint, "log");
+  const out = openSync(logFile, "a");
   const started = Date.now();
   // Lambda handlers run as child processes of MiniStack on the first `node` on its PATH: put the
   // project's pinned Node (node_modules/.bin/node, the Lambda runtime's major) first.
@@ -144,26 +156,29 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
     },
   });
   if (child.pid === undefined) throw new Error("could not start MiniStack");
-  writeFileSync(PID_FILE, String(child.pid));
+  writeFileSync(pidFile(endpoint), String(child.pid));
   child.unref();
   await waitFor(
     async () => {
       if (!alive(child.pid as number))
-        throw new Error(`MiniStack exited during start; see ${LOG_FILE}`);
+        throw new Error(`MiniStack exited during start; see ${logFile}`);
       return (await detectEmulator(endpoint)) === "ministack";
     },
     60_000,
     `MiniStack health at ${endpoint}`,
   );
   log(
-    `MiniStack started (PID ${child.pid}) at ${endpoint} in ${Date.now() - started} ms; log: ${LOG_FILE}`,
+    `MiniStack started (PID ${child.pid}) at ${endpoint} in ${Date.now() - started} ms; log: ${logFile}`,
   );
   return { kind: "ministack", endpoint, pid: child.pid };
 }
 
-/** Stops the MiniStack this project started, by the PID it recorded (its whole process group). */
-export async function stopEmulator(): Promise<boolean> {
-  const pid = readPid();
+/**
+ * Stops the MiniStack this project started at the endpoint, by the PID it recorded (its whole
+ * process group).
+ */
+export async function stopEmulator(endpoint = localEndpoint()): Promise<boolean> {
+  const pid = readPid(endpoint);
   if (pid === undefined) return false;
   if (alive(pid)) {
     const signalGroup = (signal: NodeJS.Signals) => {
@@ -181,7 +196,7 @@ export async function stopEmulator(): Promise<boolean> {
     }
     log(`stopped MiniStack (PID ${pid})`);
   }
-  rmSync(PID_FILE, { force: true });
+  rmSync(pidFile(endpoint), { force: true });
   return true;
 }
 
