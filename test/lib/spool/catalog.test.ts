@@ -1,7 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { closureOf, LIBRARY_DIR, readCatalog } from "../../../tools/cli/lib/closure.js";
+import {
+  closureOf,
+  importSpecifiers,
+  LIBRARY_DIR,
+  readCatalog,
+} from "../../../tools/cli/lib/closure.js";
 import { copySection, readmePath, withCopySection } from "../../../tools/scripts/catalog.js";
 import { usageExample } from "../../helpers/scratch-app.js";
 
@@ -40,6 +45,21 @@ describe("the library's catalog", () => {
       withCopySection(readme, copySection(closureOf(name))),
       "out of date: run npm run catalog",
     ).toBe(readme);
+  });
+
+  // The usage example's handler files are the user's code: whatever toolkit module they import
+  // must be copied with the construct (catalog `toolkit`), or the copied app does not compile.
+  it.each(names)("%s: the toolkit modules its usage example imports are in its closure", (name) => {
+    const copied = new Set(closureOf(name).toolkitFiles);
+    for (const source of usageExample(name).files.values()) {
+      for (const specifier of importSpecifiers(source)) {
+        const module = /\/spool\/runtime\/([\w-]+)\.js$/.exec(specifier)?.[1];
+        if (module)
+          expect(copied, `${specifier}: add it to catalog.json toolkit`).toContain(
+            `runtime/${module}.ts`,
+          );
+      }
+    }
   });
 
   it.each(names)("%s: its README opens with a usage example the copy test can build", (name) => {

@@ -151,7 +151,9 @@ describe.concurrent("operating jobs, schedules and backfills with the spool CLI"
       const cancelled = uniqueId("cli-cancel");
       const control = uniqueId("cli-control");
       // Both due at the same second: the sweep that delivers the control would deliver the other.
-      const runAt = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
+      // The margin covers the CLI calls before the cancel on a loaded machine; the test checks it
+      // held, so a slow run fails saying so instead of reporting a delivery of a cancelled task.
+      const runAt = new Date(Math.ceil((Date.now() + 40_000) / 1000) * 1000);
       const schedule = (key: string) =>
         scheduleTask(
           {
@@ -199,6 +201,9 @@ describe.concurrent("operating jobs, schedules and backfills with the spool CLI"
 
       const first = await spool("schedules", "cancel", cancelled);
       expect(first.code, first.err).toBe(0);
+      expect(Date.now(), "the cancel came after the task was due: raise the margin").toBeLessThan(
+        runAt.getTime(),
+      );
       expect(first.out).toContain(`Task ${cancelled} (due ${runAt.toISOString()}): cancelled`);
       expect(await scheduleGone(task.scheduleName ?? "")).toBe(true);
       const again = await spool("schedules", "cancel", cancelled, "--json");
@@ -211,7 +216,7 @@ describe.concurrent("operating jobs, schedules and backfills with the spool CLI"
 
       await waitFor(async () => (await getTask(control, deps))?.status === "DELIVERED", {
         what: `the control task ${control} to be delivered`,
-        timeoutMs: 45_000,
+        timeoutMs: 90_000,
       });
       expect(await getTask(cancelled, deps)).toMatchObject({ status: "CANCELLED" });
       const record = await getTask(cancelled, deps);
