@@ -17,6 +17,7 @@ import { jsonEnv } from "../../runtime/env.js";
 import { classify, PermanentError, TransientError } from "../../runtime/errors.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/retry-delays.js";
+import { transitionTable } from "../../runtime/transitions.js";
 import {
   JOB_NAME_PATTERN,
   JOBS_ENV,
@@ -53,6 +54,50 @@ export const SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>";
 
 export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED";
 export type RunSource = "schedule" | "backfill" | "manual";
+
+/** A run nobody has recorded yet: the source of its first transition. */
+export const NO_RUN = "(none)" as const;
+
+/** Only the claim that started this attempt may close it (a later claim took over otherwise). */
+const OWN_CLAIM = { status: "RUNNING", when: "attempts = :attempt" } as const;
+
+/**
+ * Every status change of a run record, by name (the diagram above, as data). Each write below
+ * takes its condition from here, so none can move a run the table does not list.
+ */
+export const RUN_TABLE = transitionTable<RunStatus | typeof NO_RUN, RunTransition>({
+  subject: "run",
+  statusAttribute: "status",
+  absent: { source: NO_RUN, expression: "attribute_not_exists(pk)" },
+  transitions: {
+    /** A backfill records a run it is about to send. */
+    enqueue: { from: [NO_RUN], to: "QUEUED" },
+    /** A backfill records a run already later than the max lateness: never sent. */
+    enqueueTooLate: { from: [NO_RUN], to: "SKIPPED" },
+    /** A delivery later than the max lateness, for a run nobody started. */
+    skipTooLate: { from: [NO_RUN, "QUEUED", "FAILED"], to: "SKIPPED" },
+    /** A delivery takes the run: new, queued, failed before, or left by a worker whose lease ran out. */
+    claim: {
+      from: [NO_RUN, "QUEUED", "FAILED", { status: "RUNNING", when: "leaseUntil < :nowMs" }],
+      to: "RUNNING",
+    },
+    succeed: { from: [OWN_CLAIM], to: "SUCCEEDED" },
+    fail: { from: [OWN_CLAIM], to: "FAILED" },
+    /** Another run of a skip-if-running job holds the lock: a scheduled run is skipped. */
+    skipOverlap: { from: [OWN_CLAIM], to: "SKIPPED" },
+    /** … and a backfilled or manual one hands its claim back to be sent again later. */
+    defer: { from: [OWN_CLAIM], to: "QUEUED" },
+  },
+});
+export type RunTransition =
+  | "enqueue"
+  | "enqueueTooLate"
+  | "skipTooLate"
+  | "claim"
+  | "succeed"
+  | "fail"
+  | "skipOverlap"
+  | "defer";
 
 const Parameters = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
@@ -308,21 +353,16 @@ export async function runRecurringJob<R>(
   };
 
   if (now.getTime() - scheduledTime.getTime() > maxLateness * 1000) {
+    const skip = RUN_TABLE.update("skipTooLate");
     try {
       await db.send(
         new UpdateCommand({
           TableName: table,
           Key: key,
-          UpdateExpression: `SET ${setCommon}, #status = :skipped, skipReason = :reason, finishedAt = :now ADD deliveries :one`,
-          ConditionExpression: "attribute_not_exists(pk) OR #status IN (:queued, :failed)",
-          ExpressionAttributeNames: { "#status": "status", "#source": "source" },
-          ExpressionAttributeValues: {
-            ...common,
-            ":skipped": "SKIPPED",
-            ":reason": "too-late",
-            ":queued": "QUEUED",
-            ":failed": "FAILED",
-          },
+          UpdateExpression: `SET ${setCommon}, ${skip.setStatus}, skipReason = :reason, finishedAt = :now ADD deliveries :one`,
+          ConditionExpression: skip.conditionExpression,
+          ExpressionAttributeNames: { ...skip.names, "#source": "source" },
+          ExpressionAttributeValues: { ...common, ...skip.values, ":reason": "too-late" },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
@@ -335,26 +375,18 @@ export async function runRecurringJob<R>(
 
   const leaseUntil = now.getTime() + job.maxRunSeconds * 1000;
   let attempt: number;
+  const claim = RUN_TABLE.update("claim", { values: { ":nowMs": now.getTime() } });
   try {
     const claimed = await db.send(
       new UpdateCommand({
         TableName: table,
         Key: key,
         UpdateExpression:
-          `SET ${setCommon}, #status = :running, startedAt = :now, leaseUntil = :lease ` +
+          `SET ${setCommon}, ${claim.setStatus}, startedAt = :now, leaseUntil = :lease ` +
           "REMOVE finishedAt, outcome, #error, skipReason, blockedBy ADD attempts :one, deliveries :one",
-        ConditionExpression:
-          "attribute_not_exists(pk) OR #status IN (:queued, :failed) OR " +
-          "(#status = :running AND leaseUntil < :nowMs)",
-        ExpressionAttributeNames: { "#status": "status", "#source": "source", "#error": "error" },
-        ExpressionAttributeValues: {
-          ...common,
-          ":running": "RUNNING",
-          ":queued": "QUEUED",
-          ":failed": "FAILED",
-          ":lease": leaseUntil,
-          ":nowMs": now.getTime(),
-        },
+        ConditionExpression: claim.conditionExpression,
+        ExpressionAttributeNames: { ...claim.names, "#source": "source", "#error": "error" },
+        ExpressionAttributeValues: { ...common, ...claim.values, ":lease": leaseUntil },
         ReturnValues: "ALL_NEW",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
@@ -365,23 +397,28 @@ export async function runRecurringJob<R>(
     throw error;
   }
 
-  const finish = (expression: string, values: Record<string, unknown>, names = {}) =>
-    db.send(
+  const finish = (
+    transition: "succeed" | "fail" | "skipOverlap",
+    fields: string,
+    values: Record<string, unknown>,
+    names = {},
+  ) => {
+    const close = RUN_TABLE.update(transition, { values: { ":attempt": attempt } });
+    return db.send(
       new UpdateCommand({
         TableName: table,
         Key: key,
-        UpdateExpression: `${expression}, finishedAt = :finished REMOVE leaseUntil`,
-        // Only the claim that started this attempt may close it.
-        ConditionExpression: "#status = :running AND attempts = :attempt",
-        ExpressionAttributeNames: { "#status": "status", ...names },
+        UpdateExpression: `SET ${close.setStatus}, ${fields}, finishedAt = :finished REMOVE leaseUntil`,
+        ConditionExpression: close.conditionExpression,
+        ExpressionAttributeNames: { ...close.names, ...names },
         ExpressionAttributeValues: {
-          ":running": "RUNNING",
-          ":attempt": attempt,
+          ...close.values,
           ":finished": deps.now().toISOString(),
           ...values,
         },
       }),
     );
+  };
 
   let locked = false;
   if (job.overlap === "skip-if-running") {
@@ -404,21 +441,15 @@ export async function runRecurringJob<R>(
       if (message.source !== "schedule") {
         // A run an operator asked for (backfill, manual) waits for the running one instead of
         // being skipped: hand the claim back, then have it delivered again later.
+        const defer = RUN_TABLE.update("defer", { values: { ":attempt": attempt } });
         const reverted = await db.send(
           new UpdateCommand({
             TableName: table,
             Key: key,
-            UpdateExpression:
-              "SET #status = :queued REMOVE leaseUntil, startedAt ADD attempts :minusOne, deferrals :one",
-            ConditionExpression: "#status = :running AND attempts = :attempt",
-            ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: {
-              ":queued": "QUEUED",
-              ":running": "RUNNING",
-              ":attempt": attempt,
-              ":minusOne": -1,
-              ":one": 1,
-            },
+            UpdateExpression: `SET ${defer.setStatus} REMOVE leaseUntil, startedAt ADD attempts :minusOne, deferrals :one`,
+            ConditionExpression: defer.conditionExpression,
+            ExpressionAttributeNames: defer.names,
+            ExpressionAttributeValues: { ...defer.values, ":minusOne": -1, ":one": 1 },
             ReturnValues: "ALL_NEW",
           }),
         );
@@ -438,8 +469,7 @@ export async function runRecurringJob<R>(
           },
         );
       }
-      await finish("SET #status = :skipped, skipReason = :reason, blockedBy = :blockedBy", {
-        ":skipped": "SKIPPED",
+      await finish("skipOverlap", "skipReason = :reason, blockedBy = :blockedBy", {
         ":reason": "overlap",
         ":blockedBy": blockedBy,
       });
@@ -478,9 +508,9 @@ export async function runRecurringJob<R>(
   } catch (error) {
     const failure = classify(error);
     await finish(
-      "SET #status = :failed, #error = :error",
+      "fail",
+      "#error = :error",
       {
-        ":failed": "FAILED",
         ":error": { errorClass: failure.errorClass, code: failure.code, message: failure.message },
       },
       { "#error": "error" },
@@ -488,10 +518,7 @@ export async function runRecurringJob<R>(
     await releaseLock().catch(() => undefined);
     throw error;
   }
-  await finish("SET #status = :succeeded, outcome = :outcome", {
-    ":succeeded": "SUCCEEDED",
-    ":outcome": boundedOutcome(result),
-  });
+  await finish("succeed", "outcome = :outcome", { ":outcome": boundedOutcome(result) });
   await releaseLock();
   return { status: "succeeded", runKey, result };
 }
@@ -634,6 +661,7 @@ export async function backfillRuns(
       else (tooLate ? report.skippedTooLate : report.enqueued).push(time.toISOString());
       continue;
     }
+    const transition = tooLate ? "enqueueTooLate" : "enqueue";
     try {
       await deps.db.send(
         new PutCommand({
@@ -647,11 +675,13 @@ export async function backfillRuns(
             scheduledTimeSource: "payload",
             correlationId,
             expiresAt: expiresAt(time, now, job),
+            status: RUN_TABLE.transitions[transition].to,
             ...(tooLate
-              ? { status: "SKIPPED", skipReason: "too-late", finishedAt: now.toISOString() }
-              : { status: "QUEUED", queuedAt: now.toISOString() }),
+              ? { skipReason: "too-late", finishedAt: now.toISOString() }
+              : { queuedAt: now.toISOString() }),
           },
-          ConditionExpression: "attribute_not_exists(pk)",
+          // Creates the record: the condition tests absence only, so it names no attribute.
+          ConditionExpression: RUN_TABLE.condition(transition).expression,
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
