@@ -6,8 +6,15 @@
  * table that `runtime/jobs.ts` enforces at run time: one source of truth for what a legal move is.
  */
 
+import {
+  type TransitionCondition,
+  type TransitionRule,
+  type TransitionTable,
+  transitionTable,
+} from "../runtime/transitions.js";
 import { JOB_KEY_ATTRIBUTE, JOB_STATUS_ATTRIBUTE } from "./contract.js";
 
+export type { TransitionCondition };
 export { JOB_KEY_ATTRIBUTE, JOB_STATUS_ATTRIBUTE };
 
 export const JOB_STATUSES = [
@@ -86,39 +93,40 @@ export function sourcesOf(to: JobStatus): JobSource[] {
   );
 }
 
-export interface TransitionCondition {
-  /** A DynamoDB ConditionExpression that holds exactly when moving to `to` is legal. */
-  readonly expression: string;
-  readonly names: Record<string, string>;
-  /** Placeholder → status string. */
-  readonly values: Record<string, string>;
+function rulesByTarget(): Record<JobStatus, TransitionRule<JobSource>> {
+  const rules: Partial<Record<JobStatus, TransitionRule<JobSource>>> = {};
+  for (const to of JOB_STATUSES) rules[to] = { from: sourcesOf(to), to };
+  return rules as Record<JobStatus, TransitionRule<JobSource>>;
 }
+
+/**
+ * The job table as named transitions, one per status it moves to ("to RUNNING" is named
+ * RUNNING), each from the statuses JOB_TRANSITIONS lets enter it. NEW is the job's absence.
+ * Its placeholders (`:to`, `:from0`…) are fixed: deployed state machines embed them.
+ */
+export const JOB_TABLE: TransitionTable<JobSource, JobStatus> = transitionTable({
+  subject: "job",
+  statusAttribute: JOB_STATUS_ATTRIBUTE,
+  absent: {
+    source: NEW_JOB,
+    expression: "attribute_not_exists(#jobId)",
+    names: { "#jobId": JOB_KEY_ATTRIBUTE },
+  },
+  transitions: rulesByTarget(),
+  placeholders: { source: (_status, i) => `:from${i}`, target: () => ":to" },
+});
 
 /**
  * The DynamoDB condition that makes an update a legal transition to `to`: the job is new (when
  * NEW may enter `to`) or its status is one of the legal sources. A write guarded by it cannot
  * move a SUCCEEDED job back to RUNNING, whoever issues it (a Lambda, a state machine, an operator).
+ * A writer may narrow the legal sources (never widen them) to what it has seen happen.
  */
 export function transitionCondition(
   to: JobStatus,
-  onlyFrom?: readonly (JobStatus | typeof NEW_JOB)[],
+  onlyFrom?: readonly JobSource[],
 ): TransitionCondition {
-  // A writer may narrow the legal sources (never widen them) to what it has seen happen.
-  const sources = sourcesOf(to).filter((s) => !onlyFrom || onlyFrom.includes(s));
-  const statuses = sources.filter((s): s is JobStatus => s !== NEW_JOB);
-  const names: Record<string, string> = { "#status": JOB_STATUS_ATTRIBUTE };
-  const values: Record<string, string> = {};
-  statuses.forEach((status, i) => {
-    values[`:from${i}`] = status;
-  });
-  const clauses: string[] = [];
-  if (sources.includes(NEW_JOB)) {
-    names["#jobId"] = JOB_KEY_ATTRIBUTE;
-    clauses.push("attribute_not_exists(#jobId)");
-  }
-  if (statuses.length) clauses.push(`#status IN (${Object.keys(values).join(", ")})`);
-  if (!clauses.length) throw new Error(`no status may move to ${to}`);
-  return { expression: clauses.join(" OR "), names, values };
+  return JOB_TABLE.condition(to, onlyFrom ? { onlyFrom } : {});
 }
 
 /** A job id for a unit of work of one kind, keyed by its business key: `order-fulfilment:o-42`. */
@@ -146,7 +154,7 @@ export interface JobUpdateShape {
   /** Adds one to `attempts` (a new attempt starts, or one failed). */
   readonly countAttempt?: boolean;
   /** Narrows the statuses this transition may come from (a subset of the legal ones). */
-  readonly onlyFrom?: readonly (JobStatus | typeof NEW_JOB)[];
+  readonly onlyFrom?: readonly JobSource[];
 }
 
 export interface JobUpdate {
@@ -168,15 +176,15 @@ export interface JobUpdate {
  * their writes from this, so a job looks the same whoever moved it.
  */
 export function jobUpdate(shape: JobUpdateShape): JobUpdate {
-  const condition = transitionCondition(shape.to, shape.onlyFrom);
+  const transition = JOB_TABLE.update(shape.to, shape.onlyFrom ? { onlyFrom: shape.onlyFrom } : {});
   const names: Record<string, string> = {
-    ...condition.names,
+    ...transition.names,
     "#updatedAt": "updatedAt",
     "#createdAt": "createdAt",
     "#transitions": "transitions",
   };
   const sets = [
-    "#status = :to",
+    transition.setStatus,
     "#updatedAt = :at",
     "#createdAt = if_not_exists(#createdAt, :at)",
     "#transitions = list_append(if_not_exists(#transitions, :empty), :entry)",
@@ -204,8 +212,8 @@ export function jobUpdate(shape: JobUpdateShape): JobUpdate {
   }
   return {
     updateExpression,
-    conditionExpression: condition.expression,
+    conditionExpression: transition.conditionExpression,
     names,
-    values: { ":to": shape.to, ...condition.values },
+    values: transition.values,
   };
 }

@@ -1,8 +1,10 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { IllegalTransitionError } from "../../runtime/transitions.js";
 import {
   isJobStatus,
   JOB_KEY_ATTRIBUTE,
+  JOB_TABLE,
   type JobField,
   type JobSource,
   type JobStatus,
@@ -88,14 +90,14 @@ export interface JobStore {
 }
 
 /** A transition the job's current status does not allow. */
-export class IllegalJobTransitionError extends Error {
+export class IllegalJobTransitionError extends IllegalTransitionError {
   override readonly name = "IllegalJobTransitionError";
   constructor(
     readonly jobId: string,
-    readonly from: JobSource,
-    readonly to: JobStatus,
+    override readonly from: JobSource,
+    override readonly to: JobStatus,
   ) {
-    super(`job ${jobId} cannot move from ${from} to ${to}`);
+    super(JOB_TABLE.subject, jobId, from, to);
   }
 }
 
