@@ -180,6 +180,19 @@ function updatesGoThrough() {
 }
 
 describe("spool consumers list", () => {
+  it("is in --help with pause, resume and history", async () => {
+    const { code, out } = await spool("--help");
+    expect(code).toBe(0);
+    for (const usage of [
+      "spool consumers list",
+      "spool consumers pause <name>",
+      "spool consumers resume <name>",
+      "spool consumers history [name]",
+    ]) {
+      expect(out).toContain(usage);
+    }
+  });
+
   it("shows every SQS consumer by its queue's name, with mapping, state, batch size and max concurrency", async () => {
     mappings[UUID.orders] = { ...mappings[UUID.orders], State: "Disabled" };
     const { code, out, err } = await spool("consumers", "list");
