@@ -58,7 +58,7 @@ export interface RunOptions {
 export function createProgram(context: CliContext): Command {
   const program = new Command("spool")
     .description(
-      "Operate a Spool stack: queue status, dead letters and replays, jobs, schedules and backfills. Talks to AWS through your normal credentials, or to the emulator at AWS_ENDPOINT_URL. spool add copies Spool's constructs into your own CDK app.",
+      "Operate a Spool stack: queue status, dead letters and replays, pausing consumers, jobs, schedules and backfills. Talks to AWS through your normal credentials, or to the emulator at AWS_ENDPOINT_URL. spool add copies Spool's constructs into your own CDK app.",
     )
     .option("--stack <name>", "the CloudFormation stack to operate on", "Spool")
     .option("--region <region>", "AWS region (default: AWS_REGION or your profile's)")

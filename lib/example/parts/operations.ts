@@ -17,11 +17,14 @@ export interface OperationsProps {
 
 /**
  * What an operator needs: alarms and a dashboard over everything in the stack, and the audit
- * table the `spool` CLI records every dead-letter replay in.
+ * table the `spool` CLI records every dead-letter replay and every consumer pause and resume in.
  */
 export class Operations extends Construct {
   readonly monitoring: SpoolMonitoring;
-  /** Who replayed which dead letters, when, with which filters (written by `spool dlq replay`). */
+  /**
+   * Who replayed which dead letters, when, with which filters (`spool dlq replay`), and who
+   * paused or resumed which consumer (`spool consumers pause|resume`).
+   */
   readonly auditTable: Table;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {

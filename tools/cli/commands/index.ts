@@ -1,6 +1,7 @@
 import type { SpoolCommand } from "../spool.js";
 import { addCommand } from "./add.js";
 import { backfillCommand } from "./backfill.js";
+import { consumersCommand } from "./consumers.js";
 import { dlqCommand } from "./dlq.js";
 import { jobsCommand } from "./jobs.js";
 import { schedulesCommand } from "./schedules.js";
@@ -13,6 +14,7 @@ import { statusCommand } from "./status.js";
 export const commands: readonly SpoolCommand[] = [
   statusCommand,
   dlqCommand,
+  consumersCommand,
   jobsCommand,
   schedulesCommand,
   backfillCommand,

@@ -1,6 +1,7 @@
 import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { InvalidArgumentError } from "commander";
 import type { AwsClients } from "../lib/aws.js";
+import { type Consumer, loadConsumers, stateMarker } from "../lib/consumers.js";
 import { queueCounts } from "../lib/dead-letters.js";
 import { formatRate, formatSeconds, renderTable } from "../lib/format.js";
 import type { StackInventory } from "../lib/stack.js";
@@ -23,6 +24,22 @@ export interface QueueStatus {
   readonly secondsToDrain: number | null;
   /** A backlog with no processing at all in the last 5 minutes. */
   readonly stalled: boolean;
+  /** The consumers reading it (`spool consumers list`) and their mappings' states. */
+  readonly consumers: readonly { readonly name: string; readonly state: string }[];
+  /** A consumer of it is paused or being paused (`spool consumers pause`). */
+  readonly paused: boolean;
+}
+
+/** The queues' consumers, or why they could not be read (status still shows the queues). */
+async function consumersOrWhy(
+  clients: AwsClients,
+  inventory: StackInventory,
+): Promise<Consumer[] | string> {
+  try {
+    return await loadConsumers(clients.lambda, inventory);
+  } catch (error) {
+    return (error as Error).message?.split("\n")[0] ?? String(error);
+  }
 }
 
 const WINDOW_SECONDS = 300;
@@ -75,7 +92,21 @@ export async function queueStatus(
   inventory: StackInventory,
   now: Date,
 ): Promise<QueueStatus[]> {
-  const [counts, metrics] = await Promise.all([
+  return (await statusReport(clients, inventory, now)).rows;
+}
+
+export interface StatusReport {
+  readonly rows: QueueStatus[];
+  /** Why the consumers' states are not shown, when Lambda could not be read. */
+  readonly consumersUnknown: string | undefined;
+}
+
+export async function statusReport(
+  clients: AwsClients,
+  inventory: StackInventory,
+  now: Date,
+): Promise<StatusReport> {
+  const [counts, metrics, consumers] = await Promise.all([
     Promise.all(
       inventory.queues.map(async (q) => ({
         source: await queueCounts(clients.sqs, q.url),
@@ -87,13 +118,15 @@ export async function queueStatus(
       inventory.queues.map((q) => q.queueName),
       now,
     ),
+    consumersOrWhy(clients, inventory),
   ]);
-  return inventory.queues.map((q, i) => {
+  const rows = inventory.queues.map((q, i) => {
     const { source, dlq } = counts[i] as (typeof counts)[number];
     const age = metrics.get(`age${i}`) ?? [];
     const deleted = metrics.get(`deleted${i}`) ?? [];
     const rate = deleted.length ? deleted.reduce((a, b) => a + b, 0) / (deleted.length * 60) : null;
     const stalled = source.visible > 0 && rate === 0;
+    const mine = typeof consumers === "string" ? [] : consumers.filter((c) => c.queueArn === q.arn);
     return {
       queue: q.name,
       queueName: q.queueName,
@@ -107,15 +140,35 @@ export async function queueStatus(
       secondsToDrain:
         source.visible === 0 ? 0 : rate !== null && rate > 0 ? source.visible / rate : null,
       stalled,
+      consumers: mine.map((c) => ({ name: c.name, state: c.state })),
+      paused: mine.some((c) => c.state === "Disabled" || c.state === "Disabling"),
     };
   });
+  return {
+    rows,
+    consumersUnknown: typeof consumers === "string" ? consumers : undefined,
+  };
 }
 
-export function renderStatus(stack: string, rows: readonly QueueStatus[], now: Date): string {
+/** "(fifo)", and "paused" (or the transition under way) when a consumer is not running. */
+function queueLabel(r: QueueStatus): string {
+  const markers = [
+    ...(r.fifo ? ["fifo"] : []),
+    ...new Set(r.consumers.map((c) => stateMarker(c.state)).filter((m) => m !== undefined)),
+  ];
+  return `${r.queue}${markers.length ? ` (${markers.join(", ")})` : ""}`;
+}
+
+export function renderStatus(
+  stack: string,
+  rows: readonly QueueStatus[],
+  now: Date,
+  consumersUnknown?: string,
+): string {
   const table = renderTable(
     ["queue", "visible", "in flight", "delayed", "oldest", "DLQ", "processed", "drain"],
     rows.map((r) => [
-      `${r.queue}${r.fifo ? " (fifo)" : ""}`,
+      queueLabel(r),
       r.visible,
       r.inFlight,
       r.delayed,
@@ -133,6 +186,14 @@ export function renderStatus(stack: string, rows: readonly QueueStatus[], now: D
   }
   if (rows.some((r) => r.stalled)) {
     notes.push("stalled: messages are waiting and none were processed in the last 5 minutes.");
+  }
+  if (rows.some((r) => r.paused)) {
+    notes.push(
+      "paused: its consumer's event source mapping is disabled (spool consumers pause); messages wait and age. spool consumers resume <queue> starts it again.",
+    );
+  }
+  if (consumersUnknown) {
+    notes.push(`consumers' states unknown (paused ones are not marked): ${consumersUnknown}`);
   }
   return [
     `Stack ${stack} at ${now.toISOString()}`,
@@ -171,13 +232,16 @@ async function status(context: CliContext, watch: number | undefined): Promise<v
   const inventory = await context.inventory();
   do {
     const now = new Date();
-    const rows = await queueStatus(context.clients(), inventory, now);
+    const { rows, consumersUnknown } = await statusReport(context.clients(), inventory, now);
     if (watch !== undefined && json) {
       // One JSON document per line, so `--watch --json` can be piped into jq or a log.
       io.stdout.write(`${JSON.stringify({ at: now.toISOString(), queues: rows })}\n`);
     } else {
       if (watch !== undefined && io.stdout.isTTY) io.stdout.write("\x1b[2J\x1b[H");
-      context.emit({ text: renderStatus(inventory.stackName, rows, now), json: rows });
+      context.emit({
+        text: renderStatus(inventory.stackName, rows, now, consumersUnknown),
+        json: rows,
+      });
     }
     if (watch === undefined) return;
     await pause(watch * 1000, signal);

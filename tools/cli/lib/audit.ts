@@ -41,7 +41,7 @@ export function auditTableName(inventory: StackInventory, override: string | und
   const name = override ?? inventory.outputs[AUDIT_TABLE_OUTPUT];
   if (!name) {
     throw new SpoolCliError(
-      `stack ${inventory.stackName} has no ${AUDIT_TABLE_OUTPUT} output, and every replay is recorded: pass --audit-table <table>`,
+      `stack ${inventory.stackName} has no ${AUDIT_TABLE_OUTPUT} output, and every replay, pause and resume is recorded: pass --audit-table <table>`,
     );
   }
   return name;
@@ -138,30 +138,12 @@ export class DynamoReplayAudit implements ReplayAudit {
   async finished(replayId: string, record: ReplayFinished): Promise<void> {
     const key = this.#summaryKeys.get(replayId);
     if (!key) throw new Error(`replay ${replayId} was not started through this audit`);
-    const fields = Object.entries(record).filter(([, v]) => v !== undefined);
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: key,
-        UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
-        ExpressionAttributeNames: Object.fromEntries(fields.map(([k], i) => [`#f${i}`, k])),
-        ExpressionAttributeValues: Object.fromEntries(fields.map(([, v], i) => [`:v${i}`, v])),
-      }),
-    );
+    await setFields(this.#db, this.#table, key, record);
   }
 
   /** The most recent replays, newest first. */
   async history(limit: number): Promise<ReplayHistoryEntry[]> {
-    const { Items = [] } = await this.#db.send(
-      new QueryCommand({
-        TableName: this.#table,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": HISTORY_PARTITION },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return Items as ReplayHistoryEntry[];
+    return newestFirst<ReplayHistoryEntry>(this.#db, this.#table, HISTORY_PARTITION, limit);
   }
 
   /** The messages one replay moved. */
@@ -181,5 +163,120 @@ export class DynamoReplayAudit implements ReplayAudit {
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+}
+
+/** Sets the record's defined fields on an audit item: how an operation that started ended. */
+async function setFields(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: { pk: string; sk: string },
+  record: object,
+): Promise<void> {
+  const fields = Object.entries(record).filter(([, v]) => v !== undefined);
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: key,
+      UpdateExpression: `SET ${fields.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([k], i) => [`#f${i}`, k])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, v], i) => [`:v${i}`, v])),
+    }),
+  );
+}
+
+/** The newest `limit` summary items of a history partition (sorted by start time). */
+async function newestFirst<T>(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partition: string,
+  limit: number,
+): Promise<T[]> {
+  const { Items = [] } = await db.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": partition },
+      ScanIndexForward: false,
+      Limit: limit,
+    }),
+  );
+  return Items as T[];
+}
+
+/** A pause or resume of a consumer (its event source mapping), as the audit records it. */
+export interface ConsumerChangeStarted {
+  readonly changeId: string;
+  readonly stack: string;
+  readonly action: "pause" | "resume";
+  readonly consumer: string;
+  readonly queueArn: string;
+  readonly functionName: string;
+  readonly mappingUuid: string;
+  /** The mapping's state when the operator asked (Enabled, Disabled, …). */
+  readonly before: string;
+  /** The state asked for: Disabled to pause, Enabled to resume. */
+  readonly requested: "Enabled" | "Disabled";
+  readonly operator: Operator;
+  readonly startedAt: string;
+}
+
+export interface ConsumerChangeFinished {
+  /** `timed-out`: asked, but the mapping had not reported the state by the deadline. */
+  readonly status: "completed" | "timed-out" | "interrupted" | "failed";
+  /** The mapping's state when the CLI stopped watching it (unknown when the update failed). */
+  readonly after: string | undefined;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+/** Where a pause or resume records itself. */
+export interface ConsumerAudit {
+  started(record: ConsumerChangeStarted): Promise<void>;
+  finished(changeId: string, record: ConsumerChangeFinished): Promise<void>;
+}
+
+export interface ConsumerChangeEntry
+  extends ConsumerChangeStarted,
+    Partial<ConsumerChangeFinished> {}
+
+const CONSUMER_PARTITION = "consumer-changes";
+
+/**
+ * Pauses and resumes in the same OperatorAudit table as replays, under their own partition
+ * sorted by start time: recorded as `running` before the mapping is touched, so a change whose
+ * CLI died midway still names who asked for it and what the state was before.
+ */
+export class DynamoConsumerAudit implements ConsumerAudit {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #keys = new Map<string, { pk: string; sk: string }>();
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.#db = db;
+    this.#table = table;
+  }
+
+  async started(record: ConsumerChangeStarted): Promise<void> {
+    const key = { pk: CONSUMER_PARTITION, sk: `${record.startedAt}#${record.changeId}` };
+    this.#keys.set(record.changeId, key);
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...key, ...record, status: "running" },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async finished(changeId: string, record: ConsumerChangeFinished): Promise<void> {
+    const key = this.#keys.get(changeId);
+    if (!key) throw new Error(`consumer change ${changeId} was not started through this audit`);
+    await setFields(this.#db, this.#table, key, record);
+  }
+
+  /** The most recent pauses and resumes, newest first. */
+  async history(limit: number): Promise<ConsumerChangeEntry[]> {
+    return newestFirst<ConsumerChangeEntry>(this.#db, this.#table, CONSUMER_PARTITION, limit);
   }
 }

@@ -1,6 +1,7 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -53,6 +54,7 @@ export class AwsClients {
   #sts?: STSClient;
   #sfn?: SFNClient;
   #scheduler?: SchedulerClient;
+  #lambda?: LambdaClient;
 
   constructor(target: AwsTarget) {
     this.target = target;
@@ -97,5 +99,10 @@ export class AwsClients {
   get scheduler(): SchedulerClient {
     this.#scheduler ??= new SchedulerClient(clientConfig(this.target));
     return this.#scheduler;
+  }
+
+  get lambda(): LambdaClient {
+    this.#lambda ??= new LambdaClient(clientConfig(this.target));
+    return this.#lambda;
   }
 }

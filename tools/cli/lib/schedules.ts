@@ -19,6 +19,7 @@ import {
   nextOccurrenceAfter,
   parseRecurringExpression,
 } from "../../../lib/spool/recurring-job/schedule-expression.js";
+import { mapLimited } from "./map-limited.js";
 
 /** A delayed task's one-time schedule, joined with the task's record. */
 export interface TaskSchedule {
@@ -56,24 +57,6 @@ export interface JobSchedule {
   readonly noNextRun?: string;
   readonly target: string | null;
   readonly lastRun: { readonly scheduledTime: string; readonly status: string } | null;
-}
-
-/** Runs `work` over `items` with at most `concurrency` at a time, keeping their order. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }
 
 function parseInput(input: string | undefined): Record<string, unknown> {

@@ -1,0 +1,185 @@
+import type { Command } from "commander";
+import {
+  auditTableName,
+  type ConsumerChangeEntry,
+  DynamoConsumerAudit,
+  whoAmI,
+} from "../lib/audit.js";
+import { type ConsumerChangeOutcome, changeConsumerState } from "../lib/consumer-state.js";
+import {
+  type Consumer,
+  type ConsumerAction,
+  findConsumer,
+  loadConsumers,
+} from "../lib/consumers.js";
+import { formatSeconds, renderTable } from "../lib/format.js";
+import { positiveInt } from "../lib/options.js";
+import type { CliContext, SpoolCommand } from "../spool.js";
+
+export function renderConsumers(stack: string, consumers: readonly Consumer[]): string {
+  if (consumers.length === 0) {
+    return `No consumers in stack ${stack} (no Lambda reads one of its queues through an SQS event source mapping).`;
+  }
+  return renderTable(
+    ["consumer", "queue", "state", "batch", "max concurrency", "function", "mapping"],
+    consumers.map((c) => [
+      c.name,
+      c.queueName,
+      c.state,
+      c.batchSize ?? "-",
+      c.maxConcurrency ?? "-",
+      c.functionName,
+      c.uuid,
+    ]),
+  );
+}
+
+const DONE = { pause: "paused", resume: "resumed" } as const;
+
+export function renderChange(o: ConsumerChangeOutcome): string {
+  const mapping = `its event source mapping ${o.mappingUuid}`;
+  switch (o.outcome) {
+    case "unchanged":
+      return `Consumer ${o.consumer} is already ${DONE[o.action]} (${mapping} is ${o.after}): nothing to do.`;
+    case "dry-run":
+      return `Dry run: ${o.action} would take ${mapping} of consumer ${o.consumer} from ${o.before} to ${o.after}. Nothing was changed.`;
+    case "joined":
+      return `Consumer ${o.consumer} was already being ${DONE[o.action]} (${mapping} was ${o.before}); it now reports ${o.after}.`;
+    case "changed":
+      return [
+        `${o.action === "pause" ? "Paused" : "Resumed"} consumer ${o.consumer}: ${mapping} is ${o.after} (was ${o.before}), after ${formatSeconds(o.waitedMs / 1000)}.`,
+        o.action === "pause"
+          ? `Messages wait on queue ${o.queue}, their age grows, none are lost. Start it again: spool consumers resume ${o.consumer}.`
+          : `It is reading queue ${o.queue} again; spool status shows the backlog draining.`,
+        `Recorded as change ${o.changeId} (spool consumers history).`,
+      ].join("\n");
+  }
+}
+
+function renderHistory(entries: readonly ConsumerChangeEntry[]): string {
+  if (entries.length === 0) return "No pauses or resumes recorded.";
+  return renderTable(
+    ["started", "action", "consumer", "by", "before", "after", "status", "change id"],
+    entries.map((e) => [
+      e.startedAt,
+      e.action,
+      e.consumer,
+      `${e.operator?.principal ?? "?"} (${e.operator?.localUser ?? "?"})`,
+      e.before,
+      e.after ?? "?",
+      (e as { status?: string }).status ?? "?",
+      e.changeId,
+    ]),
+  );
+}
+
+async function list(context: CliContext) {
+  const inventory = await context.inventory();
+  const consumers = await loadConsumers(context.clients().lambda, inventory);
+  context.emit({ text: renderConsumers(inventory.stackName, consumers), json: consumers });
+}
+
+interface ChangeOptions {
+  dryRun: boolean;
+  wait: number;
+  auditTable?: string;
+}
+
+async function change(
+  context: CliContext,
+  action: ConsumerAction,
+  ref: string,
+  options: ChangeOptions,
+) {
+  const inventory = await context.inventory();
+  const clients = context.clients();
+  const consumer = findConsumer(
+    await loadConsumers(clients.lambda, inventory),
+    ref,
+    inventory.stackName,
+  );
+  const audit = options.dryRun
+    ? undefined
+    : new DynamoConsumerAudit(clients.dynamo, auditTableName(inventory, options.auditTable));
+  const outcome = await changeConsumerState(
+    { consumer, action, dryRun: options.dryRun, waitSeconds: options.wait },
+    {
+      lambda: clients.lambda,
+      audit,
+      operator: await whoAmI(clients),
+      stack: inventory.stackName,
+      signal: context.signal,
+    },
+  );
+  context.emit({ text: renderChange(outcome), json: outcome });
+}
+
+async function history(
+  context: CliContext,
+  ref: string | undefined,
+  options: { limit: number; auditTable?: string },
+) {
+  const inventory = await context.inventory();
+  const clients = context.clients();
+  const audit = new DynamoConsumerAudit(
+    clients.dynamo,
+    auditTableName(inventory, options.auditTable),
+  );
+  // A consumer that is gone from the stack still has its history: filter by the recorded name.
+  const name = ref?.trim();
+  const entries = (await audit.history(name ? options.limit * 5 : options.limit))
+    .filter((e) => !name || e.consumer === name || e.mappingUuid === name)
+    .slice(0, options.limit);
+  context.emit({ text: renderHistory(entries), json: entries });
+}
+
+const auditTableOption = [
+  "--audit-table <table>",
+  "the audit table (default: the stack's OperatorAuditTableName)",
+] as const;
+
+function changeCommand(parent: Command, context: CliContext, action: ConsumerAction) {
+  parent
+    .command(action)
+    .description(
+      action === "pause"
+        ? "stop a consumer: disable its event source mapping (messages wait on the queue); audited"
+        : "start a paused consumer again: enable its event source mapping; audited",
+    )
+    .argument("<name>", "the consumer (spool consumers list), its queue or its function")
+    .option("--dry-run", "show what would change; change nothing", false)
+    .option(
+      "--wait <seconds>",
+      "how long to wait for the mapping to report the new state",
+      positiveInt("--wait", 900),
+      120,
+    )
+    .option(...auditTableOption)
+    .action((ref: string, options: ChangeOptions) => change(context, action, ref, options));
+}
+
+export const consumersCommand: SpoolCommand = {
+  register(program: Command, context: CliContext) {
+    const consumers = program
+      .command("consumers")
+      .description("queue consumers: list, pause and resume (audited), history");
+
+    consumers
+      .command("list")
+      .description(
+        "every consumer: its queue, event source mapping and state, batch size, max concurrency",
+      )
+      .action(() => list(context));
+    changeCommand(consumers, context, "pause");
+    changeCommand(consumers, context, "resume");
+    consumers
+      .command("history")
+      .description("who paused or resumed which consumer, when, and the state before and after")
+      .argument("[name]", "only changes of this consumer")
+      .option("--limit <n>", "show at most n", positiveInt("--limit", 1_000), 20)
+      .option(...auditTableOption)
+      .action((ref: string | undefined, options: { limit: number; auditTable?: string }) =>
+        history(context, ref, options),
+      );
+  },
+};
