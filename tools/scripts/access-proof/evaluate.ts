@@ -45,18 +45,18 @@ export async function proveAccess(
       return wanted
         ? []
         : [
-            `${describe(path)}: ${describeRequest(request)} should be ${path.expect}, got ${decision}`,
+            `${describePath(path)}: ${describeRequest(request)} should be ${path.expect}, got ${decision}`,
           ];
     });
     if (path.requests.length === 0 && path.expect === "allowed") {
-      failures.push(`${describe(path)}: no request derived`);
+      failures.push(`${describePath(path)}: no request derived`);
     }
     results.push({ path, decisions, failures });
   }
   return { results, failures: results.flatMap((r) => r.failures) };
 }
 
-export function describe(path: AccessPath): string {
+function describePath(path: AccessPath): string {
   return `${path.kind}: ${path.from} → ${path.to}`;
 }
 
