@@ -69,6 +69,17 @@ module.exports = {
       to: { path: "node_modules/(aws-cdk-lib|constructs)/", reachable: true },
     },
     {
+      name: "agpl-simulator-only-in-the-access-proof",
+      comment:
+        "@cloud-copilot/iam-simulate is AGPL-3.0: a dev dependency for the access proof only. Besides test/, only tools/scripts/access-proof.ts (npm run access-proof) may reach it, through tools/scripts/access-proof/evaluate.ts; nothing that is deployed, bundled or copied with a construct.",
+      severity: "error",
+      from: {
+        path: "^(bin|lib|lambdas|tools)/",
+        pathNot: "^tools/scripts/access-proof(\\.ts$|/evaluate\\.ts$)",
+      },
+      to: { path: "node_modules/@cloud-copilot/", reachable: true },
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: { path: "^(lib|lambdas|bin)/" },

@@ -98,7 +98,10 @@ export class Events extends Construct {
       idempotencyTable: props.idempotencyTable.table,
       consumerTimeout: props.consumerTimeout,
       backoff: props.backoff,
-      environment: { ...props.handlerEnvironment, EFFECTS_TABLE: props.effectsTable.tableName },
+      // The effects table goes to each consumer below, not here: EventSubscription also hands
+      // `environment` to a FIFO subscription's forwarder, which neither reads nor may use it
+      // (the access proof fails a function handed a table it holds no grant on).
+      environment: props.handlerEnvironment,
     };
     this.payments = new EventSubscription(this, "Payments", {
       ...common,
@@ -107,6 +110,7 @@ export class Events extends Construct {
       // One order's payment events in order, one at a time; different orders in parallel.
       messageGroupIdPath: "data.orderId",
     });
+    this.payments.consumer.function.addEnvironment("EFFECTS_TABLE", props.effectsTable.tableName);
     props.effectsTable.grant(
       this.payments.consumer.function,
       "dynamodb:PutItem",
@@ -118,6 +122,10 @@ export class Events extends Construct {
       entry: lambdaEntry("order-confirmation/handler.ts"),
       consumerName: "order-confirmations",
     });
+    this.orderConfirmations.consumer.function.addEnvironment(
+      "EFFECTS_TABLE",
+      props.effectsTable.tableName,
+    );
     props.effectsTable.grant(
       this.orderConfirmations.consumer.function,
       "dynamodb:GetItem",
@@ -130,6 +138,7 @@ export class Events extends Construct {
       entry: lambdaEntry("analytics/handler.ts"),
       consumerName: "analytics",
     });
+    this.analytics.consumer.function.addEnvironment("EFFECTS_TABLE", props.effectsTable.tableName);
     props.effectsTable.grant(
       this.analytics.consumer.function,
       "dynamodb:PutItem",

@@ -1,5 +1,6 @@
 import {
   Annotations,
+  ArnFormat,
   Aspects,
   Duration,
   type IAspect,
@@ -277,11 +278,35 @@ export class SpoolMonitoring extends Construct {
         conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
       }),
     );
-    return new Topic(this, "AlarmTopic", {
+    const topic = new Topic(this, "AlarmTopic", {
       displayName: `${Stack.of(this).stackName} Spool alarms`,
       masterKey: key,
       enforceSSL: true,
     });
+    // enforceSSL makes CDK emit a topic policy, and a topic policy replaces SNS's default one:
+    // without this statement nothing may publish, and on AWS every alarm notification fails.
+    // Only this account's alarms in this region may use it (no confused deputy).
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "AllowCloudWatchAlarms",
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": stack.account },
+          ArnLike: {
+            "aws:SourceArn": stack.formatArn({
+              service: "cloudwatch",
+              resource: "alarm",
+              resourceName: "*",
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    return topic;
   }
 
   #wireActions(alarm: Alarm): void {

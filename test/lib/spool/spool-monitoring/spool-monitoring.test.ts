@@ -37,7 +37,7 @@ describe("SpoolMonitoring defaults", () => {
     template = Template.fromStack(built.stack);
   });
 
-  it("creates one encrypted, TLS-only alarm topic whose key CloudWatch may use", () => {
+  it("creates one encrypted, TLS-only alarm topic that this account's alarms may publish to and whose key CloudWatch may use", () => {
     template.resourceCountIs("AWS::SNS::Topic", 1);
     template.hasResourceProperties("AWS::SNS::Topic", {
       KmsMasterKeyId: Match.objectLike({ "Fn::GetAtt": Match.anyValue() }),
@@ -49,6 +49,35 @@ describe("SpoolMonitoring defaults", () => {
             Effect: "Deny",
             Condition: { Bool: { "aws:SecureTransport": "false" } },
           }),
+        ]),
+      }),
+    });
+    // A topic policy replaces SNS's default one: without this statement no alarm can publish.
+    template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          {
+            Sid: "AllowCloudWatchAlarms",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: { Ref: Match.stringLikeRegexp("AlarmTopic") },
+            Condition: {
+              StringEquals: { "aws:SourceAccount": "111111111111" },
+              ArnLike: {
+                "aws:SourceArn": {
+                  "Fn::Join": [
+                    "",
+                    [
+                      "arn:",
+                      { Ref: "AWS::Partition" },
+                      ":cloudwatch:eu-west-1:111111111111:alarm:*",
+                    ],
+                  ],
+                },
+              },
+            },
+          },
         ]),
       }),
     });
