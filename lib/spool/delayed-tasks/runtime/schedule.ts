@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { canonicalJson } from "../../runtime/canonical-json.js";
 import { newCorrelationId } from "../../runtime/correlation.js";
 import type { TasksConfig } from "../contract.js";
 import type { TaskDependencies } from "./config.js";
@@ -39,17 +40,6 @@ export interface ScheduleTaskInput {
 export interface ScheduledTask extends Task {
   /** False when the key already existed with the same payload: nothing new was scheduled. */
   readonly created: boolean;
-}
-
-/** Canonical JSON (sorted keys), so equal payloads hash equally whatever their key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
-        )
-      : v,
-  );
 }
 
 /** What must match for the same key scheduled again to be the same task. */

@@ -247,3 +247,16 @@ describe("scheduleTask idempotency", () => {
     });
   });
 });
+
+describe("payloadHash", () => {
+  it("is the hash already stored on task records, whatever the payload's key order", () => {
+    // Pinned: records live up to a year, and a changed hash would refuse a same-payload repeat.
+    const expected = "315629e0a16c0f0e3b7a2c137324d296facf57507921358b1aa94bbc5d29cd20";
+    expect(
+      payloadHash({ orderId: "o-1", customerId: "c-1", lines: [{ qty: 2, sku: "a" }] }, STANDARD),
+    ).toBe(expected);
+    expect(
+      payloadHash({ lines: [{ sku: "a", qty: 2 }], customerId: "c-1", orderId: "o-1" }, STANDARD),
+    ).toBe(expected);
+  });
+});
