@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { PermanentError } from "../../runtime/errors.js";
+import { PermanentError, TransientError } from "../../runtime/errors.js";
+import { secondsUntil } from "../../runtime/retry-delays.js";
 import type { TaskMessage } from "./message.js";
 import { readTask, type Task } from "./record.js";
 
@@ -24,13 +25,25 @@ export type TaskDeliveryOutcome<R> =
  * a task already delivered is a duplicate and does nothing. A claim left DELIVERING by a crash is
  * taken again by the redelivery, so `effect` must be idempotent by task key (a conditional write
  * on it) for the effect to be exactly-once.
+ *
+ * Never early: a message given with its `dueAt` that arrives before it is refused before the claim
+ * (`TASK_NOT_DUE`, transient, retried after the time left). A consumer built with
+ * `sqsConsumerHandler` holds such a message earlier, with `notBefore: (task) => task.dueAt`, which
+ * costs no retry; this check is what keeps a consumer that does not from running a task early.
  */
 export async function deliverTask<R>(
-  message: Pick<TaskMessage, "taskKey">,
+  message: Pick<TaskMessage, "taskKey"> & Partial<Pick<TaskMessage, "dueAt">>,
   deps: TaskDeliveryDependencies,
   effect: () => Promise<R>,
 ): Promise<TaskDeliveryOutcome<R>> {
   const key = message.taskKey;
+  const early = secondsUntil(message.dueAt, deps.now());
+  if (early > 0) {
+    throw new TransientError(`task ${key} is not due until ${message.dueAt}`, {
+      code: "TASK_NOT_DUE",
+      details: { key, dueAt: message.dueAt, retryAfterSeconds: early },
+    });
+  }
   try {
     await deps.db.send(
       new UpdateCommand({

@@ -1,10 +1,12 @@
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { deliverTask } from "../../../../../lib/spool/delayed-tasks/runtime/deliver.js";
+import { TransientError } from "../../../../../lib/spool/runtime/errors.js";
 import {
   conditionFailed,
   db,
   deliveryDeps,
+  NOW,
   resetTaskFakes,
 } from "../../../../helpers/delayed-tasks.js";
 
@@ -54,5 +56,26 @@ describe("deliverTask", () => {
     await expect(deliverTask({ taskKey: "k" }, deliveryDeps(), vi.fn())).rejects.toMatchObject({
       code: "TASK_UNKNOWN",
     });
+  });
+
+  it("refuses a task that arrives before its due time, before claiming it or running the effect", async () => {
+    const effect = vi.fn();
+    const early = { taskKey: "k", dueAt: new Date(NOW.getTime() + 41_200).toISOString() };
+    const attempt = deliverTask(early, deliveryDeps(), effect);
+    await expect(attempt).rejects.toBeInstanceOf(TransientError);
+    await expect(attempt).rejects.toMatchObject({
+      code: "TASK_NOT_DUE",
+      details: { retryAfterSeconds: 42 },
+    });
+    expect(effect).not.toHaveBeenCalled();
+    expect(db.calls()).toHaveLength(0);
+  });
+
+  it("runs a task that arrives at its due time", async () => {
+    db.on(UpdateCommand).resolves({});
+    const effect = vi.fn(async () => "sent");
+    const due = { taskKey: "k", dueAt: NOW.toISOString() };
+    expect((await deliverTask(due, deliveryDeps(), effect)).status).toBe("delivered");
+    expect(effect).toHaveBeenCalledOnce();
   });
 });
