@@ -18,6 +18,9 @@ export const handler = sqsConsumerHandler(CartReminderTask, ({ dynamo }) => {
     // The same task may come by another route (a dispatch retried after its due time goes out
     // at once): what must match is the task, not how it travelled.
     idempotencyPayload: (task) => ({ taskKey: task.taskKey, payload: task.payload }),
+    // Never early: the Scheduler fires within the minute, so a task can come up to a minute
+    // before it is due; it is sent again with an SQS delay for the rest (one extra send).
+    notBefore: (task) => task.dueAt,
     process: async (task, ctx) => {
       const outcome = await deliverTask(task, tasks, () => sendCartReminder(task, ctx, effects));
       if (outcome.status !== "delivered") {

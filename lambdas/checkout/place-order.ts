@@ -7,6 +7,7 @@ import {
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import { canonicalJson } from "../../lib/spool/runtime/canonical-json.js";
 import { newCorrelationId } from "../../lib/spool/runtime/correlation.js";
 import { intEnv, requireEnv } from "../../lib/spool/runtime/env.js";
 import { createEvent, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
@@ -82,17 +83,6 @@ export function idempotencyRecordKey(customerId: string, idempotencyKey: string)
 
 export function orderKey(orderId: string) {
   return { pk: `order#${orderId}`, sk: "order" };
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** What must match for a repeated key to be "the same request": everything but key and trace id. */

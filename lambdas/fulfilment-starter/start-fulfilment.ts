@@ -5,12 +5,12 @@ import {
   type JobStore,
   transitionJob,
 } from "../../lib/spool/job-table/runtime/jobs.js";
+import { canonicalJson } from "../../lib/spool/runtime/canonical-json.js";
 import type { DeadLetterMetadata } from "../../lib/spool/runtime/dead-letter.js";
 import { classify } from "../../lib/spool/runtime/errors.js";
 import type { FaultInjector } from "../../lib/spool/runtime/faults.js";
 import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 import {
-  canonicalJson,
   executionNameFor,
   type StartOutcome,
   startExecutionIdempotently,

@@ -66,6 +66,7 @@ export interface HarnessOptions {
   readonly store?: InMemoryPersistenceLayer | null;
   readonly faults?: FaultInjector;
   readonly idempotencyKey?: (message: Message) => string;
+  readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -88,7 +89,12 @@ export function harness(options: HarnessOptions = {}): Harness {
     ...options.config,
   };
   const handler = createSqsConsumer<Message, { handled: string }>(
-    { schema: Message, idempotencyKey: options.idempotencyKey ?? ((m) => m.id), process },
+    {
+      schema: Message,
+      idempotencyKey: options.idempotencyKey ?? ((m) => m.id),
+      process,
+      ...(options.notBefore ? { notBefore: options.notBefore } : {}),
+    },
     config,
     {
       sqs: new SQSClient({ region: "us-east-1" }),

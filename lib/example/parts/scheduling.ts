@@ -64,7 +64,7 @@ export class Scheduling extends Construct {
       backoff: props.backoff,
       environment,
     });
-    this.tasks.grantDelivery(this.cartRemindersConsumer.function);
+    this.tasks.grantDelivery(this.cartRemindersConsumer.function, this.cartReminders.queue);
     props.effectsTable.grant(
       this.cartRemindersConsumer.function,
       "dynamodb:PutItem",

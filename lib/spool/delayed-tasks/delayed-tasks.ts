@@ -149,6 +149,7 @@ export class DelayedTasks extends Construct {
     this.targets.push(queue);
     queue.grantSendMessages(this.schedulerRole);
     for (const fn of this.schedulingFunctions) queue.grantSendMessages(fn);
+    for (const fn of this.allTargetsDeliverers) queue.grantSendMessages(fn);
   }
 
   /** The ARN pattern of every schedule in this construct's group. */
@@ -161,6 +162,8 @@ export class DelayedTasks extends Construct {
   }
 
   private readonly schedulingFunctions: LambdaFunction[] = [];
+  /** Delivery functions granted without a target: they may hold tasks of any target. */
+  private readonly allTargetsDeliverers: LambdaFunction[] = [];
 
   /**
    * The configuration `runtime/tasks.ts` needs (tokens, resolved at deploy): for tools
@@ -238,9 +241,23 @@ export class DelayedTasks extends Construct {
 
   /**
    * Lets a consumer of a target queue deliver tasks through `deliverTask` (claim, mark delivered,
-   * count dropped and duplicate deliveries) and tells it the table.
+   * count dropped and duplicate deliveries) and tells it the table. It may also send to the target
+   * queue: a task the Scheduler delivers early is sent back to it with a delay (`notBefore`).
+   *
+   * @param target the target queue `fn` consumes. @default every target, also those added later
    */
-  grantDelivery(fn: LambdaFunction): Grant {
+  grantDelivery(fn: LambdaFunction, target?: IQueue): Grant {
+    if (target && !this.targets.includes(target)) {
+      invalid(
+        this,
+        `grantDelivery: target must be one of the DelayedTasks targets, got ${target.node.path}`,
+      );
+    }
+    if (target) target.grantSendMessages(fn);
+    else {
+      this.allTargetsDeliverers.push(fn);
+      for (const queue of this.targets) queue.grantSendMessages(fn);
+    }
     fn.addEnvironment(TASKS_ENV.table, this.table.tableName);
     return this.table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
   }

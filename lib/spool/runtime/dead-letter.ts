@@ -125,7 +125,7 @@ export function parseDeadLetterMetadata(
 }
 
 /** The Lambda event's attribute shape → the SendMessage shape, keeping the original attributes. */
-function carriedAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
+export function carriedAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
   const carried: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
     if (name === DEAD_LETTER_ATTRIBUTE) continue;

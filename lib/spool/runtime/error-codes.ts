@@ -168,6 +168,10 @@ export const SPOOL_ERROR_CODES = {
     kind: "permanent",
     meaning: "a delivered task has no task record (expired or never scheduled)",
   },
+  TASK_NOT_DUE: {
+    kind: "transient",
+    meaning: "a task reached deliverTask before its due time: retried when it is due",
+  },
 
   // RecurringJob.
   RUN_TIME_INVALID: { kind: "permanent", meaning: "the run message's scheduledTime is not a time" },

@@ -1,7 +1,17 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { ChangeMessageVisibilityBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { carriedAttributes } from "./dead-letter.js";
 import { optionalEnv } from "./env.js";
+
+/*
+ * When a record comes back: after a failure (a retry delay, as its visibility timeout) or, for
+ * one that arrived before its time, when it is due (a hold, below).
+ */
 
 /** SQS changes the visibility of at most 10 messages per call. */
 const MAX_ENTRIES_PER_CALL = 10;
@@ -63,4 +73,69 @@ export function queueUrlFromArn(arn: string): string {
   if (endpoint) return `${endpoint.replace(/\/$/, "")}/${account}/${name}`;
   const suffix = partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
   return `https://sqs.${region}.${suffix}/${account}/${name}`;
+}
+
+/**
+ * Holding a message that arrived before its time (a consumer's `notBefore`, such as a delayed
+ * task's due time). EventBridge Scheduler fires a one-time schedule with one-minute precision, so
+ * what it sends can arrive up to a minute early; an SQS delay is never early but stops at 15
+ * minutes. An early record is held instead of processed, before the idempotency check, so it
+ * takes no idempotency record and counts as no failure:
+ *
+ * - on a standard queue it is sent again to its own queue with `DelaySeconds` = the seconds left
+ *   (rounded up, at most 900: a longer wait takes several hops) and acknowledged. The cost is one
+ *   SendMessage per hop; the copy keeps the body and the message attributes (up to 9, as a
+ *   dead letter does).
+ * - on a FIFO queue, which has no per-message delay and whose order a re-send would break, it
+ *   stays on the queue with its visibility timeout set to the seconds left; its group waits
+ *   behind it (at most 12 hours per hold). That receive counts toward the queue's maxReceiveCount.
+ */
+
+/** SQS's largest per-message delay. */
+export const MAX_HOLD_SECONDS = 900;
+/** SQS's largest visibility timeout: how long a FIFO record can be held in place. */
+const MAX_FIFO_HOLD_SECONDS = 43_200;
+
+/** Whole seconds from `now` until `notBefore` (rounded up, never early); 0 when due or unset. */
+export function secondsUntil(notBefore: Date | string | undefined, now: Date): number {
+  if (notBefore === undefined) return 0;
+  const at = notBefore instanceof Date ? notBefore.getTime() : Date.parse(notBefore);
+  if (Number.isNaN(at)) {
+    // A programming error in the consumer's notBefore, not the message's fault: retried.
+    throw new TypeError(`notBefore must be a date, got ${String(notBefore)}`);
+  }
+  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}
+
+/** Thrown for a FIFO record held in place: the consumer reports it failed with this delay. */
+export class HeldOnQueue extends Error {
+  override readonly name = "HeldOnQueue";
+  constructor(readonly delaySeconds: number) {
+    super(`not yet due: held on its FIFO queue for ${delaySeconds} s`);
+  }
+}
+
+/**
+ * Holds an early record for `seconds` (capped at 900, 12 hours for FIFO); returns the delay
+ * applied. Throws HeldOnQueue for a FIFO record, and the SQS error if the re-send fails (then the record is
+ * retried like any transient failure, and nothing was lost).
+ */
+export async function holdUntilDue(
+  sqs: SQSClient,
+  record: SQSRecord,
+  seconds: number,
+): Promise<number> {
+  if (record.eventSourceARN.endsWith(".fifo")) {
+    throw new HeldOnQueue(Math.min(seconds, MAX_FIFO_HOLD_SECONDS));
+  }
+  const delaySeconds = Math.min(seconds, MAX_HOLD_SECONDS);
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrlFromArn(record.eventSourceARN),
+      MessageBody: record.body,
+      MessageAttributes: carriedAttributes(record),
+      DelaySeconds: delaySeconds,
+    }),
+  );
+  return delaySeconds;
 }

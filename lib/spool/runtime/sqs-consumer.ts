@@ -28,7 +28,7 @@ import { completionMatters, decideFailure, type FailureFacts } from "./failure-p
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
-import { applyRetryDelays } from "./retry-delays.js";
+import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
@@ -61,6 +61,13 @@ export interface ConsumerDefinition<M, R> {
    * @default the whole message without its correlationId
    */
   readonly idempotencyPayload?: (message: M) => unknown;
+  /**
+   * The earliest time the message may be processed (a delayed task's due time). One that arrives
+   * earlier is held until then (see retry-delays.ts): the step does not run, no idempotency record
+   * is taken, no failure is counted.
+   * @default - no constraint
+   */
+  readonly notBefore?: (message: M) => Date | string | undefined;
   /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
   readonly process: (message: M, context: RecordContext) => Promise<R>;
   /**
@@ -88,6 +95,8 @@ export interface ConsumerDependencies {
 export type RecordOutcome<R> =
   | { readonly status: "processed"; readonly result: R }
   | { readonly status: "duplicate"; readonly result: R }
+  /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
+  | { readonly status: "held"; readonly delaySeconds: number }
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;
@@ -313,6 +322,13 @@ export function createSqsConsumer<M, R>(
           code: "IDEMPOTENCY_KEY_MISSING",
         });
       }
+      const early = secondsUntil(definition.notBefore?.(message), deps.now());
+      if (early > 0) {
+        const delaySeconds = await holdUntilDue(sqs, record, early);
+        metrics.addMetric("Held", MetricUnit.Count, 1);
+        recordLogger.info("not yet due: sent again with a delay", { delaySeconds });
+        return { status: "held", delaySeconds };
+      }
       const input = idempotentInput(message, key);
       const recordContext: RecordContext = {
         messageId: record.messageId,
@@ -359,6 +375,13 @@ export function createSqsConsumer<M, R>(
           : run();
         return await beforeDeadline(work, deadlineAt);
       } catch (error) {
+        if (error instanceof HeldOnQueue) {
+          // Not a failure: back on the queue when it is due (its FIFO group waits behind it).
+          retryDelays.set(record.messageId, error.delaySeconds);
+          metrics.addMetric("Held", MetricUnit.Count, 1);
+          recordLogger.info("not yet due: held on the queue", { delaySeconds: error.delaySeconds });
+          throw error;
+        }
         const failure = classify(error);
         const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };
         const done = completionMatters(facts) ? await completedResult(body) : undefined;

@@ -3,6 +3,7 @@ import { GetScheduleCommand, ResourceNotFoundException } from "@aws-sdk/client-s
 import { SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { cartReminderKey } from "../../../lambdas/order-events/cart-reminder.js";
+import { taskMessage } from "../../../lib/spool/delayed-tasks/runtime/message.js";
 import {
   cancelTask,
   getTask,
@@ -17,6 +18,7 @@ import {
   runItemKey,
 } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import { spoolMessage } from "../../../lib/spool/runtime/producer.js";
+import { queueUrlFromArn } from "../../../lib/spool/runtime/retry-delays.js";
 import { ddb, getItem, lacks, output, sqs, uniqueId, waitFor } from "../../helpers/cloud.js";
 import { clearRuns, jobDefinition, scheduler, taskDeps } from "../../helpers/scheduling.js";
 
@@ -99,6 +101,37 @@ describe.concurrent("delayed tasks", () => {
       { what: "DELIVERED" },
     );
     expect(record.deliveries).toBe(1);
+  });
+
+  it("holds a task the Scheduler sends early until it is due, and runs it once", async () => {
+    const key = uniqueId("t-early");
+    const task = await scheduleTask(
+      { key, delay: 15, payload: payload(key), target: target() },
+      taskDeps(),
+    );
+    // What a one-time schedule firing early within its minute sends: the task, well before due.
+    await sqs.send(
+      new SendMessageCommand(
+        spoolMessage({
+          queueUrl: queueUrlFromArn(target()),
+          body: taskMessage(task, "scheduler", payload(key)),
+          correlationId: task.correlationId,
+        }),
+      ),
+    );
+
+    const row = await waitForReminder(key, 60_000);
+    // Without the hold, the early copy would have run at once, about 15 s before its due time.
+    expect(Date.parse(row.deliveredAt)).toBeGreaterThanOrEqual(Date.parse(task.dueAt));
+    const record = await waitFor(
+      async () => {
+        const t = await getTask(key, taskDeps());
+        return t?.status === "DELIVERED" ? t : undefined;
+      },
+      { what: "the early task's record to say DELIVERED" },
+    );
+    expect(record.deliveries).toBe(1);
+    expect(row.duplicateDeliveries).toBeUndefined();
   });
 
   it("drops a cancelled task delayed on SQS when it arrives, and records the drop", async () => {

@@ -8,6 +8,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { canonicalJson } from "../../runtime/canonical-json.js";
 import { PermanentError } from "../../runtime/errors.js";
 
 /**
@@ -43,17 +44,6 @@ export function executionArnFor(stateMachineArn: string, name: string): string {
     throw new Error(`not a state machine ARN: ${stateMachineArn}`);
   }
   return [...parts.slice(0, 5), "execution", parts[6], name].join(":");
-}
-
-/** JSON with object keys sorted, so two equal documents compare equal as text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
-        )
-      : v,
-  );
 }
 
 export interface IdempotentStart {

@@ -169,6 +169,62 @@ describe("DelayedTasks", () => {
   });
 });
 
+describe("DelayedTasks grantDelivery", () => {
+  /** A stack with two targets and a consumer function, not yet synthesised. */
+  function build() {
+    const stack = new Stack(new App(), "Test", {
+      env: { account: "111111111111", region: "eu-west-1" },
+    });
+    const target = new Queue(stack, "Reminders");
+    const other = new Queue(stack, "Other");
+    const tasks = new DelayedTasks(stack, "Tasks", { targets: [target] });
+    const fn = new LambdaFunction(stack, "Deliverer", {
+      runtime: Runtime.NODEJS_22_X,
+      handler: "index.handler",
+      code: Code.fromInline("exports.handler = async () => {}"),
+    });
+    return { stack, tasks, fn, target, other };
+  }
+  const sendsTo = (template: Template) =>
+    JSON.stringify(
+      statementsOf(template, "DelivererServiceRoleDefaultPolicy")
+        .filter((s) => actionsOf(s).includes("sqs:SendMessage"))
+        .map((s) => s.Resource),
+    );
+
+  it("lets the consumer send an early task back to the queue it consumes, and no other", () => {
+    const { stack, tasks, fn, target, other } = build();
+    tasks.addTarget(other);
+    tasks.grantDelivery(fn, target);
+    const template = Template.fromStack(stack);
+    expect(sendsTo(template)).toMatch(/Reminders/);
+    expect(sendsTo(template)).not.toMatch(/Other/);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: { SPOOL_TASKS_TABLE: { Ref: Match.stringLikeRegexp("TasksTable") } },
+      },
+    });
+  });
+
+  it("without a target, covers every target, also one added later", () => {
+    const { stack, tasks, fn, other } = build();
+    tasks.grantDelivery(fn);
+    tasks.addTarget(other);
+    const sends = sendsTo(Template.fromStack(stack));
+    expect(sends).toMatch(/Reminders/);
+    expect(sends).toMatch(/Other/);
+  });
+
+  it("refuses a queue that is not a target, naming the construct and the queue", () => {
+    const { stack, tasks, fn } = build();
+    expectRefusal(
+      () => tasks.grantDelivery(fn, new Queue(stack, "Stray")),
+      "Test/Tasks",
+      "grantDelivery: target must be one of the DelayedTasks targets, got Test/Stray",
+    );
+  });
+});
+
 describe("DelayedTasks FIFO targets", () => {
   const stackWithTasks = () => {
     const stack = new Stack(new App(), "Test", {

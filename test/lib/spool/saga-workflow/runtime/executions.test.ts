@@ -9,7 +9,6 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { PermanentError } from "../../../../../lib/spool/runtime/errors.js";
 import {
-  canonicalJson,
   executionArnFor,
   executionNameFor,
   MAX_EXECUTION_NAME,
@@ -122,15 +121,6 @@ describe("startExecutionIdempotently", () => {
       .on(StartExecutionCommand)
       .rejects(Object.assign(new Error("slow down"), { name: "ThrottlingException" }));
     await expect(start({})).rejects.toThrow("slow down");
-  });
-});
-
-describe("canonicalJson", () => {
-  it("ignores key order at every depth, but not array order", () => {
-    expect(canonicalJson({ b: { y: 1, x: [2, 1] }, a: null })).toBe(
-      canonicalJson({ a: null, b: { x: [2, 1], y: 1 } }),
-    );
-    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
   });
 });
 

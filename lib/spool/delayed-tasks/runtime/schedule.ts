@@ -1,0 +1,217 @@
+import { createHash } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { canonicalJson } from "../../runtime/canonical-json.js";
+import { newCorrelationId } from "../../runtime/correlation.js";
+import type { TasksConfig } from "../contract.js";
+import type { TaskDependencies } from "./config.js";
+import { dispatch, routeFor, scheduleNameFor } from "./dispatch.js";
+import { MAX_TASK_MESSAGE_BYTES, refuseTask, taskMessage } from "./message.js";
+import { publicTask, readTask, type Task, type TaskRecord } from "./record.js";
+
+/** Spool's bound on how far ahead a task may be scheduled (the task record outlives it). */
+export const MAX_TASK_DELAY_SECONDS = 365 * 86_400;
+const TASK_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
+
+export interface ScheduleTaskInput {
+  /** The business key: one key is one task, ever (until its record expires). */
+  readonly key: string;
+  /** When to deliver. Give this or `delay`. */
+  readonly runAt?: Date | string;
+  /** Seconds from now. Give this or `runAt`. */
+  readonly delay?: number;
+  /** JSON-serialisable; delivered as the message's `payload`. */
+  readonly payload: unknown;
+  /** ARN of the queue to deliver to; must be one of the DelayedTasks targets. */
+  readonly target: string;
+  /** @default - a new correlation id */
+  readonly correlationId?: string;
+  /**
+   * "scheduler" forces a one-time schedule even for a short delay (so the task is visible and
+   * deletable in the Scheduler console before it fires).
+   * @default "auto"
+   */
+  readonly via?: "auto" | "scheduler";
+  /** FIFO targets: the message group. @default the task key */
+  readonly messageGroupId?: string;
+}
+
+export interface ScheduledTask extends Task {
+  /** False when the key already existed with the same payload: nothing new was scheduled. */
+  readonly created: boolean;
+}
+
+/** What must match for the same key scheduled again to be the same task. */
+export function payloadHash(payload: unknown, target: string): string {
+  return createHash("sha256").update(canonicalJson({ payload, target })).digest("hex");
+}
+
+/** Due times are whole seconds (rounded up, never early): what at() and DelaySeconds can say. */
+function wholeSecond(date: Date): Date {
+  return new Date(Math.ceil(date.getTime() / 1000) * 1000);
+}
+
+function resolveDueAt(input: ScheduleTaskInput, now: Date): Date {
+  if ((input.runAt === undefined) === (input.delay === undefined)) {
+    refuseTask("TASK_TIME_INVALID", "give exactly one of runAt and delay", {
+      runAt: input.runAt ?? null,
+      delay: input.delay ?? null,
+    });
+  }
+  if (input.delay !== undefined) {
+    if (!Number.isFinite(input.delay) || input.delay < 0) {
+      refuseTask("TASK_TIME_INVALID", `delay must be a number of seconds >= 0, got ${input.delay}`);
+    }
+    if (input.delay > MAX_TASK_DELAY_SECONDS) {
+      refuseTask(
+        "TASK_DELAY_TOO_LONG",
+        `delay must be at most ${MAX_TASK_DELAY_SECONDS} s (365 days), got ${input.delay} s`,
+      );
+    }
+    return wholeSecond(new Date(now.getTime() + input.delay * 1000));
+  }
+  const runAt = input.runAt instanceof Date ? input.runAt : new Date(String(input.runAt));
+  if (Number.isNaN(runAt.getTime())) {
+    refuseTask("TASK_TIME_INVALID", `runAt must be a date, got ${String(input.runAt)}`);
+  }
+  if (runAt.getTime() < now.getTime()) {
+    refuseTask(
+      "TASK_TIME_IN_PAST",
+      `runAt must not be in the past, got ${runAt.toISOString()} (now ${now.toISOString()})`,
+    );
+  }
+  if (runAt.getTime() - now.getTime() > MAX_TASK_DELAY_SECONDS * 1000) {
+    refuseTask(
+      "TASK_DELAY_TOO_LONG",
+      `runAt must be at most 365 days ahead, got ${runAt.toISOString()}`,
+    );
+  }
+  return wholeSecond(runAt);
+}
+
+function validateInput(input: ScheduleTaskInput, config: TasksConfig): void {
+  if (typeof input.key !== "string" || !TASK_KEY_PATTERN.test(input.key)) {
+    refuseTask(
+      "TASK_KEY_INVALID",
+      `key must be 1–512 printable ASCII characters without spaces, got ${JSON.stringify(input.key)}`,
+    );
+  }
+  if (!config.targets.includes(input.target)) {
+    refuseTask(
+      "TASK_TARGET_NOT_ALLOWED",
+      `target must be one of the DelayedTasks targets (${config.targets.join(", ")}), got ${input.target}`,
+    );
+  }
+  if (input.payload === undefined) refuseTask("TASK_PAYLOAD_INVALID", "payload is required");
+}
+
+/** The record a new task is written as, after its message passed the size limit. */
+function newRecord(input: ScheduleTaskInput, config: TasksConfig, now: Date): TaskRecord {
+  const dueAt = resolveDueAt(input, now);
+  const correlationId = input.correlationId ?? newCorrelationId();
+  const route = routeFor(
+    input.target,
+    Math.ceil((dueAt.getTime() - now.getTime()) / 1000),
+    input.via,
+  );
+  const message = taskMessage(
+    { key: input.key, dueAt: dueAt.toISOString(), correlationId },
+    route,
+    input.payload,
+  );
+  const size = Buffer.byteLength(JSON.stringify(message));
+  if (size > MAX_TASK_MESSAGE_BYTES) {
+    refuseTask(
+      "TASK_PAYLOAD_TOO_LARGE",
+      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (256 KiB); got ${size} bytes: store the payload elsewhere and pass its key`,
+      { bytes: size, limit: MAX_TASK_MESSAGE_BYTES },
+    );
+  }
+  return {
+    key: input.key,
+    status: "SCHEDULED",
+    dueAt: dueAt.toISOString(),
+    route,
+    target: input.target,
+    correlationId,
+    ...(route === "scheduler" ? { scheduleName: scheduleNameFor(input.key) } : {}),
+    payloadHash: payloadHash(input.payload, input.target),
+    payload: input.payload,
+    ...(input.messageGroupId ? { messageGroupId: input.messageGroupId } : {}),
+    createdAt: now.toISOString(),
+    expiresAt: Math.floor(dueAt.getTime() / 1000) + config.retentionSeconds,
+  };
+}
+
+/**
+ * Schedules a task, idempotently by key: the same key with the same payload and target returns the
+ * task as first scheduled (`created: false`); with a different payload or target it is refused
+ * (`TASK_KEY_CONFLICT`). Validation failures are PermanentErrors with a code naming the rule.
+ *
+ * The record (key → status, payload hash, due time) is written with a conditional put before the
+ * task is dispatched (`dispatch.ts`): it makes both routes idempotent by key and lets `cancelTask`
+ * work for both.
+ */
+export async function scheduleTask(
+  input: ScheduleTaskInput,
+  deps: TaskDependencies,
+): Promise<ScheduledTask> {
+  const now = deps.now();
+  validateInput(input, deps.config);
+  const record = newRecord(input, deps.config, now);
+
+  let task: TaskRecord;
+  try {
+    await deps.db.send(
+      new PutCommand({
+        TableName: deps.config.table,
+        Item: record,
+        ConditionExpression: "attribute_not_exists(#key)",
+        ExpressionAttributeNames: { "#key": "key" },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    task = record;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const existing = (error.Item ? unmarshall(error.Item) : await readTask(input.key, deps)) as
+      | TaskRecord
+      | undefined;
+    if (!existing) throw error;
+    if (existing.payloadHash !== record.payloadHash) {
+      refuseTask(
+        "TASK_KEY_CONFLICT",
+        `task ${input.key} already exists with a different payload or target; use a new key`,
+        { key: input.key, status: existing.status, dueAt: existing.dueAt },
+      );
+    }
+    if (existing.status === "CANCELLED") {
+      refuseTask("TASK_CANCELLED", `task ${input.key} was cancelled; schedule it under a new key`, {
+        key: input.key,
+        cancelledAt: existing.cancelledAt,
+      });
+    }
+    if (existing.dispatchedAt || existing.status !== "SCHEDULED") {
+      return { ...publicTask(existing), created: false };
+    }
+    // Recorded but never confirmed dispatched: a previous call died in between. Dispatch again;
+    // the consumer recognises a second message by the task key.
+    task = existing;
+  }
+
+  const dispatched = await dispatch(task, deps);
+  await deps.db.send(
+    new UpdateCommand({
+      TableName: deps.config.table,
+      Key: { key: task.key },
+      UpdateExpression: "SET dispatchedAt = if_not_exists(dispatchedAt, :now), #route = :route",
+      ExpressionAttributeNames: { "#route": "route" },
+      ExpressionAttributeValues: { ":now": deps.now().toISOString(), ":route": dispatched },
+    }),
+  );
+  return {
+    ...publicTask({ ...task, route: dispatched, dispatchedAt: now.toISOString() }),
+    created: true,
+  };
+}
