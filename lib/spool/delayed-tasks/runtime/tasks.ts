@@ -21,6 +21,7 @@ import { newCorrelationId } from "../../runtime/correlation.js";
 import { intEnv, jsonEnv, requireEnv } from "../../runtime/env.js";
 import type { PermanentCode } from "../../runtime/error-codes.js";
 import { PermanentError } from "../../runtime/errors.js";
+import { describeBytes, SCHEDULER_MAX_INPUT_BYTES } from "../../runtime/limits.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/retry-delays.js";
 import { TASKS_ENV, type TaskRetryPolicy, type TasksConfig } from "../contract.js";
@@ -49,10 +50,12 @@ export const MAX_QUEUE_DELAY_SECONDS = 900;
 /** Spool's bound on how far ahead a task may be scheduled (the task record outlives it). */
 export const MAX_TASK_DELAY_SECONDS = 365 * 86_400;
 /**
- * The largest task message (JSON, UTF-8) Spool accepts: the SQS message limit most queues still
- * have and the Scheduler target-input limit. Store a bigger payload elsewhere and pass its key.
+ * The largest task message (JSON, UTF-8) Spool accepts, whichever route the task takes: the
+ * Scheduler's target-input limit, the smaller of the two (SQS takes SQS_MAX_MESSAGE_BYTES). One
+ * limit for both routes, so whether a task fits never depends on how far ahead it is due. Store a
+ * bigger payload elsewhere and pass its key.
  */
-export const MAX_TASK_MESSAGE_BYTES = 256 * 1024;
+export const MAX_TASK_MESSAGE_BYTES = SCHEDULER_MAX_INPUT_BYTES;
 const TASK_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const SCHEDULE_NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 const MAX_SCHEDULE_NAME = 64;
@@ -307,7 +310,7 @@ export async function scheduleTask(
   if (size > MAX_TASK_MESSAGE_BYTES) {
     invalid(
       "TASK_PAYLOAD_TOO_LARGE",
-      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (256 KiB); got ${size} bytes: store the payload elsewhere and pass its key`,
+      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (${describeBytes(MAX_TASK_MESSAGE_BYTES)}); got ${size} bytes: store the payload elsewhere and pass its key`,
       { bytes: size, limit: MAX_TASK_MESSAGE_BYTES },
     );
   }
