@@ -1,3 +1,4 @@
+export type { DeadLetterExpiryOptions } from "./dead-letter-expiry.js";
 export {
   type QueueAlarmOptions,
   type QueueMonitoringOptions,

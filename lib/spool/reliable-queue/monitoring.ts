@@ -10,10 +10,15 @@ import {
 import type { IConstruct } from "constructs";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { requireDuration, requireInteger } from "../runtime/validation.js";
+import {
+  addDeadLetterExpiryAlarms,
+  type DeadLetterExpiryOptions,
+  validateExpiryMargins,
+} from "./dead-letter-expiry.js";
 import { ReliableQueue } from "./reliable-queue.js";
 
 /** Alarm thresholds for a queue and its dead-letter queue. */
-export interface QueueAlarmOptions {
+export interface QueueAlarmOptions extends DeadLetterExpiryOptions {
   /**
    * Create the alarms at all (the dashboard widgets are made either way).
    * @default true
@@ -70,7 +75,12 @@ export const QUEUE_ALARM_DEFAULTS = {
   maxTimeToDrain: Duration.minutes(15),
   maxDeadLetters: 0,
   maxDeadLetterGrowth: 0,
-} as const satisfies Required<QueueAlarmOptions>;
+  deadLetterExpiry: true,
+  deadLetterExpiryWarning: true,
+  // The expiry margins default to shares of each DLQ's own retention (dead-letter-expiry.ts).
+} as const satisfies Required<
+  Omit<QueueAlarmOptions, "deadLetterExpiryMargin" | "deadLetterExpiryWarningMargin">
+>;
 
 export function validateQueueAlarmOptions(
   scope: IConstruct | undefined,
@@ -101,6 +111,7 @@ export function validateQueueAlarmOptions(
     0,
     1_000_000_000,
   );
+  validateExpiryMargins(scope, prefix, options);
 }
 
 const MINUTE = Duration.minutes(1);
@@ -109,7 +120,8 @@ const SUSTAINED = { evaluationPeriods: 5, datapointsToAlarm: 3 } as const;
 
 /**
  * Queues: every ReliableQueue in the stack, with alarms on depth, age of the oldest message,
- * estimated time to drain, dead letters and dead-letter growth, and a dashboard row each.
+ * estimated time to drain, dead letters, dead-letter growth and dead letters nearing expiry,
+ * and a dashboard row each.
  */
 export function queueKind(
   defaults: QueueAlarmOptions = {},
@@ -163,6 +175,11 @@ export function queueKind(
         period: MINUTE,
         label: "dead letters",
       });
+      const oldestDeadLetter = deadLetterQueue.metricApproximateAgeOfOldestMessage({
+        statistic: "Maximum",
+        period: Duration.minutes(5),
+        label: "age of oldest dead letter (s)",
+      });
       const growth = new Metric({
         namespace: context.namespace,
         metricName: "DeadLetterQueueGrowth",
@@ -177,6 +194,7 @@ export function queueKind(
         age: [],
         drain: [],
         dead: [],
+        expiry: [],
       };
       if (o.alarms) {
         const visibleAlarm = context.addAlarm("depth", {
@@ -223,6 +241,14 @@ export function queueKind(
           treatMissingData: TreatMissingData.NOT_BREACHING,
           evaluationPeriods: 1,
         });
+        const expiry = addDeadLetterExpiryAlarms(
+          resource,
+          context,
+          { ...o, queueName: deadLetterQueue.queueName },
+          oldestDeadLetter,
+          resource.deadLetterRetentionPeriod,
+        );
+        annotations.expiry?.push(...expiry.map((a) => a.toAnnotation()));
       }
 
       context.addWidgets(
@@ -258,6 +284,8 @@ export function queueKind(
           title: `${context.name}: dead letters`,
           left: [deadLetters, growth],
           leftAnnotations: annotations.dead,
+          right: [oldestDeadLetter],
+          rightAnnotations: annotations.expiry,
           width: 6,
         }),
       );

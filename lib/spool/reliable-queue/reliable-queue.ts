@@ -111,6 +111,8 @@ export class ReliableQueue extends Construct {
   readonly maxReceiveCount: number;
   readonly fifo: boolean;
   readonly visibilityTimeout: Duration;
+  /** How long the dead-letter queue keeps a message (its expiry alarms are measured against it). */
+  readonly deadLetterRetentionPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: ReliableQueueProps = {}) {
     super(scope, id);
@@ -213,6 +215,7 @@ export class ReliableQueue extends Construct {
     this.maxReceiveCount = maxReceiveCount;
     this.fifo = fifo;
     this.visibilityTimeout = visibilityTimeout;
+    this.deadLetterRetentionPeriod = deadLetterRetentionPeriod;
 
     if (fifo && !props.contentBasedDeduplication) {
       Annotations.of(this).addInfo(

@@ -118,7 +118,7 @@ export const SPOOL_ERROR_CODES = {
   },
   ENTRY_TOO_LARGE: {
     kind: "permanent",
-    meaning: "the event is larger than EventBridge accepts for one entry (256 KB)",
+    meaning: "the event is larger than EventBridge accepts for one entry (1 MB)",
   },
   MalformedDetail: { kind: "permanent", meaning: "EventBridge refused the event's detail" },
   InvalidArgument: { kind: "permanent", meaning: "EventBridge refused an argument of the entry" },

@@ -47,8 +47,18 @@ export function auditTableName(inventory: StackInventory, override: string | und
   return name;
 }
 
+/**
+ * What an operator did to dead letters. Archives and discards are recorded like replays (same
+ * table, same history), so `spool dlq history` answers "what happened to the dead letters of X".
+ */
+export type DeadLetterAction = "replay" | "archive" | "discard";
+
 export interface ReplayStarted {
   readonly replayId: string;
+  /** Absent on records written before archives and discards existed: a replay. */
+  readonly action?: DeadLetterAction;
+  /** Archive only: where the dead letters were written. */
+  readonly archiveLocation?: string;
   readonly stack: string;
   readonly queue: string;
   readonly sourceQueueUrl: string;
@@ -63,11 +73,18 @@ export interface ReplayStarted {
 }
 
 export interface ReplayMoved {
+  /** Absent for a replay (as on records written before archives and discards existed). */
+  readonly action?: DeadLetterAction;
   readonly deadLetterId: string;
   readonly originalId: string;
   readonly newMessageId: string | undefined;
   readonly errorCode: string | undefined;
+  /** When it left the dead-letter queue (sent back, archived, or discarded). */
   readonly movedAt: string;
+  /** Archive and discard: the body's SHA-256, to tie the record to an archived line. */
+  readonly bodySha256?: string;
+  /** Archive only: the file (or object) its line was written to. */
+  readonly archivedTo?: string;
 }
 
 export interface ReplayFinished {

@@ -4,6 +4,7 @@ import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { canonicalJson } from "../../runtime/canonical-json.js";
 import { newCorrelationId } from "../../runtime/correlation.js";
+import { describeBytes } from "../../runtime/limits.js";
 import type { TasksConfig } from "../contract.js";
 import type { TaskDependencies } from "./config.js";
 import { dispatch, routeFor, scheduleNameFor } from "./dispatch.js";
@@ -124,7 +125,7 @@ function newRecord(input: ScheduleTaskInput, config: TasksConfig, now: Date): Ta
   if (size > MAX_TASK_MESSAGE_BYTES) {
     refuseTask(
       "TASK_PAYLOAD_TOO_LARGE",
-      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (256 KiB); got ${size} bytes: store the payload elsewhere and pass its key`,
+      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (${describeBytes(MAX_TASK_MESSAGE_BYTES)}); got ${size} bytes: store the payload elsewhere and pass its key`,
       { bytes: size, limit: MAX_TASK_MESSAGE_BYTES },
     );
   }

@@ -14,6 +14,7 @@ import { DEAD_LETTER_ATTRIBUTE, type DeadLetterMetadata } from "../../runtime/de
 import { intEnv, oneOfEnv, optionalEnv, requireEnv } from "../../runtime/env.js";
 import { AnyEvent, type SpoolEvent } from "../../runtime/envelope.js";
 import { TransientError } from "../../runtime/errors.js";
+import { EVENTBRIDGE_PUT_EVENTS_BYTES } from "../../runtime/limits.js";
 import {
   OUTBOX_EXPIRY_ATTRIBUTE,
   OUTBOX_KEY_ATTRIBUTE,
@@ -35,8 +36,6 @@ import {
  * keeps.
  */
 
-/** AWS's limit for one PutEvents entry (Time + Source + DetailType + Detail + Resources). */
-export const MAX_ENTRY_BYTES = 256 * 1024;
 const MAX_ENTRIES_PER_CALL = 10;
 
 /** Entry error codes that mean the event itself is wrong: sending it again cannot help. */
@@ -122,7 +121,7 @@ export interface PublishReport {
   readonly unpublished: string[];
 }
 
-/** UTF-8 size of an entry as EventBridge counts it against the 256 KB limit. */
+/** UTF-8 size of an entry as EventBridge counts it against its PutEvents limit. */
 export function entrySize(entry: PutEventsRequestEntry): number {
   const bytes = (s: string | undefined) => (s ? Buffer.byteLength(s, "utf8") : 0);
   return (
@@ -183,12 +182,12 @@ function readCandidate(
   };
   const candidate: Candidate = { record, id, event, entry, body: String(row.event) };
   const size = entrySize(entry);
-  if (size > MAX_ENTRY_BYTES) {
+  if (size >= EVENTBRIDGE_PUT_EVENTS_BYTES) {
     return {
       candidate,
       failure: {
         code: "ENTRY_TOO_LARGE",
-        message: `event ${id} is ${size} bytes; EventBridge accepts at most ${MAX_ENTRY_BYTES}`,
+        message: `event ${id} is ${size} bytes; EventBridge accepts less than ${EVENTBRIDGE_PUT_EVENTS_BYTES}`,
         errorClass: "PermanentError",
       },
     };
@@ -266,6 +265,34 @@ interface PutOutcome {
   readonly refused: [Candidate, Failure][];
 }
 
+/**
+ * The PutEvents calls for these candidates: at most ten entries each, and entries whose sizes
+ * add up to less than the limit, which applies to the whole call and not only to each entry (ten
+ * large events in one call would be refused together, and retried together forever).
+ */
+export function putEventsCalls<T extends { entry?: PutEventsRequestEntry | undefined }>(
+  candidates: readonly T[],
+): T[][] {
+  const calls: T[][] = [];
+  let call: T[] = [];
+  let bytes = 0;
+  for (const candidate of candidates) {
+    const size = candidate.entry ? entrySize(candidate.entry) : 0;
+    if (
+      call.length === MAX_ENTRIES_PER_CALL ||
+      (call.length > 0 && bytes + size >= EVENTBRIDGE_PUT_EVENTS_BYTES)
+    ) {
+      calls.push(call);
+      call = [];
+      bytes = 0;
+    }
+    call.push(candidate);
+    bytes += size;
+  }
+  if (call.length) calls.push(call);
+  return calls;
+}
+
 async function putWithRetries(
   candidates: Candidate[],
   config: PublisherConfig,
@@ -277,8 +304,7 @@ async function putWithRetries(
   let pending = candidates;
   for (let attempt = 1; pending.length > 0; attempt++) {
     const retry: Candidate[] = [];
-    for (let i = 0; i < pending.length; i += MAX_ENTRIES_PER_CALL) {
-      const chunk = pending.slice(i, i + MAX_ENTRIES_PER_CALL);
+    for (const chunk of putEventsCalls(pending)) {
       try {
         const result = await deps.events.send(
           new PutEventsCommand({ Entries: chunk.map((c) => c.entry as PutEventsRequestEntry) }),

@@ -4,6 +4,7 @@ import { fullJitterDelaySeconds } from "../../../../lib/spool/runtime/backoff.js
 import { DEAD_LETTER_ATTRIBUTE } from "../../../../lib/spool/runtime/dead-letter.js";
 import { PermanentError, TransientError } from "../../../../lib/spool/runtime/errors.js";
 import { FAULT_ATTRIBUTE, FaultInjector, NO_FAULTS } from "../../../../lib/spool/runtime/faults.js";
+import { SQS_MAX_MESSAGE_BYTES } from "../../../../lib/spool/runtime/limits.js";
 import { STANDARD_QUEUE_ARN, stringAttribute } from "../../../helpers/sqs.js";
 import {
   BACKOFF,
@@ -150,7 +151,7 @@ describe("permanent failures", () => {
     sqsMock
       .on(SendMessageCommand)
       .rejectsOnce(
-        Object.assign(new Error("Message must be shorter than 1048576 bytes."), {
+        Object.assign(new Error(`Message must be shorter than ${SQS_MAX_MESSAGE_BYTES} bytes.`), {
           name: "InvalidParameterValue",
         }),
       )

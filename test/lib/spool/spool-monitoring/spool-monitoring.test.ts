@@ -170,7 +170,8 @@ describe("SpoolMonitoring defaults", () => {
 
   it("sends every alarm's ALARM and OK transitions to the topic, and uses no metric math", () => {
     const alarms = alarmsOf(template);
-    expect(Object.keys(alarms)).toHaveLength(5 * 2 + 4 + 1);
+    // Per queue: depth, age, drain, dead letters, growth and two expiry tiers; per consumer 4.
+    expect(Object.keys(alarms)).toHaveLength(7 * 2 + 4 + 1);
     const topicRef = { Ref: template.getResourceId("AWS::SNS::Topic") };
     for (const [name, alarm] of Object.entries(alarms)) {
       expect(alarm.AlarmActions, name).toEqual([topicRef]);

@@ -13,10 +13,10 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { parseDeadLetterMetadata } from "../../../../../lib/spool/runtime/dead-letter.js";
 import { createEvent } from "../../../../../lib/spool/runtime/envelope.js";
 import { TransientError } from "../../../../../lib/spool/runtime/errors.js";
+import { EVENTBRIDGE_PUT_EVENTS_BYTES } from "../../../../../lib/spool/runtime/limits.js";
 import { outboxRow } from "../../../../../lib/spool/transactional-outbox/runtime/outbox.js";
 import {
   entrySize,
-  MAX_ENTRY_BYTES,
   type PublisherConfig,
   type PublisherDeps,
   publishOutbox,
@@ -255,9 +255,21 @@ describe("outbox publisher", () => {
     );
   });
 
+  it("publishes events up to EventBridge's 1 MB, in calls whose entries together stay under it", async () => {
+    const calls = putEventsFake();
+    // 400 KB each: over the old 256 KB limit, and two fit in one call but three do not.
+    const blob = "x".repeat(400_000);
+    const records = [0, 1, 2].map((i) => outboxRecord(i, { blob }));
+    const response = await publishOutbox(records, config, deps);
+
+    expect(calls).toEqual([["evt-0", "evt-1"], ["evt-2"]]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(deadLetters()).toEqual([]);
+  });
+
   it("dead-letters an event larger than EventBridge accepts without sending it", async () => {
     const calls = putEventsFake();
-    const big = outboxRecord(0, { blob: "x".repeat(MAX_ENTRY_BYTES) });
+    const big = outboxRecord(0, { blob: "x".repeat(EVENTBRIDGE_PUT_EVENTS_BYTES) });
     const response = await publishOutbox([big, outboxRecord(1)], config, deps);
 
     expect(calls).toEqual([["evt-1"]]);

@@ -1,0 +1,300 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spoolMessage } from "../../../../lib/spool/runtime/producer.js";
+import { DynamoReplayAudit } from "../../../../tools/cli/lib/audit.js";
+import {
+  ddb,
+  functionLogLines,
+  getItem,
+  output,
+  sqs,
+  takeDeadLetters,
+  uniqueId,
+  waitFor,
+} from "../../../helpers/cloud.js";
+import { spool } from "../../../helpers/operations.js";
+
+/**
+ * The dead-letter commands against the emulator, in one file on purpose: each scans the whole
+ * notifications DLQ and holds what it reads until its pass ends, so two of them running side by
+ * side (as separate files do) would hide each other's dead letters.
+ */
+const effects = () => output("EffectsTableName");
+const suppression = (recipient: string) => ({
+  pk: `suppressed#${recipient.toLowerCase()}`,
+  sk: "suppression",
+});
+
+function notification(id: string, recipient: string) {
+  return {
+    schemaVersion: 1,
+    notificationId: id,
+    channel: "email",
+    recipient,
+    template: "order-confirmation",
+  };
+}
+
+describe("replaying dead letters after a fix", () => {
+  it("a notification dead-lettered for a suppressed recipient is delivered exactly once after the suppression is lifted and it is replayed", async () => {
+    const id = uniqueId("n-fixed");
+    const recipient = `${id}@bounced.example`;
+    const stillBlocked = uniqueId("n-blocked");
+    const blockedRecipient = `${stillBlocked}@bounced.example`;
+    const correlationId = uniqueId("corr");
+    for (const r of [recipient, blockedRecipient]) {
+      await ddb.send(
+        new PutCommand({
+          TableName: effects(),
+          Item: { ...suppression(r), reason: "hard bounce" },
+        }),
+      );
+    }
+    await sqs.send(
+      new SendMessageCommand(
+        spoolMessage({
+          queueUrl: output("NotificationsQueueUrl"),
+          body: notification(id, recipient),
+          correlationId,
+        }),
+      ),
+    );
+    await sqs.send(
+      new SendMessageCommand(
+        spoolMessage({
+          queueUrl: output("NotificationsQueueUrl"),
+          body: notification(stillBlocked, blockedRecipient),
+        }),
+      ),
+    );
+
+    // The operator sees both dead letters, and why they died.
+    const letters = await waitFor(
+      async () => {
+        const { json } = await spool("dlq", "list", "notifications", "--limit", "1000", "--json");
+        const found = (json ?? []).filter(
+          (l: { body: string }) => l.body.includes(id) || l.body.includes(stillBlocked),
+        );
+        return found.length === 2 ? found : undefined;
+      },
+      { what: "both notifications in the DLQ", timeoutMs: 60_000 },
+    );
+    for (const letter of letters) {
+      expect(letter).toMatchObject({
+        errorCode: "RECIPIENT_SUPPRESSED",
+        errorClass: "PermanentError",
+        reason: "permanent-failure",
+        attempts: 1,
+      });
+    }
+    expect(await getItem(effects(), { pk: `notification#${id}`, sk: "delivery" })).toBeUndefined();
+
+    // The fix: lift one suppression. Then look first, and replay only that recipient's.
+    await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(recipient) }));
+    const filter = [
+      "--error-code",
+      "RECIPIENT_SUPPRESSED",
+      "--where",
+      `recipient == '${recipient}'`,
+    ];
+    const dryRun = await spool("dlq", "replay", "notifications", ...filter, "--dry-run", "--json");
+    expect(dryRun.json).toMatchObject({ matched: 1, moved: 0 });
+    const replay = await spool("dlq", "replay", "notifications", ...filter, "--json");
+    expect(replay.code).toBe(0);
+    expect(replay.json).toMatchObject({ matched: 1, moved: 1 });
+
+    const delivery = await waitFor(
+      () => getItem(effects(), { pk: `notification#${id}`, sk: "delivery" }),
+      { what: `delivery of ${id}` },
+    );
+    // The replayed message carried the original correlation id onward.
+    expect(delivery.correlationId).toBe(correlationId);
+    expect(delivery.messageId).toBe(replay.json.messages[0].newMessageId);
+
+    // Exactly once: the replay is consumed once, and nothing is left to replay again.
+    await waitFor(
+      async () =>
+        (await functionLogLines(output("NotificationsFunctionName"), id)).some(
+          (l) => l.message === "processed",
+        ),
+      { what: "the consumer's processed line" },
+    );
+    const again = await spool("dlq", "replay", "notifications", ...filter, "--json");
+    expect(again.json).toMatchObject({ matched: 0, moved: 0 });
+    const lines = await functionLogLines(output("NotificationsFunctionName"), id);
+    expect(lines.filter((l) => l.message === "processed")).toHaveLength(1);
+    expect(
+      (await getItem(effects(), { pk: `notification#${id}`, sk: "delivery" }))?.duplicateDeliveries,
+    ).toBeUndefined();
+
+    // The other recipient is still suppressed, so its dead letter stayed where it was.
+    const [blocked] = await takeDeadLetters(
+      output("NotificationsDeadLetterQueueUrl"),
+      (m) => m.Body?.includes(stillBlocked) ?? false,
+      1,
+    );
+    expect(blocked?.metadata?.errorCode).toBe("RECIPIENT_SUPPRESSED");
+    await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(blockedRecipient) }));
+  });
+});
+
+describe("archiving and discarding dead letters nobody will replay", () => {
+  // Four notifications to suppressed recipients: two archived, one discarded, one left alone.
+  const ids = ["archive-1", "archive-2", "discard", "keep"].map((p) => uniqueId(`n-${p}`));
+  const recipients = ids.map((id) => `${id}@bounced.example`);
+  const [a1, a2, gone, kept] = recipients as [string, string, string, string];
+  const where = (...rs: string[]) => `contains([${rs.map((r) => `'${r}'`).join(", ")}], recipient)`;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "spool-dlq-archive-"));
+    for (const [i, recipient] of recipients.entries()) {
+      await ddb.send(
+        new PutCommand({
+          TableName: effects(),
+          Item: { ...suppression(recipient), reason: "hard bounce" },
+        }),
+      );
+      await sqs.send(
+        new SendMessageCommand(
+          spoolMessage({
+            queueUrl: output("NotificationsQueueUrl"),
+            body: {
+              schemaVersion: 1,
+              notificationId: ids[i],
+              channel: "email",
+              recipient,
+              template: "order-confirmation",
+            },
+          }),
+        ),
+      );
+    }
+    await waitFor(
+      async () => {
+        const { json } = await spool("dlq", "list", "notifications", "--limit", "1000", "--json");
+        const ours = (json ?? []).filter((l: { body: string }) =>
+          recipients.some((r) => l.body.includes(r)),
+        );
+        return ours.length === recipients.length ? ours : undefined;
+      },
+      { what: "the four notifications in the DLQ", timeoutMs: 90_000 },
+    );
+  });
+
+  afterAll(async () => {
+    for (const r of recipients) {
+      await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("archives the chosen ones to JSON Lines before deleting them, discards another, keeps the rest, and audits both", async () => {
+    const archiveArgs = ["--error-code", "RECIPIENT_SUPPRESSED", "--where", where(a1, a2)];
+
+    // Without --yes: a report, nothing written, nothing deleted, nothing audited.
+    const dry = await spool(
+      "dlq",
+      "archive",
+      "notifications",
+      ...archiveArgs,
+      "--to",
+      dir,
+      "--json",
+    );
+    expect(dry.code).toBe(0);
+    expect(dry.json).toMatchObject({ dryRun: true, matched: 2, removed: 0 });
+    expect(await readdir(dir)).toEqual([]);
+
+    const archived = await spool(
+      "dlq",
+      "archive",
+      "notifications",
+      ...archiveArgs,
+      "--to",
+      dir,
+      "--yes",
+      "--json",
+    );
+    expect(archived.code).toBe(0);
+    expect(archived.json).toMatchObject({ dryRun: false, matched: 2, removed: 2 });
+    const [file] = await readdir(dir);
+    expect(join(dir, file as string)).toBe(archived.json.archiveLocation);
+    const lines = (await readFile(archived.json.archiveLocation, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => JSON.parse(l.body).recipient).sort()).toEqual([a1, a2].sort());
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        version: 1,
+        operationId: archived.json.operationId,
+        queue: "notifications",
+        deadLetter: {
+          via: "spool",
+          errorCode: "RECIPIENT_SUPPRESSED",
+          reason: "permanent-failure",
+        },
+      });
+      expect(line.messageAttributes["correlation-id"]?.StringValue).toBeTruthy();
+      expect(line.messageAttributes["spool-dead-letter"]?.DataType).toBe("String");
+    }
+
+    const discarded = await spool(
+      "dlq",
+      "discard",
+      "notifications",
+      "--where",
+      where(gone),
+      "--yes",
+      "--json",
+    );
+    expect(discarded.code).toBe(0);
+    expect(discarded.json).toMatchObject({ matched: 1, removed: 1 });
+    expect(discarded.json.archiveLocation).toBeUndefined();
+
+    // Only the one nobody chose is still a dead letter.
+    const { json: left } = await spool("dlq", "list", "notifications", "--limit", "1000", "--json");
+    const ours = (left ?? []).filter((l: { body: string }) =>
+      recipients.some((r) => l.body.includes(r)),
+    );
+    expect(ours.map((l: { body: string }) => JSON.parse(l.body).recipient)).toEqual([kept]);
+
+    // The audit table has both operations, who ran them, and every message they removed.
+    const audit = new DynamoReplayAudit(ddb, output("OperatorAuditTableName"));
+    const history = await audit.history(200);
+    const archiveEntry = history.find((e) => e.replayId === archived.json.operationId);
+    const discardEntry = history.find((e) => e.replayId === discarded.json.operationId);
+    expect(archiveEntry).toMatchObject({
+      action: "archive",
+      queue: "notifications",
+      status: "completed",
+      moved: 2,
+      archiveLocation: archived.json.archiveLocation,
+    });
+    expect(archiveEntry?.operator?.localUser).toBeTruthy();
+    expect(discardEntry).toMatchObject({ action: "discard", status: "completed", moved: 1 });
+    const archivedMessages = await audit.messages(archived.json.operationId);
+    expect(archivedMessages.map((m) => m.deadLetterId).sort()).toEqual(
+      lines.map((l) => l.messageId).sort(),
+    );
+    expect(archivedMessages.map((m) => m.bodySha256).sort()).toEqual(
+      lines.map((l) => l.bodySha256).sort(),
+    );
+    const discardedMessages = await audit.messages(discarded.json.operationId);
+    expect(discardedMessages).toEqual([
+      expect.objectContaining({ action: "discard", deadLetterId: discarded.json.messages[0].id }),
+    ]);
+
+    // Leave the queue as it was found.
+    await takeDeadLetters(
+      output("NotificationsDeadLetterQueueUrl"),
+      (m) => m.Body?.includes(kept) ?? false,
+      1,
+    );
+  });
+});
