@@ -16,8 +16,10 @@ export interface JobTableProps {
    */
   readonly tableName?: string;
   /**
-   * What happens to the table when the stack is deleted.
-   * @default RemovalPolicy.RETAIN - job state is the record of what happened to each unit of work
+   * What happens to the table when the stack is deleted. Job state is the record of what
+   * happened to each unit of work, so it outlives the stack; a rolled-back first deploy still
+   * deletes it, so a retried deploy does not hit "already exists".
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -44,7 +46,7 @@ export class JobTable extends Construct {
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
       },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 

@@ -72,7 +72,7 @@ export interface TransactionalOutboxProps {
   readonly environment?: Record<string, string>;
   /**
    * What happens to the table when the stack is deleted: it may hold unpublished events.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -127,7 +127,7 @@ export class TransactionalOutbox extends Construct {
       stream: StreamViewType.NEW_IMAGE,
       timeToLiveAttribute: OUTBOX_EXPIRY_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {

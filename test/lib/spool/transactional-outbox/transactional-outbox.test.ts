@@ -38,7 +38,7 @@ describe("TransactionalOutbox", () => {
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
-    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "RetainExceptOnCreate", UpdateReplacePolicy: "Retain" });
   });
 
   it("publishes from the stream: INSERTs only, bisect, bounded retries and age, failures to a DLQ", () => {
