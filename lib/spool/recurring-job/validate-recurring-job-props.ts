@@ -20,6 +20,7 @@ export interface RecurringJobPropsToValidate {
   readonly jobName: string;
   readonly schedule: ScheduleExpression;
   readonly flexibleWindow?: Duration;
+  readonly scheduleName?: string;
 }
 
 /** The props a RecurringJob validates with their defaults filled in. */
@@ -45,6 +46,13 @@ export function validateRecurringJobProps(
     scope,
     "jobName",
     props.jobName,
+    JOB_NAME_PATTERN,
+    "1–64 letters, digits, hyphens, underscores or dots",
+  );
+  requirePattern(
+    scope,
+    "scheduleName",
+    props.scheduleName,
     JOB_NAME_PATTERN,
     "1–64 letters, digits, hyphens, underscores or dots",
   );
