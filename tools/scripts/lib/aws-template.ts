@@ -5,11 +5,11 @@ import { SpoolStack } from "../../../lib/example/spool-stack.js";
 /**
  * The reference stack's template as `cdk deploy` would synthesize it for an AWS account (no
  * test hooks), without bundling: the checks that read it (cfn-lint, cost) look at resources,
- * not code.
+ * not code. `stackName` as `-c spool:stack=<name>` would set it.
  */
-export function awsTemplate(): Record<string, unknown> {
+export function awsTemplate(stackName = "Spool"): Record<string, unknown> {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const stack = new SpoolStack(app, "Spool", {
+  const stack = new SpoolStack(app, stackName, {
     env: { account: "123456789012", region: "us-east-1" },
   });
   return Template.fromStack(stack).toJSON();
