@@ -12,7 +12,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
-import { invalid, requireInteger, requirePattern, requireSeconds } from "../runtime/validation.js";
+import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeWildcardResources,
@@ -24,8 +24,6 @@ import {
   TASKS_ENV,
   type TasksConfig,
 } from "./contract.js";
-
-const GROUP_NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 
 export interface DelayedTasksProps {
   /**
@@ -269,11 +267,5 @@ function validate(
     Number.POSITIVE_INFINITY,
     "at least 1 day",
   );
-  requirePattern(
-    scope,
-    "scheduleGroupName",
-    props.scheduleGroupName,
-    GROUP_NAME_PATTERN,
-    "1–64 letters, digits, hyphens, underscores or dots",
-  );
+  requireName(scope, "scheduleGroupName", props.scheduleGroupName, "schedule");
 }

@@ -4,6 +4,7 @@ import type { IConstruct } from "constructs";
 import {
   invalid,
   requireInteger,
+  requireName,
   requirePattern,
   requireSeconds,
   secondsOf,
@@ -49,13 +50,7 @@ export function validateRecurringJobProps(
     JOB_NAME_PATTERN,
     "1–64 letters, digits, hyphens, underscores or dots",
   );
-  requirePattern(
-    scope,
-    "scheduleName",
-    props.scheduleName,
-    JOB_NAME_PATTERN,
-    "1–64 letters, digits, hyphens, underscores or dots",
-  );
+  requireName(scope, "scheduleName", props.scheduleName, "schedule");
   const expression = props.schedule.expressionString;
   if (!Token.isUnresolved(expression)) {
     try {
