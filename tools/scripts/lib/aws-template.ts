@@ -1,13 +1,14 @@
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { SpoolStack } from "../../../lib/example/spool-stack.js";
+import { DEFAULT_STACK_NAME } from "../../../lib/example/stack-name.js";
 
 /**
  * The reference stack's template as `cdk deploy` would synthesize it for an AWS account (no
  * test hooks), without bundling: the checks that read it (cfn-lint, cost) look at resources,
  * not code. `stackName` as `-c spool:stack=<name>` would set it.
  */
-export function awsTemplate(stackName = "Spool"): Record<string, unknown> {
+export function awsTemplate(stackName = DEFAULT_STACK_NAME): Record<string, unknown> {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   const stack = new SpoolStack(app, stackName, {
     env: { account: "123456789012", region: "us-east-1" },
