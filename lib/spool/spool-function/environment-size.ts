@@ -29,32 +29,13 @@ const PSEUDO_PARAMETER_BYTES: Record<string, number> = {
  * can take once deployed in `stack`.
  */
 export function estimateValueBytes(value: unknown, stack: Stack): number {
-  if (typeof value === "string") return Buffer.byteLength(value, "utf8");
-  if (typeof value === "number" || typeof value === "boolean") return String(value).length;
-  if (value === null || typeof value !== "object") return UNKNOWN_REFERENCE_BYTES;
-  const v = value as Record<string, unknown>;
-  if ("Fn::Join" in v) {
-    const [separator, parts] = v["Fn::Join"] as [string, unknown[]];
-    const joined = parts.reduce<number>((sum, p) => sum + estimateValueBytes(p, stack), 0);
-    return joined + Buffer.byteLength(separator, "utf8") * Math.max(0, parts.length - 1);
-  }
-  if ("Ref" in v && typeof v.Ref === "string") {
-    if (v.Ref === "AWS::StackName") return stackNameBytes(stack);
-    return PSEUDO_PARAMETER_BYTES[v.Ref] ?? refBytes(v.Ref, stack);
-  }
-  if ("Fn::GetAtt" in v && Array.isArray(v["Fn::GetAtt"])) {
-    const [logicalId] = v["Fn::GetAtt"] as [string, string];
-    return getAttBytes(logicalId, stack);
-  }
-  return UNKNOWN_REFERENCE_BYTES;
+  return new Estimate(stack).value(value);
 }
 
 /** Keys plus the estimated values: what Lambda compares with its 4 KB. */
 export function estimateEnvironmentBytes(variables: Record<string, unknown>, stack: Stack): number {
-  return Object.entries(variables).reduce(
-    (sum, [key, value]) => sum + Buffer.byteLength(key, "utf8") + estimateValueBytes(value, stack),
-    0,
-  );
+  const estimate = new Estimate(stack);
+  return Object.entries(variables).reduce((sum, [key, v]) => sum + estimate.variable(key, v), 0);
 }
 
 /**
@@ -68,12 +49,13 @@ export function requireEnvironmentWithinLimit(fn: LambdaFunction): void {
   const resolved = stack.resolve(cfn.environment) as
     | { variables?: Record<string, unknown>; Variables?: Record<string, unknown> }
     | undefined;
-  const variables = resolved?.variables ?? resolved?.Variables ?? {};
-  const total = estimateEnvironmentBytes(variables, stack);
+  const estimate = new Estimate(stack);
+  const sizes = Object.entries(resolved?.variables ?? resolved?.Variables ?? {})
+    .map(([key, value]) => ({ key, bytes: estimate.variable(key, value) }))
+    .sort((a, b) => b.bytes - a.bytes);
+  const total = sizes.reduce((sum, v) => sum + v.bytes, 0);
   if (total <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
-  const largest = Object.entries(variables)
-    .map(([key, value]) => ({ key, bytes: key.length + estimateValueBytes(value, stack) }))
-    .sort((a, b) => b.bytes - a.bytes)
+  const largest = sizes
     .slice(0, 3)
     .map((v) => `${v.key} ${v.bytes} B`)
     .join(", ");
@@ -81,11 +63,6 @@ export function requireEnvironmentWithinLimit(fn: LambdaFunction): void {
     fn,
     `environment must total at most ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes (keys and values, references counted at their longest), got about ${total} bytes; largest: ${largest}`,
   );
-}
-
-function stackNameBytes(stack: Stack): number {
-  // A nested stack's name is a token: count CloudFormation's longest.
-  return Token.isUnresolved(stack.stackName) ? 128 : stack.stackName.length;
 }
 
 /** Types whose `Ref` is an ARN or a URL rather than a name. */
@@ -106,37 +83,69 @@ const NAME_PROPERTIES = [
   "name",
 ];
 
-function refBytes(logicalId: string, stack: Stack): number {
-  const resource = resourcesOf(stack).get(logicalId);
-  if (!resource) return UNKNOWN_REFERENCE_BYTES;
-  const name = nameBytes(resource, stack);
-  return REF_IS_ARN_OR_URL.has(resource.cfnResourceType) ? ARN_PREFIX_MAX + name : name;
-}
+/** One estimate over one stack: its resources are indexed once, when a reference needs them. */
+class Estimate {
+  #resources: Map<string, CfnResource> | undefined;
 
-function getAttBytes(logicalId: string, stack: Stack): number {
-  const resource = resourcesOf(stack).get(logicalId);
-  return resource ? ARN_PREFIX_MAX + nameBytes(resource, stack) : UNKNOWN_REFERENCE_BYTES;
-}
+  constructor(private readonly stack: Stack) {}
 
-/** The name the template fixes, or the longest CloudFormation generates for it. */
-function nameBytes(resource: CfnResource, stack: Stack): number {
-  const logicalId = stack.resolve(resource.logicalId) as string;
-  const generated = stackNameBytes(stack) + 1 + logicalId.length + GENERATED_NAME_SUFFIX;
-  const record = resource as unknown as Record<string, unknown>;
-  for (const property of NAME_PROPERTIES) {
-    const fixed = stack.resolve(record[property]);
-    if (fixed !== undefined) return Math.max(generated, estimateValueBytes(fixed, stack));
+  variable(key: string, value: unknown): number {
+    return Buffer.byteLength(key, "utf8") + this.value(value);
   }
-  return generated;
-}
 
-/** The stack's resources by logical id, found afresh on each check: synth may add resources. */
-function resourcesOf(stack: Stack): Map<string, CfnResource> {
-  const index = new Map<string, CfnResource>();
-  for (const c of stack.node.findAll()) {
-    if (CfnResource.isCfnResource(c) && Stack.of(c) === stack) {
-      index.set(stack.resolve(c.logicalId) as string, c);
+  value(value: unknown): number {
+    if (typeof value === "string") return Buffer.byteLength(value, "utf8");
+    if (typeof value === "number" || typeof value === "boolean") return String(value).length;
+    if (value === null || typeof value !== "object") return UNKNOWN_REFERENCE_BYTES;
+    const v = value as Record<string, unknown>;
+    if ("Fn::Join" in v) {
+      const [separator, parts] = v["Fn::Join"] as [string, unknown[]];
+      const joined = parts.reduce<number>((sum, p) => sum + this.value(p), 0);
+      return joined + Buffer.byteLength(separator, "utf8") * Math.max(0, parts.length - 1);
     }
+    if ("Ref" in v && typeof v.Ref === "string") {
+      if (v.Ref === "AWS::StackName") return this.stackNameBytes();
+      const pseudo = PSEUDO_PARAMETER_BYTES[v.Ref];
+      if (pseudo !== undefined) return pseudo;
+      const resource = this.resource(v.Ref);
+      if (!resource) return UNKNOWN_REFERENCE_BYTES;
+      const name = this.nameBytes(resource);
+      return REF_IS_ARN_OR_URL.has(resource.cfnResourceType) ? ARN_PREFIX_MAX + name : name;
+    }
+    if ("Fn::GetAtt" in v && Array.isArray(v["Fn::GetAtt"])) {
+      const resource = this.resource(String(v["Fn::GetAtt"][0]));
+      return resource ? ARN_PREFIX_MAX + this.nameBytes(resource) : UNKNOWN_REFERENCE_BYTES;
+    }
+    return UNKNOWN_REFERENCE_BYTES;
   }
-  return index;
+
+  private stackNameBytes(): number {
+    // A nested stack's name is a token: count CloudFormation's longest.
+    return Token.isUnresolved(this.stack.stackName) ? 128 : this.stack.stackName.length;
+  }
+
+  /** The name the template fixes, or the longest CloudFormation generates for it. */
+  private nameBytes(resource: CfnResource): number {
+    const logicalId = this.stack.resolve(resource.logicalId) as string;
+    const generated = this.stackNameBytes() + 1 + logicalId.length + GENERATED_NAME_SUFFIX;
+    const record = resource as unknown as Record<string, unknown>;
+    for (const property of NAME_PROPERTIES) {
+      const fixed = this.stack.resolve(record[property]);
+      if (fixed !== undefined) return Math.max(generated, this.value(fixed));
+    }
+    return generated;
+  }
+
+  /** The stack's resource of that logical id; indexed at the check, after every construct ran. */
+  private resource(logicalId: string): CfnResource | undefined {
+    if (!this.#resources) {
+      this.#resources = new Map();
+      for (const c of this.stack.node.findAll()) {
+        if (CfnResource.isCfnResource(c) && Stack.of(c) === this.stack) {
+          this.#resources.set(this.stack.resolve(c.logicalId) as string, c);
+        }
+      }
+    }
+    return this.#resources.get(logicalId);
+  }
 }
