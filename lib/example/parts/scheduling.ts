@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, Stack, TimeZone } from "aws-cdk-lib";
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { Construct } from "constructs";
@@ -84,7 +84,9 @@ export class Scheduling extends Construct {
     // Recurring jobs: one queue and one worker for the domain's jobs.
     this.jobs = new ReliableQueue(this, "Jobs", { visibilityTimeout: queueVisibility });
     this.runs = new JobRunsTable(this, "Runs");
-    const group = new ScheduleGroup(this, "JobsGroup");
+    // It holds only the schedules this stack creates, so nothing is lost when it goes; CDK's
+    // default (retain) would leave its fixed name behind and fail the next deploy.
+    const group = new ScheduleGroup(this, "JobsGroup", { removalPolicy: RemovalPolicy.DESTROY });
     this.nightlyReconciliation = new RecurringJob(this, "NightlyReconciliation", {
       jobName: "nightly-reconciliation",
       schedule: ScheduleExpression.cron({

@@ -12,7 +12,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
-import { invalid, requireInteger, requirePattern, requireSeconds } from "../runtime/validation.js";
+import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeWildcardResources,
@@ -24,8 +24,6 @@ import {
   TASKS_ENV,
   type TasksConfig,
 } from "./contract.js";
-
-const GROUP_NAME_PATTERN = /^[0-9A-Za-z_.-]{1,64}$/;
 
 export interface DelayedTasksProps {
   /**
@@ -62,7 +60,7 @@ export interface DelayedTasksProps {
   readonly taskRetention?: Duration;
   /**
    * What happens to the tasks table when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -95,7 +93,7 @@ export class DelayedTasks extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TASK_EXPIRY_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     this.scheduleGroup = new ScheduleGroup(this, "Group", {
@@ -286,11 +284,5 @@ function validate(
     Number.POSITIVE_INFINITY,
     "at least 1 day",
   );
-  requirePattern(
-    scope,
-    "scheduleGroupName",
-    props.scheduleGroupName,
-    GROUP_NAME_PATTERN,
-    "1–64 letters, digits, hyphens, underscores or dots",
-  );
+  requireName(scope, "scheduleGroupName", props.scheduleGroupName, "schedule");
 }

@@ -2,11 +2,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
-import { requirePattern } from "../runtime/validation.js";
-
-/** DynamoDB's table name rule. */
-const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
-const TABLE_NAME_RULE = "3–255 letters, digits, underscores, hyphens or dots";
+import { requireName } from "../runtime/validation.js";
 
 /** The attribute names Powertools' DynamoDB persistence layer reads and writes by default. */
 export const IDEMPOTENCY_KEY_ATTRIBUTE = "id";
@@ -29,7 +25,7 @@ export interface IdempotencyTableProps {
   /**
    * What happens to the table when the stack is deleted. Idempotency records are what stops a
    * late duplicate from running twice, so by default they outlive the stack.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -48,7 +44,7 @@ export class IdempotencyTable extends Construct {
 
   constructor(scope: Construct, id: string, props: IdempotencyTableProps = {}) {
     super(scope, id);
-    requirePattern(this, "tableName", props.tableName, TABLE_NAME_PATTERN, TABLE_NAME_RULE);
+    requireName(this, "tableName", props.tableName, "table");
     this.table = new Table(this, "Table", {
       ...(props.tableName ? { tableName: props.tableName } : {}),
       partitionKey: { name: IDEMPOTENCY_KEY_ATTRIBUTE, type: AttributeType.STRING },
@@ -57,7 +53,7 @@ export class IdempotencyTable extends Construct {
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
       },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 

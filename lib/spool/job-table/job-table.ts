@@ -2,12 +2,8 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table } from "aws-cdk-lib/aws-dynamodb";
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { Construct } from "constructs";
-import { requirePattern } from "../runtime/validation.js";
+import { requireName } from "../runtime/validation.js";
 import { JOB_KEY_ATTRIBUTE } from "./job-states.js";
-
-/** DynamoDB's table name rule. */
-const TABLE_NAME_PATTERN = /^[A-Za-z0-9_.-]{3,255}$/;
-const TABLE_NAME_RULE = "3–255 letters, digits, underscores, hyphens or dots";
 
 export interface JobTableProps {
   /**
@@ -16,8 +12,10 @@ export interface JobTableProps {
    */
   readonly tableName?: string;
   /**
-   * What happens to the table when the stack is deleted.
-   * @default RemovalPolicy.RETAIN - job state is the record of what happened to each unit of work
+   * What happens to the table when the stack is deleted. Job state is the record of what
+   * happened to each unit of work, so it outlives the stack; a rolled-back first deploy still
+   * deletes it, so a retried deploy does not hit "already exists".
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -36,7 +34,7 @@ export class JobTable extends Construct {
 
   constructor(scope: Construct, id: string, props: JobTableProps = {}) {
     super(scope, id);
-    requirePattern(this, "tableName", props.tableName, TABLE_NAME_PATTERN, TABLE_NAME_RULE);
+    requireName(this, "tableName", props.tableName, "table");
     this.table = new Table(this, "Table", {
       ...(props.tableName ? { tableName: props.tableName } : {}),
       partitionKey: { name: JOB_KEY_ATTRIBUTE, type: AttributeType.STRING },
@@ -44,7 +42,7 @@ export class JobTable extends Construct {
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
       },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 

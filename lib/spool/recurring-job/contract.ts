@@ -6,7 +6,7 @@
 /** The `kind` of a run message. */
 export const RUN_MESSAGE_KIND = "spool.recurring-run";
 
-/** A job's name: also its schedule's name and the first part of its run keys. */
+/** A job's name (the first part of its run keys), and the rule for a schedule's name. */
 export const JOB_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** What a run does when another run of its job still holds the job's lock. */

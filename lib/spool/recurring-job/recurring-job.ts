@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Duration, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import { AttributeType, BillingMode, type ITable, Table } from "aws-cdk-lib/aws-dynamodb";
 import { type Grant, Grant as IamGrant, type IGrantable } from "aws-cdk-lib/aws-iam";
@@ -98,7 +99,7 @@ class QueueTarget extends RecurringJobTarget {
 }
 
 export interface RecurringJobProps {
-  /** The job's name: its run keys are `<jobName>@<scheduled time>`; also the schedule's name. */
+  /** The job's name: its run keys are `<jobName>@<scheduled time>`. */
   readonly jobName: string;
   /**
    * `ScheduleExpression.cron({ ..., timeZone })`, `.expression("cron(...)", timeZone)` or
@@ -156,6 +157,12 @@ export interface RecurringJobProps {
    */
   readonly scheduleGroup?: IScheduleGroup;
   /**
+   * The schedule's name, unique in its group (`[A-Za-z0-9_.-]{1,64}`).
+   * @default - the job's name in a group you give; in the account's `default` group, which every
+   * stack of the account shares, `<stack name>-<job name>` (shortened with a hash past 64 characters)
+   */
+  readonly scheduleName?: string;
+  /**
    * Fixed parameters every run receives (merged under those a manual run sends).
    * @default - none
    */
@@ -187,9 +194,24 @@ export class JobRunsTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: "expiresAt",
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
+}
+
+/** Scheduler's limit on a schedule's name. */
+const SCHEDULE_NAME_MAX = 64;
+
+/**
+ * A schedule name for the account's shared `default` group: the stack name keeps two stacks with
+ * the same job apart. Past Scheduler's 64 characters the readable prefix is cut and 10 hex
+ * characters of the full name's SHA-256 keep it unique.
+ */
+export function defaultGroupScheduleName(stackName: string, jobName: string): string {
+  const full = `${stackName}-${jobName}`;
+  if (full.length <= SCHEDULE_NAME_MAX) return full;
+  const hash = createHash("sha256").update(full).digest("hex").slice(0, 10);
+  return `${full.slice(0, SCHEDULE_NAME_MAX - hash.length - 1)}-${hash}`;
 }
 
 const workerJobs = new WeakMap<LambdaFunction, RecurringJob[]>();
@@ -211,6 +233,8 @@ export class RecurringJob extends Construct {
   readonly deadLetterQueue: IQueue;
   /** The schedule group the job's schedule is in (`default` unless `scheduleGroup` was given). */
   readonly scheduleGroupName: string;
+  /** The schedule's name in its group. */
+  readonly scheduleName: string;
   /** What the worker and the backfill need to know of this job (tokens resolved at deploy). */
   readonly definition: JobDefinition;
 
@@ -235,6 +259,11 @@ export class RecurringJob extends Construct {
     this.jobName = props.jobName;
     this.deadLetterQueue = props.target.deadLetterQueue;
     this.scheduleGroupName = props.scheduleGroup?.scheduleGroupName ?? "default";
+    this.scheduleName =
+      props.scheduleName ??
+      (props.scheduleGroup
+        ? props.jobName
+        : defaultGroupScheduleName(Stack.of(this).stackName, props.jobName));
 
     this.runsTable = props.runsTable ?? new JobRunsTable(this, "Runs").table;
 
@@ -248,7 +277,7 @@ export class RecurringJob extends Construct {
     });
     this.schedule = new Schedule(this, "Schedule", {
       schedule: props.schedule,
-      scheduleName: props.jobName,
+      scheduleName: this.scheduleName,
       target: props.target.bind(this, { input, retryAttempts, maxEventAge }),
       ...(props.scheduleGroup ? { scheduleGroup: props.scheduleGroup } : {}),
       ...(props.flexibleWindow ? { timeWindow: TimeWindow.flexible(props.flexibleWindow) } : {}),
@@ -266,7 +295,7 @@ export class RecurringJob extends Construct {
       maxRunSeconds: maxRunDuration.toSeconds(),
       runsTable: this.runsTable.tableName,
       queueArn: props.target.queueArn,
-      scheduleName: props.jobName,
+      scheduleName: this.scheduleName,
       scheduleGroup: this.scheduleGroupName,
       ...(props.start ? { startDate: props.start.toISOString() } : {}),
       retentionSeconds: runRetention.toSeconds(),

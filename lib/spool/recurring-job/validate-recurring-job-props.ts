@@ -4,6 +4,7 @@ import type { IConstruct } from "constructs";
 import {
   invalid,
   requireInteger,
+  requireName,
   requirePattern,
   requireSeconds,
   secondsOf,
@@ -20,6 +21,7 @@ export interface RecurringJobPropsToValidate {
   readonly jobName: string;
   readonly schedule: ScheduleExpression;
   readonly flexibleWindow?: Duration;
+  readonly scheduleName?: string;
 }
 
 /** The props a RecurringJob validates with their defaults filled in. */
@@ -48,6 +50,7 @@ export function validateRecurringJobProps(
     JOB_NAME_PATTERN,
     "1–64 letters, digits, hyphens, underscores or dots",
   );
+  requireName(scope, "scheduleName", props.scheduleName, "schedule");
   const expression = props.schedule.expressionString;
   if (!Token.isUnresolved(expression)) {
     try {

@@ -125,3 +125,40 @@ export function describeSeconds(seconds: number): string {
   if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
   return `${seconds} s`;
 }
+
+/**
+ * AWS's rules for the names Spool's constructs accept, checked at synth because CloudFormation
+ * refuses them only mid-deploy (and CDK's own checks, where it has any, do not name the path).
+ */
+export const NAME_RULES = {
+  /** DynamoDB table names. */
+  table: {
+    pattern: /^[A-Za-z0-9_.-]{3,255}$/,
+    rule: "3–255 letters, digits, underscores, hyphens or dots",
+  },
+  /** EventBridge Scheduler schedule and schedule group names. */
+  schedule: {
+    pattern: /^[0-9A-Za-z_.-]{1,64}$/,
+    rule: "1–64 letters, digits, hyphens, underscores or dots",
+  },
+  /** Lambda function names (the name, not an ARN). */
+  function: {
+    pattern: /^[A-Za-z0-9_-]{1,64}$/,
+    rule: "1–64 letters, digits, hyphens or underscores",
+  },
+  /** Step Functions state machine names. */
+  stateMachine: {
+    pattern: /^[A-Za-z0-9+!@.()=_'-]{1,80}$/,
+    rule: "1–80 letters, digits or + ! @ . ( ) - = _ '",
+  },
+} as const;
+
+/** Throws unless `value` (when given and resolved) is a valid name of that kind. */
+export function requireName(
+  scope: IConstruct | undefined,
+  prop: string,
+  value: string | undefined,
+  kind: keyof typeof NAME_RULES,
+): void {
+  requirePattern(scope, prop, value, NAME_RULES[kind].pattern, NAME_RULES[kind].rule);
+}

@@ -1,6 +1,6 @@
 import { Token } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
-import { invalid, requireInteger, requireSeconds } from "../runtime/validation.js";
+import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import type { SagaRetry, SagaWorkflowProps } from "./saga-workflow-props.js";
 
 const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
@@ -17,6 +17,7 @@ export function validateSagaWorkflowProps(
   stepRetry: Required<SagaRetry>,
   compensationRetry: Required<SagaRetry>,
 ): void {
+  requireName(scope, "stateMachineName", props.stateMachineName, "stateMachine");
   if (!props.steps.length) invalid(scope, "steps must hold at least one step, got none");
   const seen = new Set<string>();
   for (const [i, step] of props.steps.entries()) {

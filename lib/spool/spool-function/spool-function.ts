@@ -7,8 +7,9 @@ import {
   OutputFormat,
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import type { Construct } from "constructs";
-import { requireInteger, requireSeconds } from "../runtime/validation.js";
+import type { Construct, IConstruct } from "constructs";
+import { requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
+import { requireEnvironmentWithinLimit } from "./environment-size.js";
 import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
 
 export interface SpoolFunctionProps
@@ -29,6 +30,10 @@ export interface SpoolFunctionProps
 export class SpoolFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: SpoolFunctionProps) {
     const { logRetention, ...rest } = props;
+    // Before super(), which refuses a bad name without saying which function: the error names
+    // the path this function is about to have.
+    const path = { node: { path: [scope.node.path, id].filter(Boolean).join("/") } } as IConstruct;
+    requireName(path, "functionName", props.functionName, "function");
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -63,6 +68,14 @@ export class SpoolFunction extends NodejsFunction {
     // leaves to the deployment to refuse.
     requireInteger(this, "memorySize", props.memorySize, 128, 10_240, " MB");
     requireSeconds(this, "timeout", props.timeout, 1, 900, "from 1 second to 15 minutes");
+    // Constructs add variables after construction (a recurring job per bindWorker), so the
+    // total is known only at synth.
+    this.node.addValidation({
+      validate: () => {
+        requireEnvironmentWithinLimit(this);
+        return [];
+      },
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { requireInteger, requireSeconds } from "../runtime/validation.js";
+import { requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeSynchronousInvocation,
@@ -72,7 +72,7 @@ export interface TransactionalOutboxProps {
   readonly environment?: Record<string, string>;
   /**
    * What happens to the table when the stack is deleted: it may hold unpublished events.
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
@@ -106,6 +106,7 @@ export class TransactionalOutbox extends Construct {
     const publishAttempts = props.publishAttempts ?? 3;
     const reportBatchItemFailures = props.reportBatchItemFailures ?? true;
 
+    requireName(this, "tableName", props.tableName, "table");
     requireInteger(this, "batchSize", batchSize, 1, 10_000);
     requireInteger(this, "retryAttempts", retryAttempts, 0, 10_000);
     requireInteger(this, "publishAttempts", publishAttempts, 1, 10);
@@ -127,7 +128,7 @@ export class TransactionalOutbox extends Construct {
       stream: StreamViewType.NEW_IMAGE,
       timeToLiveAttribute: OUTBOX_EXPIRY_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {

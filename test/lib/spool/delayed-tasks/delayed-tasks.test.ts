@@ -46,7 +46,7 @@ describe("DelayedTasks defaults", () => {
         TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       },
-      DeletionPolicy: "Retain",
+      DeletionPolicy: "RetainExceptOnCreate",
     });
   });
 
@@ -257,5 +257,24 @@ describe("DelayedTasks validation names the construct", () => {
       "Stack/Expiries",
       "retryAttempts must be an integer from 0 to 185, got 186",
     );
+  });
+
+  it.each([
+    [{ retryAttempts: -1 }, "retryAttempts must be an integer from 0 to 185, got -1"],
+    [
+      { maxEventAge: Duration.seconds(59) },
+      "maxEventAge must be from 60 seconds to 24 hours, got 59 s",
+    ],
+    [
+      { maxEventAge: Duration.hours(25) },
+      "maxEventAge must be from 60 seconds to 24 hours, got 90000 s",
+    ],
+    [
+      { scheduleGroupName: "g".repeat(65) },
+      `scheduleGroupName must be 1–64 letters, digits, hyphens, underscores or dots, got "${"g".repeat(65)}"`,
+    ],
+  ])("refuses what the Scheduler would refuse at deploy: %j", (props, message) => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    expectRefusal(() => new DelayedTasks(stack, "Tasks", props), "Stack/Tasks", message);
   });
 });

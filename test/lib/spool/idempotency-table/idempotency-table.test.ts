@@ -75,9 +75,9 @@ describe("IdempotencyTable", () => {
     });
   });
 
-  it("retains the table when the stack is deleted by default", () => {
+  it("retains the table when the stack is deleted, but not after a rolled-back create, by default", () => {
     template.hasResource("AWS::DynamoDB::Table", {
-      DeletionPolicy: "Retain",
+      DeletionPolicy: "RetainExceptOnCreate",
       UpdateReplacePolicy: "Retain",
     });
   });

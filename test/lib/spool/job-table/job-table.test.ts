@@ -1,4 +1,4 @@
-import { App, Stack } from "aws-cdk-lib";
+import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, it } from "vitest";
 import { JobTable } from "../../../../lib/spool/job-table/index.js";
@@ -21,5 +21,22 @@ describe("JobTable validation", () => {
       "Stack/Refunds",
       'tableName must be 3–255 letters, digits, underscores, hyphens or dots, got "refund jobs"',
     );
+  });
+});
+
+describe("JobTable lifecycle", () => {
+  it("keeps the table on delete but not after a rolled-back create, by default", () => {
+    const stack = new Stack(new App(), "Stack");
+    new JobTable(stack, "Jobs");
+    Template.fromStack(stack).hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "RetainExceptOnCreate",
+      UpdateReplacePolicy: "Retain",
+    });
+  });
+
+  it("takes the removal policy it is given", () => {
+    const stack = new Stack(new App(), "Stack");
+    new JobTable(stack, "Jobs", { removalPolicy: RemovalPolicy.DESTROY });
+    Template.fromStack(stack).hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
   });
 });

@@ -1,7 +1,7 @@
 import { App, Duration, Stack, TimeZone } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
-import { ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
+import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
 import {
@@ -52,9 +52,9 @@ describe("RecurringJob defaults", () => {
     Object.values(template.findResources("AWS::Scheduler::Schedule"))[0]
       ?.Properties as ScheduleProperties;
 
-  it("schedules cron in its time zone, named after the job, with retries and the queue's DLQ", () => {
+  it("schedules cron in its time zone, named after stack and job, with retries and the queue's DLQ", () => {
     expect(schedule()).toMatchObject({
-      Name: "nightly-reconciliation",
+      Name: "Test-nightly-reconciliation",
       ScheduleExpression: "cron(0 2 * * ? *)",
       ScheduleExpressionTimezone: "Europe/Berlin",
       FlexibleTimeWindow: { Mode: "OFF" },
@@ -89,7 +89,7 @@ describe("RecurringJob defaults", () => {
         TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       },
-      DeletionPolicy: "Retain",
+      DeletionPolicy: "RetainExceptOnCreate",
     });
   });
 
@@ -116,6 +116,7 @@ describe("RecurringJob defaults", () => {
       '\\"overlap\\":\\"allow\\"',
       '\\"maxRunSeconds\\":900',
       '\\"scheduleGroup\\":\\"default\\"',
+      '\\"scheduleName\\":\\"Test-nightly-reconciliation\\"',
     ]) {
       expect(env).toContain(fragment);
     }
@@ -139,6 +140,62 @@ describe("RecurringJob defaults", () => {
         ]),
       },
     });
+  });
+});
+
+describe("RecurringJob schedule names", () => {
+  const scheduleNames = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources("AWS::Scheduler::Schedule")).map(
+      (r) => (r.Properties as { Name: string }).Name,
+    );
+  const jobIn = (stack: Stack, props: Partial<RecurringJobProps> = {}) =>
+    new RecurringJob(stack, "Job", {
+      jobName: "nightly-reconciliation",
+      schedule: ScheduleExpression.rate(Duration.hours(1)),
+      target: RecurringJobTarget.queue({
+        queue: new Queue(stack, "Q"),
+        deadLetterQueue: new Queue(stack, "Dlq"),
+        fifo: false,
+      }),
+      ...props,
+    });
+
+  it("gives two stacks' jobs of one name in the shared default group distinct names", () => {
+    const app = new App();
+    const a = new Stack(app, "SpoolBlue");
+    const b = new Stack(app, "SpoolGreen");
+    jobIn(a);
+    jobIn(b);
+    const [nameA] = scheduleNames(a);
+    const [nameB] = scheduleNames(b);
+    expect(nameA).toBe("SpoolBlue-nightly-reconciliation");
+    expect(nameB).toBe("SpoolGreen-nightly-reconciliation");
+  });
+
+  it("shortens a name past Scheduler's 64 characters with a hash that keeps it unique", () => {
+    const app = new App();
+    const stackName = `Spool-${"a".repeat(60)}`;
+    const a = new Stack(app, "A", { stackName: `${stackName}-1` });
+    const b = new Stack(app, "B", { stackName: `${stackName}-2` });
+    jobIn(a);
+    jobIn(b);
+    const [nameA = ""] = scheduleNames(a);
+    const [nameB = ""] = scheduleNames(b);
+    for (const name of [nameA, nameB]) {
+      expect(name.length).toBeLessThanOrEqual(64);
+      expect(name).toMatch(/^Spool-a+-[0-9a-f]{10}$/);
+    }
+    expect(nameA).not.toBe(nameB);
+  });
+
+  it("names the schedule after the job alone in a group of its own, or as told", () => {
+    const stack = new Stack(new App(), "Spool");
+    const group = new ScheduleGroup(stack, "Group");
+    jobIn(stack, { scheduleGroup: group });
+    const other = new Stack(new App(), "Spool");
+    jobIn(other, { scheduleName: "reconcile" });
+    expect(scheduleNames(stack)).toEqual(["nightly-reconciliation"]);
+    expect(scheduleNames(other)).toEqual(["reconcile"]);
   });
 });
 

@@ -27,4 +27,25 @@ describe("RecurringJob validation names the construct", () => {
       "maxLateness must be at least 60 s, got 30 s",
     );
   });
+
+  it("refuses a scheduleName Scheduler would refuse", () => {
+    const stack = new Stack(new App(), "Stack");
+    const target = RecurringJobTarget.queue({
+      queue: new Queue(stack, "Jobs"),
+      deadLetterQueue: new Queue(stack, "JobsDlq"),
+      fifo: false,
+    });
+    const schedule = ScheduleExpression.rate(Duration.hours(1));
+    expectRefusal(
+      () =>
+        new RecurringJob(stack, "Daily", {
+          jobName: "daily",
+          schedule,
+          target,
+          scheduleName: "daily job",
+        }),
+      "Stack/Daily",
+      'scheduleName must be 1–64 letters, digits, hyphens, underscores or dots, got "daily job"',
+    );
+  });
 });

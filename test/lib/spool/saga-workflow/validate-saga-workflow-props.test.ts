@@ -58,4 +58,23 @@ describe("SagaWorkflow props validation", () => {
       message: "Stack/Refunds: stepRetry.maxAttempts must be an integer from 0 to 99, got 100",
     });
   });
+
+  it.each(["s".repeat(81), "orders workflow", ""])(
+    "refuses a stateMachineName Step Functions would refuse, naming the workflow: %j",
+    (stateMachineName) => {
+      const stack = new Stack(new App(), "Stack");
+      const error = thrownBy(
+        () =>
+          new SagaWorkflow(stack, "Refunds", {
+            steps: [{ name: "b", function: fn(stack, "B") }],
+            stateMachineName,
+          }),
+      );
+      expect(error).toBeInstanceOf(SpoolValidationError);
+      expect(error).toMatchObject({
+        constructPath: "Stack/Refunds",
+        message: `Stack/Refunds: stateMachineName must be 1–80 letters, digits or + ! @ . ( ) - = _ ', got "${stateMachineName}"`,
+      });
+    },
+  );
 });

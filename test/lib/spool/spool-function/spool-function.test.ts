@@ -145,4 +145,16 @@ describe("SpoolFunction validation", () => {
       "timeout must be from 1 second to 15 minutes, got 960 s",
     );
   });
+
+  it.each(["f".repeat(65), "orders.worker"])(
+    "refuses a functionName Lambda would refuse, naming the function: %s",
+    (functionName) => {
+      const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+      expectRefusal(
+        () => new SpoolFunction(stack, "Refunds", { entry, functionName }),
+        "Stack/Refunds",
+        `functionName must be 1–64 letters, digits, hyphens or underscores, got "${functionName}"`,
+      );
+    },
+  );
 });

@@ -38,7 +38,10 @@ describe("TransactionalOutbox", () => {
       TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
-    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain" });
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "RetainExceptOnCreate",
+      UpdateReplacePolicy: "Retain",
+    });
   });
 
   it("publishes from the stream: INSERTs only, bisect, bounded retries and age, failures to a DLQ", () => {
@@ -150,6 +153,20 @@ describe("TransactionalOutbox validation names the construct", () => {
       () => new TransactionalOutbox(stack, "Payments", { eventBus, publishAttempts: 11 }),
       "Stack/Payments",
       "publishAttempts must be an integer from 1 to 10, got 11",
+    );
+  });
+
+  it.each([
+    ["ab", '"ab"'],
+    ["t".repeat(256), `"${"t".repeat(256)}"`],
+    ["orders outbox", '"orders outbox"'],
+  ])("refuses a tableName DynamoDB would refuse: %s", (tableName, shown) => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    const eventBus = new EventBus(stack, "Bus");
+    expectRefusal(
+      () => new TransactionalOutbox(stack, "Orders", { eventBus, tableName }),
+      "Stack/Orders",
+      `tableName must be 3–255 letters, digits, underscores, hyphens or dots, got ${shown}`,
     );
   });
 });
