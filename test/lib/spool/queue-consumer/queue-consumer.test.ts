@@ -434,6 +434,19 @@ describe("QueueConsumer heartbeat", () => {
     expect(Object.keys(variables(stack))).not.toContain("SPOOL_HEARTBEAT_EXTEND_BY_SECONDS");
   });
 
+  it("acknowledges CloudFormation's visibility-below-timeout check on its queue, only with a heartbeat", () => {
+    const acknowledged = (built: Built) =>
+      built.queue.queue.node.metadata
+        .filter((m) => m.type === "aws:cdk:acknowledged-rules")
+        .flatMap((m) => Object.keys(m.data as Record<string, string>));
+    expect(acknowledged(build({ heartbeat }, {}, { bundle: false }))).toContain(
+      "CloudFormation-Validate::E3505",
+    );
+    expect(acknowledged(build({}, {}, { bundle: false }))).not.toContain(
+      "CloudFormation-Validate::E3505",
+    );
+  });
+
   it("relaxes the 6x rule: the queue's visibility need only cover every + 10 s", () => {
     // 30 s of visibility for a 5-minute function: refused without a heartbeat, accepted with.
     const props = { timeout: Duration.minutes(5) };
