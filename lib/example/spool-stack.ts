@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib"
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../spool/idempotency-table/index.js";
 import { Events } from "./parts/events.js";
+import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
 import { Scheduling } from "./parts/scheduling.js";
@@ -27,6 +28,8 @@ export class SpoolStack extends Stack {
   readonly workflows: Workflows;
   readonly events: Events;
   readonly operations: Operations;
+  /** Test hooks only: the heartbeat's long records. */
+  readonly longWork: LongWork | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -85,6 +88,10 @@ export class SpoolStack extends Stack {
       // DynamoDB streams, so there the outbox publisher fails whole batches instead.
       streamPartialBatchResponses: this.account !== EMULATOR_ACCOUNT,
     });
+
+    this.longWork = testHooks
+      ? new LongWork(this, "LongWork", { effectsTable, handlerEnvironment, backoff })
+      : undefined;
 
     // Monitoring discovers every queue and consumer in the stack, wherever they are added.
     this.operations = new Operations(this, "Operations", { testHooks });

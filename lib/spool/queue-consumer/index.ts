@@ -8,4 +8,5 @@ export {
   QueueConsumer,
   type QueueConsumerProps,
   type RetryBackoff,
+  type VisibilityHeartbeat,
 } from "./queue-consumer.js";

@@ -26,6 +26,17 @@ export interface RetryBackoff {
   readonly cap: Duration;
 }
 
+/** How often a running record's visibility is extended, and by how much. */
+export interface VisibilityHeartbeat {
+  /** Time between extensions: whole seconds, at least 1 s, less than `extendBy`. */
+  readonly every: Duration;
+  /**
+   * How long each extension hides the record, counted from the extension (whole seconds, at
+   * most 12 hours). At least twice `every` lets one failed extension be retried in time.
+   */
+  readonly extendBy: Duration;
+}
+
 export interface QueueConsumerProps {
   /** The queue to consume. */
   readonly source: ConsumedQueue;
@@ -53,10 +64,19 @@ export interface QueueConsumerProps {
    */
   readonly idempotencyTtl?: Duration;
   /**
-   * Function timeout. The queue's visibility timeout must be at least 6× this.
+   * Function timeout. The queue's visibility timeout must be at least 6× this, unless the
+   * consumer has a `heartbeat`.
    * @default Duration.seconds(30)
    */
   readonly timeout?: Duration;
+  /**
+   * Keeps each record of a batch hidden while this consumer holds it, by extending its
+   * visibility every `every` by `extendBy`, so a record that runs longer than the queue's
+   * visibility timeout is not handed to a second worker. The queue's visibility timeout then
+   * needs to be only `every` + 10 s instead of 6× the function timeout.
+   * @default - no heartbeat: a record is hidden for the queue's visibility timeout only
+   */
+  readonly heartbeat?: VisibilityHeartbeat;
   /**
    * @default 256
    */
@@ -156,12 +176,23 @@ export class QueueConsumer extends Construct {
         ...(props.idempotencyTable
           ? { [CONSUMER_ENV.idempotencyTable]: props.idempotencyTable.tableName }
           : {}),
+        ...(props.heartbeat
+          ? {
+              [CONSUMER_ENV.heartbeatEverySeconds]: Tokenization.stringifyNumber(
+                props.heartbeat.every.toSeconds(),
+              ),
+              [CONSUMER_ENV.heartbeatExtendBySeconds]: Tokenization.stringifyNumber(
+                props.heartbeat.extendBy.toSeconds(),
+              ),
+            }
+          : {}),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
       },
     });
 
-    // Receive, delete and change visibility on the source (the last for per-message backoff).
+    // Receive, delete and change visibility on the source (the last for per-message backoff and
+    // the heartbeat).
     source.queue.grantConsumeMessages(this.function);
     source.deadLetterQueue.grantSendMessages(this.function);
     if (props.idempotencyTable) {
@@ -203,6 +234,16 @@ export class QueueConsumer extends Construct {
           "SQS event sources support no on-failure destination; the queue's redrive policy and Spool's dead-lettering are the failure path.",
       },
     );
+
+    if (props.heartbeat) {
+      // CloudFormation's check wants a queue to hide a message for the whole function timeout;
+      // the heartbeat does that instead (validate() holds the queue to every + 10 s).
+      Validations.of(source.queue).acknowledge({
+        id: "CloudFormation-Validate::E3505",
+        reason:
+          "The consumer's visibility heartbeat extends each message's visibility while the function runs, so the queue's own visibility timeout may be shorter than the function timeout.",
+      });
+    }
 
     if (!props.idempotencyTable) {
       Annotations.of(this).addWarningV2(
@@ -275,12 +316,57 @@ function validate(scope: IConstruct, props: QueueConsumerProps, r: Resolved): vo
   );
   requireInteger(scope, "source.maxReceiveCount", source.maxReceiveCount, 1, 1000);
   const visibility = secondsOf(source.visibilityTimeout);
-  if (visibility !== undefined && timeout !== undefined && visibility < 6 * timeout) {
+  const every = validateHeartbeat(scope, props.heartbeat);
+  if (props.heartbeat) {
+    // The first extension is sent `every` after the handler starts, which can be up to 10 s
+    // (Lambda's init phase) after the receive; until then the queue's own timeout hides it.
+    if (visibility !== undefined && every !== undefined && visibility < every + 10) {
+      invalid(
+        scope,
+        `visibilityTimeout of the source queue must be at least heartbeat.every + 10 s (${every + 10} s) for a consumer with a heartbeat, got ${visibility} s`,
+      );
+    }
+  } else if (visibility !== undefined && timeout !== undefined && visibility < 6 * timeout) {
     // AWS's guidance: a record may be retried within one visibility timeout by the poller, so
     // a short one lets a second invocation pick up a record the first is still working on.
     invalid(
       scope,
-      `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeout} s), got ${visibility} s`,
+      `visibilityTimeout of the source queue must be at least 6x the consumer timeout (${6 * timeout} s), got ${visibility} s; or give the consumer a heartbeat, which keeps running records hidden and needs only heartbeat.every + 10 s`,
     );
   }
+}
+
+/** Checks the heartbeat's own bounds; returns `every` in seconds (undefined if absent). */
+function validateHeartbeat(
+  scope: IConstruct,
+  heartbeat: VisibilityHeartbeat | undefined,
+): number | undefined {
+  if (!heartbeat) return undefined;
+  // ChangeMessageVisibility takes whole seconds, up to SQS's 12-hour maximum.
+  const every = requireSeconds(
+    scope,
+    "heartbeat.every",
+    heartbeat.every,
+    1,
+    Number.POSITIVE_INFINITY,
+    "whole seconds, at least 1 s",
+    { wholeSeconds: true },
+  );
+  const extendBy = requireSeconds(
+    scope,
+    "heartbeat.extendBy",
+    heartbeat.extendBy,
+    1,
+    43_200,
+    "whole seconds, at most 12 hours (the SQS visibility limit)",
+    { wholeSeconds: true },
+  );
+  if (every !== undefined && extendBy !== undefined && every >= extendBy) {
+    // An extension that ends before the next one is sent lets the record reappear in between.
+    invalid(
+      scope,
+      `heartbeat.every must be less than heartbeat.extendBy (${extendBy} s), got ${every} s`,
+    );
+  }
+  return every;
 }

@@ -20,6 +20,8 @@ export const CONSUMER_ENV = {
   backoffCapSeconds: "SPOOL_BACKOFF_CAP_SECONDS",
   idempotencyTable: "SPOOL_IDEMPOTENCY_TABLE",
   idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
+  heartbeatEverySeconds: "SPOOL_HEARTBEAT_EVERY_SECONDS",
+  heartbeatExtendBySeconds: "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS",
 } as const;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
@@ -35,6 +37,16 @@ export interface ConsumerConfig {
   readonly backoff: BackoffPolicy;
   readonly idempotencyTable: string | undefined;
   readonly idempotencyTtlSeconds: number;
+  /** Undefined: no heartbeat, a record stays hidden for the queue's visibility timeout only. */
+  readonly heartbeat?: HeartbeatPolicy | undefined;
+}
+
+/** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
+export interface HeartbeatPolicy {
+  /** Seconds between extensions. */
+  readonly everySeconds: number;
+  /** Seconds from each extension the record stays hidden; more than everySeconds. */
+  readonly extendBySeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,7 +78,28 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
       { min: 1, fallback: DEFAULT_IDEMPOTENCY_TTL_SECONDS },
       env,
     ),
+    heartbeat: heartbeatPolicy(env),
   };
+}
+
+/** Both variables or neither; an extension must outlast the wait for the next one. */
+function heartbeatPolicy(env: Env): HeartbeatPolicy | undefined {
+  const every = CONSUMER_ENV.heartbeatEverySeconds;
+  const extendBy = CONSUMER_ENV.heartbeatExtendBySeconds;
+  if (optionalEnv(every, env) === undefined && optionalEnv(extendBy, env) === undefined) {
+    return undefined;
+  }
+  const range = { min: 1, max: MAX_VISIBILITY_TIMEOUT_SECONDS };
+  const policy = {
+    everySeconds: intEnv(every, range, env),
+    extendBySeconds: intEnv(extendBy, range, env),
+  };
+  if (policy.everySeconds >= policy.extendBySeconds) {
+    throw new ConfigurationError(
+      `${every} must be less than ${extendBy} (${policy.extendBySeconds}), got ${policy.everySeconds}`,
+    );
+  }
+  return policy;
 }
 
 /** Each bound is checked on its own by intEnv; what is left is a cap below the base. */

@@ -26,6 +26,7 @@ import type { ErrorCode } from "./error-codes.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
+import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
@@ -285,6 +286,8 @@ export function createSqsConsumer<M, R>(
       logger.warn("FIFO records carry no MessageGroupId; a failure stops the rest of the batch");
     }
     const retryDelays = new Map<string, number>();
+    // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
+    const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
     const decide = (facts: FailureFacts, completed: boolean) =>
       decideFailure({
@@ -416,6 +419,8 @@ export function createSqsConsumer<M, R>(
         metrics.addMetric("Retried", MetricUnit.Count, 1);
         recordLogger.warn("transient failure; will retry", { failure, retryInSeconds: delay });
         throw error;
+      } finally {
+        await heartbeat.stop(record.messageId);
       }
     };
 
@@ -463,17 +468,20 @@ export function createSqsConsumer<M, R>(
     };
 
     try {
-      const response = fifo
-        ? await processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
+      const batch = fifo
+        ? processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
             context,
             skipGroupOnError: groupsKnown,
             throwOnFullBatchFailure: false,
           })
-        : await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+        : processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
             context,
             throwOnFullBatchFailure: false,
             processInParallel: true,
           });
+      // Records skipped behind a failed predecessor never ran: their heartbeat ends with the
+      // batch, before their retry delays are set.
+      const response = await batch.finally(() => heartbeat.stopAll());
       if (fifo) await handleSkipped(response, new Set(retryDelays.keys()));
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;

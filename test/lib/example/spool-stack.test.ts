@@ -179,11 +179,31 @@ describe("SpoolStack test hooks", () => {
     expect(consumers.length).toBeGreaterThanOrEqual(2);
     for (const fn of consumers) {
       expect(fn.Environment.Variables.SPOOL_FAULT_INJECTION).toBe("enabled");
+      // The long-work consumer's records run longer than 5 s on purpose (see the next test).
+      if (fn.Environment.Variables.SPOOL_CONSUMER_NAME === "long-work") continue;
       expect(fn.Timeout).toBe(5);
       expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("1");
       expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("8");
     }
     expect(sourceQueues(synthesized).map((q) => q.Properties?.VisibilityTimeout)).toEqual([30, 30]);
+  });
+
+  it("add a long-work consumer whose heartbeat, not its queue, keeps long records hidden", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const fn = functionNamed(synthesized.template, "long-work");
+    expect(fn.Timeout).toBe(60);
+    expect(fn.Environment.Variables).toMatchObject({
+      SPOOL_HEARTBEAT_EVERY_SECONDS: "5",
+      SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "15",
+    });
+    const longWork = synthesized.stack.longWork;
+    if (!longWork) throw new Error("no long-work part with test hooks");
+    const [queue] = resourcesOf(synthesized, "AWS::SQS::Queue", longWork).filter(
+      (q) => q.Properties?.RedrivePolicy !== undefined,
+    );
+    // Shorter than one record's run: without the heartbeat it would be redelivered mid-run.
+    expect(queue?.Properties?.VisibilityTimeout).toBe(15);
+    expect(variant(AWS_ACCOUNT, false).stack.longWork).toBeUndefined();
   });
 
   it("are absent without testHooks: no fault injection, production timings", () => {

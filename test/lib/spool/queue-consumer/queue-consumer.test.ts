@@ -410,6 +410,106 @@ describe("QueueConsumer validation", () => {
   });
 });
 
+describe("QueueConsumer heartbeat", () => {
+  const heartbeat = { every: Duration.seconds(10), extendBy: Duration.seconds(30) };
+  const fails =
+    (consumerProps: Partial<QueueConsumerProps>, queueProps: ReliableQueueProps = {}) =>
+    () =>
+      build(consumerProps, queueProps, { bundle: false });
+  const variables = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"))[0]?.Properties
+      .Environment.Variables;
+
+  it("writes its period and extension, in seconds, into the environment", () => {
+    const { stack } = build({ heartbeat }, {}, { bundle: false });
+    expect(variables(stack)).toMatchObject({
+      SPOOL_HEARTBEAT_EVERY_SECONDS: "10",
+      SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "30",
+    });
+  });
+
+  it("is off by default: no heartbeat variables", () => {
+    const { stack } = build({}, {}, { bundle: false });
+    expect(Object.keys(variables(stack))).not.toContain("SPOOL_HEARTBEAT_EVERY_SECONDS");
+    expect(Object.keys(variables(stack))).not.toContain("SPOOL_HEARTBEAT_EXTEND_BY_SECONDS");
+  });
+
+  it("acknowledges CloudFormation's visibility-below-timeout check on its queue, only with a heartbeat", () => {
+    const acknowledged = (built: Built) =>
+      built.queue.queue.node.metadata
+        .filter((m) => m.type === "aws:cdk:acknowledged-rules")
+        .flatMap((m) => Object.keys(m.data as Record<string, string>));
+    expect(acknowledged(build({ heartbeat }, {}, { bundle: false }))).toContain(
+      "CloudFormation-Validate::E3505",
+    );
+    expect(acknowledged(build({}, {}, { bundle: false }))).not.toContain(
+      "CloudFormation-Validate::E3505",
+    );
+  });
+
+  it("relaxes the 6x rule: the queue's visibility need only cover every + 10 s", () => {
+    // 30 s of visibility for a 5-minute function: refused without a heartbeat, accepted with.
+    const props = { timeout: Duration.minutes(5) };
+    const queue = { visibilityTimeout: Duration.seconds(20) };
+    expect(fails(props, queue)).toThrow(/at least 6x the consumer timeout \(1800 s\), got 20 s/);
+    expect(fails({ ...props, heartbeat }, queue)).not.toThrow();
+  });
+
+  it("explains the heartbeat as the alternative when it refuses the 6x rule", () => {
+    expect(fails({}, { visibilityTimeout: Duration.seconds(30) })).toThrow(
+      /or give the consumer a heartbeat, which keeps running records hidden and needs only heartbeat\.every \+ 10 s/,
+    );
+  });
+
+  it("rejects a visibility under every + 10 s, naming the bound and the value", () => {
+    expectRefusal(
+      fails(
+        { heartbeat: { every: Duration.seconds(15), extendBy: Duration.seconds(60) } },
+        { visibilityTimeout: Duration.seconds(24) },
+      ),
+      "Test/Consumer",
+      "visibilityTimeout of the source queue must be at least heartbeat.every + 10 s (25 s) for a consumer with a heartbeat, got 24 s",
+    );
+    expect(
+      fails(
+        { heartbeat: { every: Duration.seconds(15), extendBy: Duration.seconds(60) } },
+        { visibilityTimeout: Duration.seconds(25) },
+      ),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [
+      { every: Duration.millis(500), extendBy: Duration.seconds(30) },
+      "heartbeat.every must be whole seconds, at least 1 s, got 0.5 s",
+    ],
+    [
+      { every: Duration.seconds(0), extendBy: Duration.seconds(30) },
+      "heartbeat.every must be whole seconds, at least 1 s, got 0 s",
+    ],
+    [
+      { every: Duration.seconds(10), extendBy: Duration.hours(13) },
+      "heartbeat.extendBy must be whole seconds, at most 12 hours (the SQS visibility limit), got 46800 s",
+    ],
+    [
+      { every: Duration.seconds(30), extendBy: Duration.seconds(30) },
+      "heartbeat.every must be less than heartbeat.extendBy (30 s), got 30 s",
+    ],
+    [
+      { every: Duration.seconds(40), extendBy: Duration.seconds(30) },
+      "heartbeat.every must be less than heartbeat.extendBy (30 s), got 40 s",
+    ],
+  ])("rejects %j, naming the construct, the prop and the value", (bad, message) => {
+    expectRefusal(fails({ heartbeat: bad }), "Test/Consumer", message);
+  });
+
+  it("accepts the 12-hour extension and a 1 s period", () => {
+    expect(
+      fails({ heartbeat: { every: Duration.seconds(1), extendBy: Duration.hours(12) } }),
+    ).not.toThrow();
+  });
+});
+
 describe("QueueConsumer validation names the construct", () => {
   it("of two consumers, names the one refused, its prop and the value", () => {
     const stack = newStack({ bundle: false });

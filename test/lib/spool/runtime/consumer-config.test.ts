@@ -38,7 +38,19 @@ describe("consumerConfigFromEnv", () => {
       backoffCapSeconds: "SPOOL_BACKOFF_CAP_SECONDS",
       idempotencyTable: "SPOOL_IDEMPOTENCY_TABLE",
       idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
+      heartbeatEverySeconds: "SPOOL_HEARTBEAT_EVERY_SECONDS",
+      heartbeatExtendBySeconds: "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS",
     });
+  });
+
+  it("reads the heartbeat when both of its variables are set, and none when neither is", () => {
+    expect(
+      consumerConfigFromEnv({
+        SPOOL_HEARTBEAT_EVERY_SECONDS: "10",
+        SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "30",
+      }).heartbeat,
+    ).toEqual({ everySeconds: 10, extendBySeconds: 30 });
+    expect(consumerConfigFromEnv({}).heartbeat).toBeUndefined();
   });
 
   it("falls back to the function name and Spool's defaults", () => {
@@ -92,6 +104,20 @@ describe("consumerConfigFromEnv", () => {
       "SPOOL_BACKOFF_CAP_SECONDS",
     ],
     [{ SPOOL_IDEMPOTENCY_TTL_SECONDS: "0" }, "SPOOL_IDEMPOTENCY_TTL_SECONDS must be"],
+    [{ SPOOL_HEARTBEAT_EVERY_SECONDS: "10" }, "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS is not set"],
+    [{ SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "30" }, "SPOOL_HEARTBEAT_EVERY_SECONDS is not set"],
+    [
+      { SPOOL_HEARTBEAT_EVERY_SECONDS: "0", SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "30" },
+      "SPOOL_HEARTBEAT_EVERY_SECONDS must be an integer from 1 to 43200, got 0",
+    ],
+    [
+      { SPOOL_HEARTBEAT_EVERY_SECONDS: "10", SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "43201" },
+      "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS must be an integer from 1 to 43200, got 43201",
+    ],
+    [
+      { SPOOL_HEARTBEAT_EVERY_SECONDS: "30", SPOOL_HEARTBEAT_EXTEND_BY_SECONDS: "30" },
+      "SPOOL_HEARTBEAT_EVERY_SECONDS must be less than SPOOL_HEARTBEAT_EXTEND_BY_SECONDS (30), got 30",
+    ],
   ])("fails at init with a ConfigurationError naming the variable: %j", (env, message) => {
     expect(() => consumerConfigFromEnv(env)).toThrow(ConfigurationError);
     expect(() => consumerConfigFromEnv(env)).toThrow(message);
