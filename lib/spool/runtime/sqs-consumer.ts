@@ -6,145 +6,40 @@ import {
 } from "@aws-lambda-powertools/batch";
 import type { JSONValue } from "@aws-lambda-powertools/commons/types";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
-import { dynamoClient, sqsClient } from "./clients.js";
 import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+import { defaultDependencies } from "./consumer-dependencies.js";
+import type {
+  ConsumerDefinition,
+  ConsumerDependencies,
+  RecordContext,
+  RecordOutcome,
+} from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
-import {
-  type DeadLetterMetadata,
-  type DeadLetterReason,
-  sendToDeadLetterQueue,
-} from "./dead-letter.js";
-import type { ErrorCode } from "./error-codes.js";
+import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
-import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
 export { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+export { defaultDependencies } from "./consumer-dependencies.js";
+
+export type {
+  ConsumerDefinition,
+  ConsumerDependencies,
+  RecordContext,
+  RecordOutcome,
+} from "./consumer-types.js";
 export { queueUrlFromArn } from "./retry-delays.js";
-
-/** What a consumer's business step receives besides the message. */
-export interface RecordContext {
-  readonly messageId: string;
-  readonly correlationId: string;
-  /** Delivery number, 1 for the first (ApproximateReceiveCount). */
-  readonly attempt: number;
-  readonly messageGroupId: string | undefined;
-  /** When SQS accepted the message (its SentTimestamp attribute). */
-  readonly sentAt: Date;
-  readonly logger: Logger;
-}
-
-export interface ConsumerDefinition<M, R> {
-  /** Validates the JSON body. A body that fails is a permanent failure: dead-lettered at once. */
-  readonly schema: ZodType<M>;
-  /**
-   * The stable business key of a message (an order id and sequence, a notification id).
-   * Not the SQS message id: a producer that re-sends gets a new message id for the same work.
-   */
-  readonly idempotencyKey: (message: M) => string;
-  /**
-   * What must be equal for a repeated key to count as the same message; a repeated key with
-   * different content is refused as a permanent failure.
-   * @default the whole message without its correlationId
-   */
-  readonly idempotencyPayload?: (message: M) => unknown;
-  /**
-   * The earliest time the message may be processed (a delayed task's due time). One that arrives
-   * earlier is held until then (see retry-delays.ts): the step does not run, no idempotency record
-   * is taken, no failure is counted.
-   * @default - no constraint
-   */
-  readonly notBefore?: (message: M) => Date | string | undefined;
-  /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
-  readonly process: (message: M, context: RecordContext) => Promise<R>;
-  /**
-   * Called once a record is safely in the dead-letter queue, with its body as parsed (undefined
-   * when it was not JSON; not schema-checked) and the metadata sent with it: for bookkeeping such
-   * as marking a job DEAD_LETTERED. An error here is logged and never fails the record.
-   * @default - nothing
-   */
-  readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
-}
-
-export interface ConsumerDependencies {
-  readonly sqs: SQSClient;
-  /** Shared with the business step, so injected DynamoDB faults reach both. */
-  readonly dynamo: DynamoDBClient;
-  /** Undefined when the config names no idempotency table (then every delivery is processed). */
-  readonly persistenceStore: BasePersistenceLayer | undefined;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly faults: FaultInjector | undefined;
-  readonly random: () => number;
-  readonly now: () => Date;
-}
-
-export type RecordOutcome<R> =
-  | { readonly status: "processed"; readonly result: R }
-  | { readonly status: "duplicate"; readonly result: R }
-  /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
-  | { readonly status: "held"; readonly delaySeconds: number }
-  | {
-      readonly status: "dead-lettered";
-      readonly reason: DeadLetterReason;
-      readonly errorCode: ErrorCode;
-    };
-
-export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
-  const faults = faultInjectorFromEnv();
-  const dynamo = dynamoClient(faults);
-  return {
-    sqs: sqsClient(),
-    dynamo,
-    persistenceStore: config.idempotencyTable
-      ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
-      : undefined,
-    logger: new Logger(),
-    metrics: new Metrics({ defaultDimensions: { consumer: config.consumerName } }),
-    faults,
-    random: Math.random,
-    now: () => new Date(),
-  };
-}
-
-function withoutCorrelationId(message: unknown): unknown {
-  if (message === null || typeof message !== "object" || Array.isArray(message)) return message;
-  const { correlationId: _ignored, ...rest } = message as Record<string, unknown>;
-  return rest;
-}
-
-function parseBodyOrUndefined(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    throw new PermanentError("the message body is not valid JSON", {
-      code: "MALFORMED_JSON",
-      details: { parseError: (error as Error).message, bodyPreview: body.slice(0, 200) },
-    });
-  }
-}
 
 /** Internal: the input hashed by Powertools idempotency. */
 interface IdempotentInput<M> {
