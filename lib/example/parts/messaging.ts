@@ -62,10 +62,12 @@ export class Messaging extends Construct {
       entry: lambdaEntry("notifications/handler.ts"),
       consumerName: "notifications",
     });
-    // One transaction: a condition check on the suppression list and the conditional delivery.
+    // One transaction: a condition check on the suppression list and the conditional delivery;
+    // GetItem reads the delivery record for a request out of attempts (isDone).
     props.effectsTable.grant(
       this.notificationsConsumer.function,
       "dynamodb:ConditionCheckItem",
+      "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
     );

@@ -195,6 +195,10 @@ export class QueueConsumer extends Construct {
     // the heartbeat).
     source.queue.grantConsumeMessages(this.function);
     source.deadLetterQueue.grantSendMessages(this.function);
+    // A standard queue's consumer sends a record back to its own queue as a new message in two
+    // cases: out of attempts while another delivery holds its work (requeue.ts), and held until
+    // it is due (`notBefore`). A FIFO consumer does neither (a copy would lose its group place).
+    if (!source.fifo) source.queue.grantSendMessages(this.function);
     if (props.idempotencyTable) {
       // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>"): the
       // table is shared, and one consumer must not touch another's (or a producer's) keys.

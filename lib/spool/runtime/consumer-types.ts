@@ -47,6 +47,15 @@ export interface ConsumerDefinition<M, R> {
    * @default - no constraint
    */
   readonly notBefore?: (message: M) => Date | string | undefined;
+  /**
+   * Whether this message's effect already happened, read where the effect records it (the item a
+   * conditional write left). Asked only before dead-lettering a record out of attempts after a
+   * transient failure, when its idempotency record does not say COMPLETED: an earlier delivery
+   * may have done the effect and died before completing that record, and a dead letter for
+   * finished work sends an operator after nothing. An error here counts as "not known to be done".
+   * @default - only the idempotency record is consulted
+   */
+  readonly isDone?: (message: M) => Promise<boolean>;
   /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
   readonly process: (message: M, context: RecordContext) => Promise<R>;
   /**
@@ -76,6 +85,10 @@ export type RecordOutcome<R> =
   | { readonly status: "duplicate"; readonly result: R }
   /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
   | { readonly status: "held"; readonly delaySeconds: number }
+  /** Out of attempts, its effect already done (`isDone`): acknowledged, no dead letter. */
+  | { readonly status: "already-done" }
+  /** Out of attempts while another delivery held its work: sent again after this delay. */
+  | { readonly status: "requeued"; readonly delaySeconds: number }
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;

@@ -26,6 +26,7 @@ import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
+import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
@@ -96,25 +97,35 @@ export function createSqsConsumer<M, R>(
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
 
   /**
-   * The stored result when this message's work is already done: a record whose deliveries keep
-   * failing before they reach the idempotency check (a sibling's timeout, a flaky dependency)
-   * would otherwise be dead-lettered although its effect happened.
+   * Whether this message's work is already done, for a record out of attempts: its idempotency
+   * record says COMPLETED (the stored result), or else the effect boundary says so (`isDone`). A
+   * record whose deliveries keep failing before they reach the idempotency check (a sibling's
+   * timeout, a flaky dependency) would otherwise be dead-lettered although its effect happened.
    */
-  async function completedResult(body: unknown): Promise<{ value: R } | undefined> {
-    if (!deps.persistenceStore) return undefined;
+  async function finishedWork(
+    body: unknown,
+  ): Promise<{ readonly stored: { value: R } } | { readonly byEffect: true } | undefined> {
     const parsed = definition.schema.safeParse(body);
     if (!parsed.success) return undefined;
     const key = definition.idempotencyKey(parsed.data);
     if (!key) return undefined;
     try {
-      const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
-      const stored = await deps.persistenceStore.getRecord(input);
-      return stored.getStatus() === "COMPLETED"
-        ? (stored.getResponse() as { value: R })
-        : undefined;
+      if (deps.persistenceStore) {
+        const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
+        const record = await deps.persistenceStore.getRecord(input);
+        if (record.getStatus() === "COMPLETED") {
+          return { stored: record.getResponse() as { value: R } };
+        }
+      }
+    } catch {
+      // No record (or none readable): the effect boundary may still know.
+    }
+    try {
+      if (definition.isDone && (await definition.isDone(parsed.data))) return { byEffect: true };
     } catch {
       return undefined;
     }
+    return undefined;
   }
 
   const idempotentStep = deps.persistenceStore
@@ -184,13 +195,15 @@ export function createSqsConsumer<M, R>(
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
-    const decide = (facts: FailureFacts, completed: boolean) =>
+    const decide = (facts: FailureFacts, completed: boolean, requeues = 0) =>
       decideFailure({
         ...facts,
         completed,
         leaseSeconds,
         backoff: config.backoff,
         random: deps.random,
+        fifo,
+        requeues,
       });
 
     const validateAndProcess = async (
@@ -282,14 +295,39 @@ export function createSqsConsumer<M, R>(
         }
         const failure = classify(error);
         const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };
-        const done = completionMatters(facts) ? await completedResult(body) : undefined;
-        const decision = decide(facts, done !== undefined);
+        const done = completionMatters(facts) ? await finishedWork(body) : undefined;
+        const decision = decide(facts, done !== undefined, requeuesOf(record));
         if (done && decision.action === "acknowledge-duplicate") {
           metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
           recordLogger.warn("out of attempts, but its work is already done: acknowledged", {
             failure,
           });
-          return { status: "duplicate", result: done.value };
+          return "stored" in done
+            ? { status: "duplicate", result: done.stored.value }
+            : { status: "already-done" };
+        }
+        if (decision.action === "requeue") {
+          try {
+            await requeue(sqs, record, decision.delaySeconds);
+            metrics.addMetric("Requeued", MetricUnit.Count, 1);
+            recordLogger.warn("out of attempts while another delivery holds its work: sent again", {
+              failure,
+              delaySeconds: decision.delaySeconds,
+            });
+            return { status: "requeued", delaySeconds: decision.delaySeconds };
+          } catch (sendError) {
+            recordLogger.error("could not send it again; dead-lettering instead", {
+              error: (sendError as Error).message,
+            });
+            return await deadLetter(
+              record,
+              error,
+              "retries-exhausted",
+              body,
+              correlationId,
+              recordLogger,
+            );
+          }
         }
         let delay = decision.action === "retry" ? decision.delaySeconds : 0;
         if (decision.action === "dead-letter") {

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { App, CfnParameter, Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyTable } from "../../../../lib/spool/idempotency-table/index.js";
 import {
@@ -146,15 +147,26 @@ describe("QueueConsumer with defaults", () => {
     });
   });
 
-  it("may receive, delete and change visibility on the source queue", () => {
+  it("may receive, delete and change visibility on the source queue, and send it a copy", () => {
     expect(actionsOn(template, sourceId)).toEqual(
       expect.arrayContaining([
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
+        // A record sent again: out of attempts while another delivery holds it, or held until due.
+        "sqs:SendMessage",
       ]),
     );
-    expect(actionsOn(template, sourceId)).not.toContain("sqs:SendMessage");
+  });
+
+  it("may not send to a FIFO source (a copy would lose its place in its group)", () => {
+    const fifo = build({}, { fifo: true }, { bundle: false });
+    const fifoTemplate = Template.fromStack(fifo.stack);
+    const queueId = fifo.stack.getLogicalId(fifo.queue.queue.node.defaultChild as CfnQueue);
+    expect(actionsOn(fifoTemplate, queueId)).toEqual(
+      expect.arrayContaining(["sqs:ReceiveMessage"]),
+    );
+    expect(actionsOn(fifoTemplate, queueId)).not.toContain("sqs:SendMessage");
   });
 
   it("may send to the dead-letter queue, and only send", () => {
