@@ -28,6 +28,7 @@ import { completionMatters, decideFailure, type FailureFacts } from "./failure-p
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { rateLimiterFor } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
@@ -98,6 +99,8 @@ export type RecordOutcome<R> =
   | { readonly status: "duplicate"; readonly result: R }
   /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
   | { readonly status: "held"; readonly delaySeconds: number }
+  /** Over its rate limit: sent again with this delay (standard queues; see rate-limit.ts). */
+  | { readonly status: "deferred"; readonly delaySeconds: number }
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;
@@ -199,6 +202,7 @@ export function createSqsConsumer<M, R>(
   });
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
+  const rateLimiter = rateLimiterFor(config, deps);
 
   /**
    * The stored result when this message's work is already done: a record whose deliveries keep
@@ -332,6 +336,8 @@ export function createSqsConsumer<M, R>(
         recordLogger.info("not yet due: sent again with a delay", { delaySeconds });
         return { status: "held", delaySeconds };
       }
+      const deferredFor = await rateLimiter?.admit({ record, body, attempt, deadlineAt });
+      if (deferredFor !== undefined) return { status: "deferred", delaySeconds: deferredFor };
       const input = idempotentInput(message, key);
       const recordContext: RecordContext = {
         messageId: record.messageId,
