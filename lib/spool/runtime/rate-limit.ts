@@ -22,10 +22,15 @@
  * in one clump instead of one interval apart; a write per record is cheaper than the effect it
  * paces.
  *
+ * **When.** The token is taken inside the idempotency check, right before the business step:
+ * a duplicate of finished work is answered from its record without taking one, and the step
+ * starts as soon as its token is due (an earlier token would let the idempotency write's latency
+ * bunch starts together beyond the limit).
+ *
  * **A record over the limit.** A token due within a short wait is taken now and the record
  * starts when it is due (sleeping in the invocation is cheaper than any round trip through the
- * queue). One due later is deferred, before the idempotency check (no record is taken, no effect
- * happens):
+ * queue). One due later is deferred before the step runs (no effect happens; the in-progress
+ * idempotency record is deleted as for any error of the step, so the deferred record runs later):
  * - standard queue: a copy is sent to the same queue with `DelaySeconds` = the time until the next
  *   token, spread by jitter up to twice that so deferred records do not all come back at once
  *   (at most 900 s), and the original is acknowledged. The copy keeps the body and the message
@@ -225,12 +230,12 @@ export class RateLimiter {
   }
 
   /**
-   * Resolves undefined once the record may run, or with the delay of the copy sent in its place
-   * (standard queue: acknowledge the record). Throws HeldOnQueue for a FIFO record deferred in
-   * place, and the SDK's error when the bucket or the re-send fails (a transient failure: the
-   * record comes back, nothing was sent or taken twice).
+   * Resolves once the record may run. Throws DeferredToQueue once a copy was sent in its place
+   * (standard queue: acknowledge the record), HeldOnQueue for a FIFO record deferred in place, and
+   * the SDK's error when the bucket or the re-send fails (a transient failure: the record comes
+   * back, nothing was sent or taken twice).
    */
-  async admit(a: Admission): Promise<number | undefined> {
+  async admit(a: Admission): Promise<void> {
     const { metrics, logger } = this.deps;
     const bucket = bucketOf(this.policy.key, a.body, a.record.messageAttributes);
     const fifo = a.record.eventSourceARN.endsWith(".fifo");
@@ -243,7 +248,7 @@ export class RateLimiter {
     );
     if (decision.kind === "take") {
       if (decision.waitMs > 0) await this.sleep(decision.waitMs);
-      return undefined;
+      return;
     }
     if (!mayDefer) {
       metrics.addMetric("RateLimitOverrun", MetricUnit.Count, 1);
@@ -251,7 +256,7 @@ export class RateLimiter {
         messageId: a.record.messageId,
         bucket,
       });
-      return undefined;
+      return;
     }
     const seconds = deferralSeconds(decision.retryInMs, this.deps.random);
     metrics.addMetric("Deferred", MetricUnit.Count, 1);
@@ -260,8 +265,29 @@ export class RateLimiter {
       bucket,
       delaySeconds: seconds,
     });
-    return holdUntilDue(this.deps.sqs, a.record, seconds);
+    throw new DeferredToQueue(await holdUntilDue(this.deps.sqs, a.record, seconds));
   }
+}
+
+/**
+ * Thrown from the step's admission once a delayed copy of the record is on its queue: the
+ * idempotency layer deletes the in-progress record (as for any error of the step) so the copy can
+ * run, and the consumer acknowledges the original.
+ */
+export class DeferredToQueue extends Error {
+  override readonly name = "DeferredToQueue";
+  constructor(readonly delaySeconds: number) {
+    super(`over the rate limit: sent again with a ${delaySeconds} s delay`);
+  }
+}
+
+/** What the consumer hands its idempotent step: the record's admission (undefined: no limit). */
+export type Admit = () => Promise<void> | undefined;
+
+/** For a step's rejection: the deferral it reports, or the error thrown again. */
+export function deferralOf(error: unknown): DeferredToQueue {
+  if (error instanceof DeferredToQueue) return error;
+  throw error;
 }
 
 /** The consumer's rate limiter, or undefined when it has no rate limit. */

@@ -28,7 +28,7 @@ import { completionMatters, decideFailure, type FailureFacts } from "./failure-p
 import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
-import { rateLimiterFor } from "./rate-limit.js";
+import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
@@ -189,7 +189,8 @@ export function createSqsConsumer<M, R>(
   // returning nothing, or an object with an undefined field, made the update fail (marshalling
   // refuses undefined), left the record IN_PROGRESS, and let the step run again after its lease.
   // Stored as JSON, the first caller gets what a duplicate would read back.
-  const runStep = async (input: IdempotentInput<M>, context: RecordContext) => {
+  const runStep = async (input: IdempotentInput<M>, context: RecordContext, admit?: Admit) => {
+    await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
     const value = await definition.process(input.message, context);
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
       value: R;
@@ -336,8 +337,6 @@ export function createSqsConsumer<M, R>(
         recordLogger.info("not yet due: sent again with a delay", { delaySeconds });
         return { status: "held", delaySeconds };
       }
-      const deferredFor = await rateLimiter?.admit({ record, body, attempt, deadlineAt });
-      if (deferredFor !== undefined) return { status: "deferred", delaySeconds: deferredFor };
       const input = idempotentInput(message, key);
       const recordContext: RecordContext = {
         messageId: record.messageId,
@@ -349,7 +348,12 @@ export function createSqsConsumer<M, R>(
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first
       // one's stored result instead of colliding with it while it is still in progress.
-      const output = await serializer.run(key, () => idempotentStep(input, recordContext));
+      const admit = () => rateLimiter?.admit({ record, body, attempt, deadlineAt });
+      const output = await serializer
+        .run(key, () => idempotentStep(input, recordContext, admit))
+        .catch(deferralOf);
+      if (output instanceof DeferredToQueue)
+        return { status: "deferred", delaySeconds: output.delaySeconds };
       const duplicate = duplicates.has(output);
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {

@@ -3,6 +3,8 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
+  DeferredToQueue,
+  deferralOf,
   deferralSeconds,
   hasHeadroom,
   RateLimiter,
@@ -172,9 +174,10 @@ describe("RateLimiter.admit", () => {
       attempt: 3,
       messageAttributes: { "correlation-id": stringAttribute("corr-1") },
     });
-    const delay = await limiter().admit({ record, body: { id: "a" }, attempt: 3, deadlineAt });
-    // 4.2 s plus half of it again as jitter, rounded up.
-    expect(delay).toBe(7);
+    // 4.2 s plus half of it again as jitter, rounded up; thrown once the copy is on the queue.
+    await expect(
+      limiter().admit({ record, body: { id: "a" }, attempt: 3, deadlineAt }),
+    ).rejects.toEqual(new DeferredToQueue(7));
     const sent = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
     expect(sent).toEqual([
       {
@@ -238,6 +241,13 @@ describe("helpers", () => {
     expect(deferralSeconds(4200, () => 0.999)).toBe(9);
     expect(deferralSeconds(10, () => 0)).toBe(1);
     expect(deferralSeconds(3_600_000, () => 0)).toBe(900);
+  });
+
+  it("tells a deferral apart from any other error of the step", () => {
+    const deferral = new DeferredToQueue(3);
+    expect(deferralOf(deferral)).toBe(deferral);
+    const other = new Error("boom");
+    expect(() => deferralOf(other)).toThrow(other);
   });
 
   it("leaves a FIFO deferral only the deliveries before the last", () => {

@@ -61,6 +61,7 @@ describe("a rate-limited consumer", () => {
     // Acknowledged: the copy replaces it, so this delivery does not count toward maxReceiveCount.
     expect(failedIds(response)).toEqual([]);
     expect(h.process).not.toHaveBeenCalled();
+    // The in-progress record taken before the token was deleted: the copy will run.
     expect(h.store?.table.size).toBe(0);
     expect(h.metricNames()).toEqual(["Deferred"]);
     expect(visibilityChanges()).toEqual([]);
@@ -100,6 +101,15 @@ describe("a rate-limited consumer", () => {
     expect(failedIds(response)).toEqual(["m-1"]);
     expect(h.process).not.toHaveBeenCalled();
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it("answers a duplicate of finished work from its idempotency record without taking a token", async () => {
+    const h = harness({ config: { rateLimit } });
+    await invoke(h, record({ messageId: "m-1", body: body("a") }));
+    await invoke(h, record({ messageId: "m-2", body: body("a") }));
+    expect(h.process).toHaveBeenCalledTimes(1);
+    expect(h.metricNames()).toEqual(["Processed", "DuplicatesSuppressed"]);
+    expect(table.updates).toHaveLength(1);
   });
 
   it("runs a schema-invalid record's dead-lettering without taking a token", async () => {
