@@ -85,6 +85,8 @@ export type RecordOutcome<R> =
   | { readonly status: "duplicate"; readonly result: R }
   /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
   | { readonly status: "held"; readonly delaySeconds: number }
+  /** Over its rate limit: sent again with this delay (standard queues; see rate-limit.ts). */
+  | { readonly status: "deferred"; readonly delaySeconds: number }
   /** Out of attempts, its effect already done (`isDone`): acknowledged, no dead letter. */
   | { readonly status: "already-done" }
   /** Out of attempts while another delivery held its work: sent again after this delay. */

@@ -25,6 +25,7 @@ import { completionMatters, decideFailure, type FailureFacts } from "./failure-p
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
+import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
@@ -82,7 +83,8 @@ export function createSqsConsumer<M, R>(
   // returning nothing, or an object with an undefined field, made the update fail (marshalling
   // refuses undefined), left the record IN_PROGRESS, and let the step run again after its lease.
   // Stored as JSON, the first caller gets what a duplicate would read back.
-  const runStep = async (input: IdempotentInput<M>, context: RecordContext) => {
+  const runStep = async (input: IdempotentInput<M>, context: RecordContext, admit?: Admit) => {
+    await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
     const value = await definition.process(input.message, context);
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
       value: R;
@@ -95,6 +97,7 @@ export function createSqsConsumer<M, R>(
   });
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
+  const rateLimiter = rateLimiterFor(config, deps);
 
   /**
    * Whether this message's work is already done, for a record out of attempts: its idempotency
@@ -251,7 +254,12 @@ export function createSqsConsumer<M, R>(
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first
       // one's stored result instead of colliding with it while it is still in progress.
-      const output = await serializer.run(key, () => idempotentStep(input, recordContext));
+      const admit = () => rateLimiter?.admit({ record, body, attempt, deadlineAt });
+      const output = await serializer
+        .run(key, () => idempotentStep(input, recordContext, admit))
+        .catch(deferralOf);
+      if (output instanceof DeferredToQueue)
+        return { status: "deferred", delaySeconds: output.delaySeconds };
       const duplicate = duplicates.has(output);
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
