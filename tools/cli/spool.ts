@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
 import { AwsClients, resolveTarget } from "./lib/aws.js";
 import { describeError } from "./lib/errors.js";
 import { type Io, processIo } from "./lib/io.js";
+import { PROJECT_DIR } from "./lib/project.js";
 import { loadInventory, type StackInventory } from "./lib/stack.js";
 
 /** Exit codes `tools/cli/README.md` promises: 0 success, 1 a failed operation, 2 a bad argument. */
@@ -14,7 +16,7 @@ const ANSWERED = new Set(["commander.helpDisplayed", "commander.help", "commande
 
 /** Spool's version, as the package.json it ships with says. */
 function version(): string {
-  const pkg = new URL("../../package.json", import.meta.url);
+  const pkg = join(PROJECT_DIR, "package.json");
   return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
 }
 
