@@ -1,10 +1,4 @@
-import {
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  paginateListStackResources,
-  type StackResourceSummary,
-} from "@aws-sdk/client-cloudformation";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { StackResourceSummary } from "@aws-sdk/client-cloudformation";
 import { uniqueNames } from "../../../lib/spool/spool-monitoring/names.js";
 import type { AwsClients } from "./aws.js";
 import { SpoolCliError } from "./errors.js";
@@ -64,6 +58,12 @@ export async function loadInventory(
   clients: AwsClients,
   stackName: string,
 ): Promise<StackInventory> {
+  // Loaded here, not at the top: every command looks things up in an inventory (findQueue,
+  // requireOutput…) as it declares itself, and declaring must not load the SDK.
+  const { DescribeStacksCommand, GetTemplateCommand, paginateListStackResources } = await import(
+    "@aws-sdk/client-cloudformation"
+  );
+  const { GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
   const described = await clients.cloudformation.send(
     new DescribeStacksCommand({ StackName: stackName }),
   );
