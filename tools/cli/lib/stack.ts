@@ -64,28 +64,36 @@ export async function loadInventory(
     "@aws-sdk/client-cloudformation"
   );
   const { GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
-  const described = await clients.cloudformation.send(
+  // The three reads are independent: sent together they cost one round trip, not three (the
+  // template is the slowest answer, and parsing it overlaps the resource pages). Awaited in this
+  // order, so a missing stack is reported as DescribeStacks reports it; what the other two say
+  // then is not awaited, and marked handled.
+  const describing = clients.cloudformation.send(
     new DescribeStacksCommand({ StackName: stackName }),
   );
-  const stack = described.Stacks?.[0];
+  const listing = (async () => {
+    const resources: StackResourceSummary[] = [];
+    for await (const page of paginateListStackResources(
+      { client: clients.cloudformation },
+      { StackName: stackName },
+    )) {
+      resources.push(...(page.StackResourceSummaries ?? []));
+    }
+    return resources;
+  })();
+  const templating = clients.cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+  for (const pending of [listing, templating]) pending.catch(() => undefined);
+
+  const stack = (await describing).Stacks?.[0];
   if (!stack) throw new SpoolCliError(`stack ${stackName} not found`);
   const outputs: Record<string, string> = {};
   for (const o of stack.Outputs ?? []) {
     if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
   }
-
-  const resources: StackResourceSummary[] = [];
-  for await (const page of paginateListStackResources(
-    { client: clients.cloudformation },
-    { StackName: stackName },
-  )) {
-    resources.push(...(page.StackResourceSummaries ?? []));
-  }
+  const resources = await listing;
 
   const paths = new Map<string, string>();
-  const template = await clients.cloudformation.send(
-    new GetTemplateCommand({ StackName: stackName }),
-  );
+  const template = await templating;
   if (template.TemplateBody) {
     const body = JSON.parse(template.TemplateBody) as {
       Resources?: Record<string, TemplateResource>;
