@@ -110,10 +110,14 @@ export async function statusReport(
   const { queueCounts } = await import("../lib/dead-letters.js");
   const [counts, metrics, consumers] = await Promise.all([
     Promise.all(
-      inventory.queues.map(async (q) => ({
-        source: await queueCounts(clients.sqs, q.url),
-        dlq: q.deadLetterQueue ? await queueCounts(clients.sqs, q.deadLetterQueue.url) : undefined,
-      })),
+      inventory.queues.map(async (q) => {
+        // A queue and its DLQ read together: one round trip, not two.
+        const [source, dlq] = await Promise.all([
+          queueCounts(clients.sqs, q.url),
+          q.deadLetterQueue ? queueCounts(clients.sqs, q.deadLetterQueue.url) : undefined,
+        ]);
+        return { source, dlq };
+      }),
     ),
     sqsMetrics(
       clients.cloudwatch,
