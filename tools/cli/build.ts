@@ -6,6 +6,7 @@ import { build, type Metafile } from "esbuild";
 import {
   type BuildManifest,
   buildsDir,
+  inputStats,
   MANIFEST_FORMAT,
   manifestPath,
   sourcesKey,
@@ -106,15 +107,18 @@ export async function buildCli(projectDir = PROJECT_DIR): Promise<CliBuild> {
     // Another spool built the same sources at the same time: theirs is as good as this one.
     rmSync(scratch, { recursive: true, force: true });
   }
+  const stats = inputStats(inputs);
+  if (!stats) throw new Error("a source of the CLI disappeared while it was being built");
   const manifest: BuildManifest = {
     format: MANIFEST_FORMAT,
     key,
     entry: join(dir, "main.mjs"),
     inputs,
+    stats,
   };
   // A source edited while esbuild read it may be in the key but not in the build: then this
   // build serves this run only, and the next run builds again.
-  if (inputs.every((input) => statSync(input).mtimeMs < startedAt)) {
+  if (stats.every(([, mtimeMs]) => mtimeMs < startedAt)) {
     const tmp = `${manifestPath(projectDir)}.${randomUUID()}`;
     writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
     renameSync(tmp, manifestPath(projectDir));

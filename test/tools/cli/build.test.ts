@@ -7,6 +7,7 @@ import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   currentBuild,
+  inputStats,
   MANIFEST_FORMAT,
   manifestPath,
   sourcesKey,
@@ -124,6 +125,21 @@ describe("whether a build is current", () => {
     expect(currentBuild(project)).toBe(entry);
 
     rmSync(source);
+    expect(currentBuild(project)).toBeUndefined();
+  });
+
+  it("takes inputs of the size and time they had at the build as unchanged, without reading them", () => {
+    writeFileSync(source, "export const a = 1;\n");
+    // A key that no content has: only the sizes and times can vouch for the build.
+    writeBuild({
+      format: MANIFEST_FORMAT,
+      key: "0",
+      entry,
+      inputs: [source],
+      stats: inputStats([source]),
+    });
+    expect(currentBuild(project)).toBe(entry);
+    writeFileSync(source, "export const a = 10;\n");
     expect(currentBuild(project)).toBeUndefined();
   });
 

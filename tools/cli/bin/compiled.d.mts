@@ -11,9 +11,14 @@ export interface BuildManifest {
   readonly entry: string;
   /** Absolute paths of what the build depends on. */
   readonly inputs: readonly string[];
+  /** inputStats(inputs) when the build was made. */
+  readonly stats: readonly (readonly [size: number, mtimeMs: number])[];
 }
 
 export declare function buildsDir(projectDir: string): string;
 export declare function manifestPath(projectDir: string): string;
 export declare function sourcesKey(inputs: readonly string[]): string | undefined;
+export declare function inputStats(
+  inputs: readonly string[],
+): [size: number, mtimeMs: number][] | undefined;
 export declare function currentBuild(projectDir: string): string | undefined;
