@@ -17,8 +17,8 @@ import { PROJECT_DIR } from "./lib/project.js";
  * The compiled CLI. `spool` starts in a fraction of the time when it runs plain JavaScript: no
  * tsx, no TypeScript transform, and the AWS SDK read from a few bundled chunks rather than from
  * hundreds of files. The launcher (bin/spool.mjs) builds it on its first run, and again whenever
- * a source, a dependency or this script changes (compiled.mjs keys the build by their content),
- * into `.spool/cli/<key>/`. Built on first run rather than by an npm install script because npm
+ * a source, a dependency or this script changes (compiled.mjs keys the build by their content,
+ * and checks their sizes and times first), into `.spool/cli/<key>/`. Built on first run rather than by an npm install script because npm
  * may be told to run no scripts (`--ignore-scripts`, `allowScripts`), and because in a checkout
  * the sources change after install anyway; until it can be built, spool runs the TypeScript
  * through tsx as before.
@@ -43,7 +43,7 @@ export interface CliBuild extends BuildManifest {
  * (a new version rewrites it; reading each of their files would cost more than the build saves),
  * this script, the freshness check and esbuild's version.
  */
-export function buildInputs(metafile: Metafile, workingDir: string): string[] {
+function buildInputs(metafile: Metafile, workingDir: string): string[] {
   const inputs = new Set<string>([SELF, CHECK]);
   inputs.add(join(dirname(fileURLToPath(import.meta.resolve("esbuild"))), "..", "package.json"));
   for (const path of Object.keys(metafile.inputs)) {
