@@ -12,6 +12,7 @@ import { localClients } from "../scripts/lib/aws.js";
 import { localEndpoint } from "../scripts/lib/local-cloud.js";
 import { bold, table } from "../scripts/lib/narrate.js";
 import { measureBundles } from "./bundles.js";
+import { measureCliStart } from "./cli-start.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
@@ -180,6 +181,7 @@ async function main() {
   }
 
   figures.push(...(await measureOperations(localClients(), output)));
+  figures.push(...measureCliStart());
 
   const rows = figures.map((f) => [
     f.name,
