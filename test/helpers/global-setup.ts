@@ -17,7 +17,7 @@ export default async function setup(project: TestProject) {
   startedHere = before === undefined && info.pid !== undefined;
   const { outputs, timings } = await deployLocal({ quiet: true });
   process.stderr.write(
-    `[integration] ${info.kind} at ${endpoint}; deploy ${(timings.deployMs / 1000).toFixed(1)} s\n`,
+    `[integration] ${info.kind}${info.auth ? " (AUTH=true)" : ""} at ${endpoint}; deploy ${(timings.deployMs / 1000).toFixed(1)} s\n`,
   );
   project.provide("outputs", outputs);
   project.provide("emulator", info.kind);
