@@ -191,9 +191,9 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
   const path = [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(":");
   // MiniStack unpacks each function under TMPDIR: it must stay outside this repository, whose
   // package.json ("type": "module") would turn MiniStack's CommonJS worker script into ESM.
-  // With AUTH on, every request must count as TLS, as every SDK call to AWS does, or each enforceSSL
-  // policy denies everything (see the launcher's docstring).
-  const entry = wantAuth ? [join(ROOT, "emulator", "ministack_over_tls.py")] : ["-m", "ministack"];
+  // With AUTH on, a launcher corrects the evaluator where it denies what AWS allows (TLS, SQS
+  // batch actions, cloudwatch:namespace): see its docstring.
+  const entry = wantAuth ? [join(ROOT, "emulator", "ministack_auth.py")] : ["-m", "ministack"];
   const child = spawn(python, entry, {
     cwd: STATE_DIR,
     detached: true,
