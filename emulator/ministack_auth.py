@@ -16,6 +16,9 @@ What AUTH=true enforces, and what it does not, is in docs/emulator-matrix.md ("I
    sqs:DeleteMessage and sqs:ChangeMessageVisibility.
 3. cloudwatch:PutMetricData carries its cloudwatch:namespace condition key, which MiniStack never
    sets: a grant held to one namespace (the queue sampler's) was denied in every namespace.
+4. A schedule's ARN names its group. MiniStack checks every schedule call against
+   schedule/default/<name>, whatever group the call names, so a grant on schedule/<group>/* (every
+   Spool grant: delayed tasks, recurring jobs) was denied.
 """
 
 import json
@@ -32,6 +35,7 @@ _SQS_BATCH_ACTIONS = {
 _serve = ministack_app.app
 _extract_iam_action = iam_actions.extract_iam_action
 _request_tag_context = iam_actions.request_tag_context
+_extract_resource_arn = iam_actions.extract_resource_arn
 
 
 async def _over_tls(scope, receive, send):
@@ -46,16 +50,34 @@ def _iam_action(service, method, path, headers, body, query_params):
     return _SQS_BATCH_ACTIONS.get(action, action) if service == "sqs" else action
 
 
-def _namespace(body, params):
+def _json_field(body, name):
     try:
         data = json.loads(body) if body[:1] == b"{" else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
         data = {}
-    namespace = data.get("Namespace") if isinstance(data, dict) else None
-    if namespace is None:
-        namespace = params.get("Namespace")
-        namespace = namespace[0] if isinstance(namespace, list) and namespace else namespace
-    return namespace if isinstance(namespace, str) else None
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _param(params, name):
+    value = params.get(name)
+    value = value[0] if isinstance(value, list) and value else value
+    return value if isinstance(value, str) else None
+
+
+def _resource_arn(service, method, path, headers, body, query_params, region, account_id):
+    arn = _extract_resource_arn(service, method, path, headers, body, query_params, region, account_id)
+    prefix = f"arn:aws:scheduler:{region}:{account_id}:schedule/default/"
+    if service == "scheduler" and arn.startswith(prefix):
+        # Get/Delete name the group in the query string, Create/Update in the body.
+        group = _param(query_params, "groupName") or _json_field(body or b"", "GroupName")
+        if group:
+            arn = f"arn:aws:scheduler:{region}:{account_id}:schedule/{group}/{arn[len(prefix):]}"
+    return arn
+
+
+def _namespace(body, params):
+    return _json_field(body, "Namespace") or _param(params, "Namespace")
 
 
 def _request_context(service, iam_action, body, params):
@@ -68,5 +90,6 @@ def _request_context(service, iam_action, body, params):
 # MiniStack imports these inside each request, and main() serves the module's `app` by name.
 iam_actions.extract_iam_action = _iam_action
 iam_actions.request_tag_context = _request_context
+iam_actions.extract_resource_arn = _resource_arn
 ministack_app.app = _over_tls
 ministack_app.main()

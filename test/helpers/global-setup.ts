@@ -21,6 +21,7 @@ export default async function setup(project: TestProject) {
   );
   project.provide("outputs", outputs);
   project.provide("emulator", info.kind);
+  project.provide("emulatorAuth", info.auth);
   return async () => {
     if (startedHere && !process.env.SPOOL_KEEP_EMULATOR) await stopEmulator();
   };
@@ -30,5 +31,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     outputs: Record<string, string>;
     emulator: "ministack" | "localstack";
+    /** MiniStack evaluates IAM (SPOOL_EMULATOR_AUTH=1). */
+    emulatorAuth: boolean;
   }
 }
