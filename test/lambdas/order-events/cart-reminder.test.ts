@@ -82,8 +82,12 @@ describe("syncCartReminder", () => {
     db.on(UpdateCommand).resolves({});
     sqs.on(SendMessageCommand).resolves({});
     let ms = NOW.getTime();
+    const tick = () => {
+      ms += 7;
+      return new Date(ms);
+    };
     const ticking = deps();
-    const clock = { ...ticking, tasks: { ...ticking.tasks, now: () => new Date((ms += 7)) } };
+    const clock = { ...ticking, tasks: { ...ticking.tasks, now: tick } };
     expect(
       await syncCartReminder(event("OrderPlaced", "2026-03-01T09:00:00.000Z"), "corr", clock),
     ).toBe("scheduled");
