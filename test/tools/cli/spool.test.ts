@@ -14,15 +14,7 @@ import { describeError, SpoolCliError } from "../../../tools/cli/lib/errors.js";
 import { bufferIo } from "../../../tools/cli/lib/io.js";
 import { findQueue, loadInventory, queueEntityPath } from "../../../tools/cli/lib/stack.js";
 import { runSpool } from "../../../tools/cli/spool.js";
-
-/** No emulator listens on port 9: AWS calls fail fast instead of reaching anything. */
-const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
-
-async function spool(...argv: string[]) {
-  const io = bufferIo();
-  const code = await runSpool(argv, { io, env: offline });
-  return { code, out: io.out(), err: io.err() };
-}
+import { spool } from "../../helpers/cli.js";
 
 describe("spool argument parsing", () => {
   it("lists every command in --help", async () => {

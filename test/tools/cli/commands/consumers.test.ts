@@ -33,22 +33,7 @@ import { findConsumer, loadConsumers } from "../../../../tools/cli/lib/consumers
 import { bufferIo } from "../../../../tools/cli/lib/io.js";
 import { loadInventory } from "../../../../tools/cli/lib/stack.js";
 import { runSpool } from "../../../../tools/cli/spool.js";
-
-/** No emulator listens on port 9: anything not mocked fails fast instead of reaching anything. */
-const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
-
-async function spool(...argv: string[]) {
-  const io = bufferIo();
-  const code = await runSpool(argv, { io, env: offline });
-  let json: unknown;
-  try {
-    json = JSON.parse(io.out());
-  } catch {
-    json = undefined;
-  }
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the command printed
-  return { code, out: io.out(), err: io.err(), json: json as any };
-}
+import { OFFLINE, spool } from "../../../helpers/cli.js";
 
 const account = "000000000000";
 const queueUrl = (name: string) => `http://localhost:4566/${account}/${name}`;
@@ -248,7 +233,7 @@ describe("spool consumers list", () => {
         })),
       ],
     });
-    const clients = new AwsClients(resolveTarget({}, offline));
+    const clients = new AwsClients(resolveTarget({}, OFFLINE));
     const inventory = await loadInventory(clients, "Spool");
     const consumers = await loadConsumers(clients.lambda, inventory);
     // The queue has no construct path in this template: it is named by its SQS name.
@@ -427,7 +412,7 @@ class RecordingAudit implements ConsumerAudit {
 
 describe("waiting for the mapping's state", () => {
   const consumer = async () => {
-    const clients = new AwsClients(resolveTarget({}, offline));
+    const clients = new AwsClients(resolveTarget({}, OFFLINE));
     const all = await loadConsumers(clients.lambda, await loadInventory(clients, "Spool"));
     return { clients, consumer: findConsumer(all, "notifications", "Spool") };
   };
@@ -498,7 +483,7 @@ describe("spool status and paused consumers", () => {
   it("marks a queue whose consumer is paused, and says what paused means", async () => {
     mappings[UUID.notifications] = { ...mappings[UUID.notifications], State: "Disabled" };
     mappings[UUID.orders] = { ...mappings[UUID.orders], State: "Enabling" };
-    const clients = new AwsClients(resolveTarget({}, offline));
+    const clients = new AwsClients(resolveTarget({}, OFFLINE));
     const now = new Date();
     const report = await statusReport(clients, await loadInventory(clients, "Spool"), now);
     expect(report.consumersUnknown).toBeUndefined();

@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bufferIo } from "../../../../tools/cli/lib/io.js";
 import { runSpool } from "../../../../tools/cli/spool.js";
-
-/** No emulator listens on port 9: AWS calls fail fast instead of reaching anything. */
-const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
-
-async function spool(...argv: string[]) {
-  const io = bufferIo();
-  const code = await runSpool(argv, { io, env: offline });
-  return { code, out: io.out(), err: io.err() };
-}
+import { spool } from "../../../helpers/cli.js";
 
 describe("spool dlq archive / discard arguments", () => {
   it.each([

@@ -36,22 +36,7 @@ import type { JobDefinition } from "../../../../lib/spool/recurring-job/runtime/
 import { bufferIo } from "../../../../tools/cli/lib/io.js";
 import { nextRunOf } from "../../../../tools/cli/lib/schedules.js";
 import { runSpool } from "../../../../tools/cli/spool.js";
-
-/** No emulator listens on port 9: anything not mocked fails fast instead of reaching anything. */
-const offline = { AWS_ENDPOINT_URL: "http://127.0.0.1:9" };
-
-async function spool(...argv: string[]) {
-  const io = bufferIo();
-  const code = await runSpool(argv, { io, env: offline });
-  let json: unknown;
-  try {
-    json = JSON.parse(io.out());
-  } catch {
-    json = undefined;
-  }
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the command printed
-  return { code, out: io.out(), err: io.err(), json: json as any };
-}
+import { spool } from "../../../helpers/cli.js";
 
 const TASKS: TasksConfig = {
   table: "tasks-table",
