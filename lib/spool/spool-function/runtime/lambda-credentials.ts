@@ -19,7 +19,8 @@ import type { FromEnvInit } from "@aws-sdk/credential-provider-env";
 import { fromEnv } from "@aws-sdk/credential-provider-env";
 
 /** The name and signature the SDK clients import from `@aws-sdk/credential-provider-node`. */
-export const defaultProvider = (init: FromEnvInit = {}) => fromEnv(init);
+export const defaultProvider = (init: FromEnvInit = {}): ReturnType<typeof fromEnv> =>
+  fromEnv(init);
 
 interface MaybeExpiring {
   readonly expiration?: Date;
