@@ -44,13 +44,14 @@ export async function syncCartReminder(
   if (event.type === "OrderPlaced") {
     const now = deps.tasks.now();
     // Due a fixed time after the order, not after this (possibly retried) delivery; an event
-    // processed after that moment gets its reminder at once.
+    // processed after that moment gets its reminder at once (delay 0: "now" as scheduleTask reads
+    // its clock, since a runAt of our "now" is already past by then and would be refused).
     const due = Date.parse(event.occurredAt) + deps.delaySeconds * 1000;
     try {
       const task = await scheduleTask(
         {
           key,
-          runAt: new Date(Math.max(due, now.getTime())),
+          ...(due > now.getTime() ? { runAt: new Date(due) } : { delay: 0 }),
           payload: { orderId: event.orderId, customerId: event.customerId },
           target: deps.target,
           correlationId,

@@ -3,6 +3,7 @@ import { sqsConsumerHandler } from "../../lib/spool/runtime/sqs-consumer.js";
 import { effectsTable } from "../env.js";
 import { applyOrderEvent } from "./apply-order-event.js";
 import { cartRemindersFromEnv, syncCartReminder } from "./cart-reminder.js";
+import { orderEventDone } from "./event-done.js";
 import { OrderEvent, orderEventKey } from "./schema.js";
 
 export const handler = sqsConsumerHandler(OrderEvent, ({ dynamo, sqs }) => {
@@ -11,6 +12,7 @@ export const handler = sqsConsumerHandler(OrderEvent, ({ dynamo, sqs }) => {
   const reminders = cartRemindersFromEnv({ db, sqs });
   return {
     idempotencyKey: orderEventKey,
+    isDone: (event) => orderEventDone(event, { db, table, reminders }),
     process: async (event, ctx) => {
       const result = await applyOrderEvent(event, ctx, { db, table, now: () => new Date() });
       // Also after "already-applied": a retry must finish a reminder step that failed last time.

@@ -5,6 +5,7 @@ import { Events } from "./parts/events.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
+import { RateLimited } from "./parts/rate-limited.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
 import { Workflows } from "./parts/workflows.js";
@@ -30,6 +31,8 @@ export class SpoolStack extends Stack {
   readonly operations: Operations;
   /** Test hooks only: the heartbeat's long records. */
   readonly longWork: LongWork | undefined;
+  /** Test hooks only: a rate-limited consumer. */
+  readonly rateLimited: RateLimited | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -57,6 +60,10 @@ export class SpoolStack extends Stack {
       handlerEnvironment,
       consumerTimeout,
       backoff,
+      // An email provider's sending quota (SES production accounts start at 14 a second). Test
+      // deployments leave it off: the suite and the chaos check push thousands of notifications
+      // through in seconds; the RateLimited part below proves the limit on the emulator.
+      ...(testHooks ? {} : { notificationsRateLimit: { perSecond: 14, burst: 14 } }),
     });
 
     this.scheduling = new Scheduling(this, "Scheduling", {
@@ -91,6 +98,15 @@ export class SpoolStack extends Stack {
 
     this.longWork = testHooks
       ? new LongWork(this, "LongWork", { effectsTable, handlerEnvironment, backoff })
+      : undefined;
+    this.rateLimited = testHooks
+      ? new RateLimited(this, "RateLimited", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
       : undefined;
 
     // Monitoring discovers every queue and consumer in the stack, wherever they are added.

@@ -17,10 +17,11 @@ export default async function setup(project: TestProject) {
   startedHere = before === undefined && info.pid !== undefined;
   const { outputs, timings } = await deployLocal({ quiet: true });
   process.stderr.write(
-    `[integration] ${info.kind} at ${endpoint}; deploy ${(timings.deployMs / 1000).toFixed(1)} s\n`,
+    `[integration] ${info.kind}${info.auth ? " (AUTH=true)" : ""} at ${endpoint}; deploy ${(timings.deployMs / 1000).toFixed(1)} s\n`,
   );
   project.provide("outputs", outputs);
   project.provide("emulator", info.kind);
+  project.provide("emulatorAuth", info.auth);
   return async () => {
     if (startedHere && !process.env.SPOOL_KEEP_EMULATOR) await stopEmulator();
   };
@@ -30,5 +31,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     outputs: Record<string, string>;
     emulator: "ministack" | "localstack";
+    /** MiniStack evaluates IAM (SPOOL_EMULATOR_AUTH=1). */
+    emulatorAuth: boolean;
   }
 }

@@ -67,6 +67,7 @@ export interface HarnessOptions {
   readonly faults?: FaultInjector;
   readonly idempotencyKey?: (message: Message) => string;
   readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
+  readonly isDone?: ConsumerDefinition<Message, { handled: string }>["isDone"];
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -94,6 +95,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       idempotencyKey: options.idempotencyKey ?? ((m) => m.id),
       process,
       ...(options.notBefore ? { notBefore: options.notBefore } : {}),
+      ...(options.isDone ? { isDone: options.isDone } : {}),
     },
     config,
     {

@@ -21,6 +21,7 @@ import {
   measureBundles,
   synthProductionBundles,
 } from "./bundles.js";
+import { measureCliStart } from "./cli-start.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
@@ -219,6 +220,7 @@ async function main() {
   }
 
   figures.push(...(await measureOperations(localClients(), output)));
+  figures.push(...measureCliStart());
 
   const rows = figures.map((f) => [
     f.name,

@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
-import { AwsClients, resolveTarget } from "./lib/aws.js";
+import type { AwsClients } from "./lib/aws.js";
 import { describeError } from "./lib/errors.js";
 import { type Io, processIo } from "./lib/io.js";
+import { PROJECT_DIR } from "./lib/project.js";
 import { loadInventory, type StackInventory } from "./lib/stack.js";
+import { resolveTarget } from "./lib/target.js";
 
 /** Exit codes `tools/cli/README.md` promises: 0 success, 1 a failed operation, 2 a bad argument. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -14,7 +17,7 @@ const ANSWERED = new Set(["commander.helpDisplayed", "commander.help", "commande
 
 /** Spool's version, as the package.json it ships with says. */
 function version(): string {
-  const pkg = new URL("../../package.json", import.meta.url);
+  const pkg = join(PROJECT_DIR, "package.json");
   return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
 }
 
@@ -110,6 +113,7 @@ export async function runSpool(argv: readonly string[], options: RunOptions = {}
   const io = options.io ?? processIo;
   const env = options.env ?? process.env;
   let program: Command | undefined;
+  let aws: typeof import("./lib/aws.js") | undefined;
   let clients: AwsClients | undefined;
   let inventory: Promise<StackInventory> | undefined;
   let exitCode = 0;
@@ -123,7 +127,8 @@ export async function runSpool(argv: readonly string[], options: RunOptions = {}
     env,
     globals,
     clients() {
-      clients ??= new AwsClients(resolveTarget({ region: globals().region }, env));
+      if (!aws) throw new Error("the AWS clients are loaded before a command runs (preAction)");
+      clients ??= new aws.AwsClients(resolveTarget({ region: globals().region }, env));
       return clients;
     },
     inventory() {
@@ -139,6 +144,11 @@ export async function runSpool(argv: readonly string[], options: RunOptions = {}
     },
   };
   program = createProgram(context);
+  // The SDK is loaded once a command is about to run, never to parse arguments or print help:
+  // that keeps `spool --help` and a usage error fast, and clients() stays synchronous.
+  program.hook("preAction", async () => {
+    aws ??= await import("./lib/aws.js");
+  });
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

@@ -6,6 +6,9 @@
  *   tsx scripts/emulator.ts status
  *   tsx scripts/emulator.ts install # only create .spool/venv with the pinned MiniStack
  *
+ * SPOOL_EMULATOR_AUTH=1 starts MiniStack with its IAM evaluator on (AUTH=true): what that enforces
+ * for Spool's paths, and what it does not, is in docs/emulator-matrix.md ("IAM enforcement").
+ *
  * MiniStack is installed from PyPI at the versions pinned in emulator/requirements.txt into a
  * project-local virtualenv (.spool/venv): no global installs, nothing to do by hand.
  */
@@ -40,6 +43,50 @@ export interface EmulatorInfo {
   readonly endpoint: string;
   /** Set when this project started the emulator and must stop it. */
   readonly pid?: number;
+  /** MiniStack evaluates IAM policies (AUTH=true); always false for LocalStack. */
+  readonly auth: boolean;
+}
+
+const AUTH_ON = new Set(["1", "true", "yes"]);
+const AUTH_OFF = new Set(["", "0", "false", "no"]);
+
+/** Whether SPOOL_EMULATOR_AUTH asks for MiniStack's IAM enforcement; a value it cannot read is an error. */
+export function authRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = (env.SPOOL_EMULATOR_AUTH ?? "").trim().toLowerCase();
+  if (AUTH_ON.has(raw)) return true;
+  if (AUTH_OFF.has(raw)) return false;
+  throw new Error(
+    `SPOOL_EMULATOR_AUTH must be 1 or 0, got ${JSON.stringify(env.SPOOL_EMULATOR_AUTH)}`,
+  );
+}
+
+/** What MiniStack's health answer says about AUTH ("enabled" / "disabled"). */
+async function ministackAuth(endpoint: string): Promise<boolean> {
+  const response = await fetch(`${endpoint}/_ministack/health`, {
+    signal: AbortSignal.timeout(2_000),
+  });
+  const health = (await response.json()) as { auth?: string };
+  return health.auth === "enabled";
+}
+
+/**
+ * An emulator that is already running is reused as it is, so a run that asked for IAM enforcement
+ * must not quietly get an emulator without it (nor the reverse): its results would claim a check
+ * that never ran.
+ */
+export function assertAuthMatches(
+  running: { readonly kind: EmulatorKind; readonly auth: boolean; readonly endpoint: string },
+  wanted: boolean,
+): void {
+  if (running.auth === wanted) return;
+  if (running.kind === "localstack") {
+    throw new Error(
+      `SPOOL_EMULATOR_AUTH=1 turns on MiniStack's IAM enforcement, but LocalStack answers at ${running.endpoint}`,
+    );
+  }
+  throw new Error(
+    `MiniStack at ${running.endpoint} runs with AUTH ${running.auth ? "on" : "off"}, but SPOOL_EMULATOR_AUTH asks for it ${wanted ? "on" : "off"}: stop it (npm run emulator:stop) and start again`,
+  );
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -125,10 +172,13 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
 /** Reuses an emulator that answers at the endpoint; otherwise installs and starts MiniStack. */
 export async function startEmulator(endpoint = localEndpoint()): Promise<EmulatorInfo> {
   assertLocalEndpoint(endpoint);
+  const wantAuth = authRequested();
   const running = await detectEmulator(endpoint);
   if (running) {
     const pid = readPid(endpoint);
-    return { kind: running, endpoint, ...(pid !== undefined && alive(pid) ? { pid } : {}) };
+    const auth = running === "ministack" && (await ministackAuth(endpoint));
+    assertAuthMatches({ kind: running, auth, endpoint }, wantAuth);
+    return { kind: running, endpoint, auth, ...(pid !== undefined && alive(pid) ? { pid } : {}) };
   }
   const url = new URL(endpoint);
   const python = ensureVirtualenv();
@@ -141,7 +191,10 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
   const path = [join(ROOT, "node_modules", ".bin"), process.env.PATH].join(":");
   // MiniStack unpacks each function under TMPDIR: it must stay outside this repository, whose
   // package.json ("type": "module") would turn MiniStack's CommonJS worker script into ESM.
-  const child = spawn(python, ["-m", "ministack"], {
+  // With AUTH on, a launcher corrects the evaluator where it denies what AWS allows (TLS, SQS
+  // batch actions, cloudwatch:namespace): see its docstring.
+  const entry = wantAuth ? [join(ROOT, "emulator", "ministack_auth.py")] : ["-m", "ministack"];
+  const child = spawn(python, entry, {
     cwd: STATE_DIR,
     detached: true,
     stdio: ["ignore", out, out],
@@ -153,6 +206,8 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
       IOT_MTLS_ENABLED: "0",
       SFTP_ENABLED: "0",
       LOG_LEVEL: process.env.MINISTACK_LOG_LEVEL ?? "INFO",
+      // Always set, so a stray AUTH in the caller's environment cannot decide it.
+      AUTH: wantAuth ? "true" : "false",
     },
   });
   if (child.pid === undefined) throw new Error("could not start MiniStack");
@@ -168,9 +223,9 @@ export async function startEmulator(endpoint = localEndpoint()): Promise<Emulato
     `MiniStack health at ${endpoint}`,
   );
   log(
-    `MiniStack started (PID ${child.pid}) at ${endpoint} in ${Date.now() - started} ms; log: ${logFile}`,
+    `MiniStack started (PID ${child.pid}) at ${endpoint}${wantAuth ? " with AUTH=true" : ""} in ${Date.now() - started} ms; log: ${logFile}`,
   );
-  return { kind: "ministack", endpoint, pid: child.pid };
+  return { kind: "ministack", endpoint, pid: child.pid, auth: wantAuth };
 }
 
 /**

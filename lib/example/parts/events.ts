@@ -126,9 +126,11 @@ export class Events extends Construct {
       "EFFECTS_TABLE",
       props.effectsTable.tableName,
     );
+    // sendNotification: one transaction, a condition check on the suppression list and the
+    // conditional delivery (the same grant as the notifications consumer's).
     props.effectsTable.grant(
       this.orderConfirmations.consumer.function,
-      "dynamodb:GetItem",
+      "dynamodb:ConditionCheckItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
     );

@@ -2,7 +2,11 @@ import { CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
-import { QueueConsumer, type RetryBackoff } from "../../spool/queue-consumer/index.js";
+import {
+  QueueConsumer,
+  type RateLimit,
+  type RetryBackoff,
+} from "../../spool/queue-consumer/index.js";
 import { ReliableQueue } from "../../spool/reliable-queue/index.js";
 import { lambdaEntry } from "../lambda-entry.js";
 
@@ -13,6 +17,11 @@ export interface MessagingProps {
   readonly handlerEnvironment: Record<string, string>;
   readonly consumerTimeout: Duration;
   readonly backoff: RetryBackoff;
+  /**
+   * The notification provider's sending rate.
+   * @default - none
+   */
+  readonly notificationsRateLimit?: RateLimit;
 }
 
 /**
@@ -61,11 +70,14 @@ export class Messaging extends Construct {
       source: this.notifications,
       entry: lambdaEntry("notifications/handler.ts"),
       consumerName: "notifications",
+      ...(props.notificationsRateLimit ? { rateLimit: props.notificationsRateLimit } : {}),
     });
-    // One transaction: a condition check on the suppression list and the conditional delivery.
+    // One transaction: a condition check on the suppression list and the conditional delivery;
+    // GetItem reads the delivery record for a request out of attempts (isDone).
     props.effectsTable.grant(
       this.notificationsConsumer.function,
       "dynamodb:ConditionCheckItem",
+      "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
     );

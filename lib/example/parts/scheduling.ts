@@ -145,6 +145,9 @@ export class Scheduling extends Construct {
       (j): j is RecurringJob => j !== undefined,
     );
     for (const job of jobs) job.bindWorker(this.jobsWorker.function);
+    // The worker's `requeue`: a backfilled or manual run of a skip-if-running job that finds the
+    // lock held is sent again, delayed, to the jobs queue (lambdas/recurring-jobs/handler.ts).
+    this.jobs.queue.grantSendMessages(this.jobsWorker.function);
     props.effectsTable.grant(
       this.jobsWorker.function,
       "dynamodb:Scan",

@@ -10,3 +10,4 @@ export {
   type RetryBackoff,
   type VisibilityHeartbeat,
 } from "./queue-consumer.js";
+export type { RateLimit, RateLimitKey } from "./rate-limit.js";

@@ -8,6 +8,7 @@ import { Construct, type IConstruct } from "constructs";
 import { CONSUMER_ENV } from "../runtime/consumer-config.js";
 import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
+import { type RateLimit, rateLimitEnvironment, validateRateLimit } from "./rate-limit.js";
 
 /** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
 export interface ConsumedQueue {
@@ -77,6 +78,14 @@ export interface QueueConsumerProps {
    * @default - no heartbeat: a record is hidden for the queue's visibility timeout only
    */
   readonly heartbeat?: VisibilityHeartbeat;
+  /**
+   * Caps how fast records start, across all concurrent invocations (a token bucket in the
+   * `idempotencyTable`, which it requires). A record over the limit is put back on its queue with
+   * a delay instead of failing, so it spends no delivery toward `maxReceiveCount` (FIFO: see the
+   * README). `key` gives one bucket per tenant or provider account.
+   * @default - no rate limit: only `maxConcurrency` bounds the consumer
+   */
+  readonly rateLimit?: RateLimit;
   /**
    * @default 256
    */
@@ -153,6 +162,7 @@ export class QueueConsumer extends Construct {
       props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
 
     validate(this, props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
+    validateRateLimit(this, props.rateLimit, props.idempotencyTable !== undefined);
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
@@ -186,6 +196,7 @@ export class QueueConsumer extends Construct {
               ),
             }
           : {}),
+        ...rateLimitEnvironment(this, props.rateLimit),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
       },
@@ -195,9 +206,14 @@ export class QueueConsumer extends Construct {
     // the heartbeat).
     source.queue.grantConsumeMessages(this.function);
     source.deadLetterQueue.grantSendMessages(this.function);
+    // A standard queue's consumer sends a record back to its own queue as a new message in two
+    // cases: out of attempts while another delivery holds its work (requeue.ts), and held until
+    // it is due (`notBefore`). A FIFO consumer does neither (a copy would lose its group place).
+    if (!source.fifo) source.queue.grantSendMessages(this.function);
     if (props.idempotencyTable) {
-      // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>"): the
-      // table is shared, and one consumer must not touch another's (or a producer's) keys.
+      // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>", its rate
+      // limit's buckets are "<consumerName>#rate-limit#<bucket>"): the table is shared, and one
+      // consumer must not touch another's (or a producer's) keys.
       this.function.addToRolePolicy(
         new PolicyStatement({
           actions: [

@@ -3,6 +3,9 @@
  * SDK-free: the construct imports it at synth time.
  */
 
+/** The most runs one backfill may cover; a longer window is refused with this number named. */
+export const MAX_BACKFILL_RUNS = 1_000;
+
 /** The `kind` of a run message. */
 export const RUN_MESSAGE_KIND = "spool.recurring-run";
 

@@ -10,6 +10,7 @@ import {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
+import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
 
 /** The environment variables of a queue consumer. */
 export const CONSUMER_ENV = {
@@ -22,6 +23,9 @@ export const CONSUMER_ENV = {
   idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
   heartbeatEverySeconds: "SPOOL_HEARTBEAT_EVERY_SECONDS",
   heartbeatExtendBySeconds: "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS",
+  rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
+  rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
+  rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
 } as const;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
@@ -39,6 +43,8 @@ export interface ConsumerConfig {
   readonly idempotencyTtlSeconds: number;
   /** Undefined: no heartbeat, a record stays hidden for the queue's visibility timeout only. */
   readonly heartbeat?: HeartbeatPolicy | undefined;
+  /** Undefined: no rate limit (see rate-limit.ts). */
+  readonly rateLimit?: RateLimitPolicy | undefined;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -79,6 +85,7 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
       env,
     ),
     heartbeat: heartbeatPolicy(env),
+    rateLimit: rateLimitPolicy(env),
   };
 }
 
@@ -100,6 +107,30 @@ function heartbeatPolicy(env: Env): HeartbeatPolicy | undefined {
     );
   }
   return policy;
+}
+
+/** The rate and burst together or neither; the key only with them. */
+function rateLimitPolicy(env: Env): RateLimitPolicy | undefined {
+  const { rateLimitPerSecond: rate, rateLimitBurst: burst, rateLimitKey: key } = CONSUMER_ENV;
+  const rawRate = optionalEnv(rate, env);
+  const rawKey = optionalEnv(key, env);
+  if (rawRate === undefined && optionalEnv(burst, env) === undefined) {
+    if (rawKey !== undefined) throw new ConfigurationError(`${key} is set without ${rate}`);
+    return undefined;
+  }
+  const perSecond = Number(rawRate);
+  if (rawRate === undefined || !(perSecond > 0 && perSecond <= MAX_PER_SECOND)) {
+    throw new ConfigurationError(
+      `${rate} must be a number above 0 and at most ${MAX_PER_SECOND}, got ${rawRate ?? "nothing"}`,
+    );
+  }
+  const selector = rawKey === undefined ? undefined : decodeKeySelector(rawKey);
+  if (rawKey !== undefined && selector === undefined) {
+    throw new ConfigurationError(
+      `${key} must be "body:<field path>" or "attribute:<name>", got "${rawKey}"`,
+    );
+  }
+  return { perSecond, burst: intEnv(burst, { min: 1 }, env), key: selector };
 }
 
 /** Each bound is checked on its own by intEnv; what is left is a cap below the base. */

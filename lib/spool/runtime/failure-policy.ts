@@ -29,6 +29,15 @@ export interface FailureFacts {
   readonly maxReceiveCount: number | undefined;
 }
 
+/**
+ * How many times a record out of attempts is sent again as a new message because another
+ * delivery still held its work (see `requeue`); past this it is dead-lettered as any other.
+ */
+export const MAX_REQUEUES = 3;
+
+/** The longest a re-sent copy can wait (SQS's DelaySeconds maximum). */
+const MAX_REQUEUE_DELAY_SECONDS = 900;
+
 export interface FailurePolicyInput extends FailureFacts {
   /**
    * Whether the record's work is already COMPLETED (its idempotency record). Only needed when
@@ -40,6 +49,10 @@ export interface FailurePolicyInput extends FailureFacts {
   readonly backoff: BackoffPolicy;
   /** In [0, 1); the jitter's source. */
   readonly random: () => number;
+  /** A FIFO queue: no per-message delay, and a copy sent again would lose its place in its group. */
+  readonly fifo?: boolean;
+  /** How many times this message was already sent again by `requeue` (its attribute). */
+  readonly requeues?: number;
 }
 
 export type FailureDecision =
@@ -58,7 +71,17 @@ export type FailureDecision =
       /** The record's visibility timeout: when SQS delivers it again. */
       readonly delaySeconds: number;
     }
-  | { readonly action: "acknowledge-duplicate" };
+  | { readonly action: "acknowledge-duplicate" }
+  | {
+      /**
+       * Out of attempts while another delivery still holds its work (a duplicate in progress):
+       * that delivery may finish it, or its lease may run out with the work undone. Sent again as
+       * a new message after the lease (with a fresh receive count), then acknowledged: the copy
+       * finds the work done (a duplicate) or does it. Standard queues only.
+       */
+      readonly action: "requeue";
+      readonly delaySeconds: number;
+    };
 
 /** On its last allowed delivery: the redrive policy would move it bare at the next receive. */
 export function outOfAttempts(attempt: number, maxReceiveCount: number | undefined): boolean {
@@ -84,6 +107,16 @@ export function decideFailure(input: FailurePolicyInput): FailureDecision {
       reason: "permanent-failure",
       fallbackDelaySeconds: delaySeconds,
     };
+  }
+  if (
+    outOfAttempts(input.attempt, input.maxReceiveCount) &&
+    input.failure.code === "DUPLICATE_IN_PROGRESS" &&
+    !input.fifo &&
+    (input.requeues ?? 0) < MAX_REQUEUES
+  ) {
+    // At least a second, so the copy cannot overtake the lease it waits for by rounding.
+    const delaySeconds = Math.min(Math.max(1, input.leaseSeconds), MAX_REQUEUE_DELAY_SECONDS);
+    return { action: "requeue", delaySeconds };
   }
   if (outOfAttempts(input.attempt, input.maxReceiveCount)) {
     return {

@@ -6,145 +6,42 @@ import {
 } from "@aws-lambda-powertools/batch";
 import type { JSONValue } from "@aws-lambda-powertools/commons/types";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
-import { dynamoClient, sqsClient } from "./clients.js";
 import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+import { defaultDependencies } from "./consumer-dependencies.js";
+import type {
+  ConsumerDefinition,
+  ConsumerDependencies,
+  RecordContext,
+  RecordOutcome,
+} from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
-import {
-  type DeadLetterMetadata,
-  type DeadLetterReason,
-  sendToDeadLetterQueue,
-} from "./dead-letter.js";
-import type { ErrorCode } from "./error-codes.js";
+import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
-import { type FaultInjector, faultInjectorFromEnv } from "./faults.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
+import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
+import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
+import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
 export { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+export { defaultDependencies } from "./consumer-dependencies.js";
+
+export type {
+  ConsumerDefinition,
+  ConsumerDependencies,
+  RecordContext,
+  RecordOutcome,
+} from "./consumer-types.js";
 export { queueUrlFromArn } from "./retry-delays.js";
-
-/** What a consumer's business step receives besides the message. */
-export interface RecordContext {
-  readonly messageId: string;
-  readonly correlationId: string;
-  /** Delivery number, 1 for the first (ApproximateReceiveCount). */
-  readonly attempt: number;
-  readonly messageGroupId: string | undefined;
-  /** When SQS accepted the message (its SentTimestamp attribute). */
-  readonly sentAt: Date;
-  readonly logger: Logger;
-}
-
-export interface ConsumerDefinition<M, R> {
-  /** Validates the JSON body. A body that fails is a permanent failure: dead-lettered at once. */
-  readonly schema: ZodType<M>;
-  /**
-   * The stable business key of a message (an order id and sequence, a notification id).
-   * Not the SQS message id: a producer that re-sends gets a new message id for the same work.
-   */
-  readonly idempotencyKey: (message: M) => string;
-  /**
-   * What must be equal for a repeated key to count as the same message; a repeated key with
-   * different content is refused as a permanent failure.
-   * @default the whole message without its correlationId
-   */
-  readonly idempotencyPayload?: (message: M) => unknown;
-  /**
-   * The earliest time the message may be processed (a delayed task's due time). One that arrives
-   * earlier is held until then (see retry-delays.ts): the step does not run, no idempotency record
-   * is taken, no failure is counted.
-   * @default - no constraint
-   */
-  readonly notBefore?: (message: M) => Date | string | undefined;
-  /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
-  readonly process: (message: M, context: RecordContext) => Promise<R>;
-  /**
-   * Called once a record is safely in the dead-letter queue, with its body as parsed (undefined
-   * when it was not JSON; not schema-checked) and the metadata sent with it: for bookkeeping such
-   * as marking a job DEAD_LETTERED. An error here is logged and never fails the record.
-   * @default - nothing
-   */
-  readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
-}
-
-export interface ConsumerDependencies {
-  readonly sqs: SQSClient;
-  /** Shared with the business step, so injected DynamoDB faults reach both. */
-  readonly dynamo: DynamoDBClient;
-  /** Undefined when the config names no idempotency table (then every delivery is processed). */
-  readonly persistenceStore: BasePersistenceLayer | undefined;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
-  readonly faults: FaultInjector | undefined;
-  readonly random: () => number;
-  readonly now: () => Date;
-}
-
-export type RecordOutcome<R> =
-  | { readonly status: "processed"; readonly result: R }
-  | { readonly status: "duplicate"; readonly result: R }
-  /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
-  | { readonly status: "held"; readonly delaySeconds: number }
-  | {
-      readonly status: "dead-lettered";
-      readonly reason: DeadLetterReason;
-      readonly errorCode: ErrorCode;
-    };
-
-export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
-  const faults = faultInjectorFromEnv();
-  const dynamo = dynamoClient(faults);
-  return {
-    sqs: sqsClient(),
-    dynamo,
-    persistenceStore: config.idempotencyTable
-      ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
-      : undefined,
-    logger: new Logger(),
-    metrics: new Metrics({ defaultDimensions: { consumer: config.consumerName } }),
-    faults,
-    random: Math.random,
-    now: () => new Date(),
-  };
-}
-
-function withoutCorrelationId(message: unknown): unknown {
-  if (message === null || typeof message !== "object" || Array.isArray(message)) return message;
-  const { correlationId: _ignored, ...rest } = message as Record<string, unknown>;
-  return rest;
-}
-
-function parseBodyOrUndefined(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    throw new PermanentError("the message body is not valid JSON", {
-      code: "MALFORMED_JSON",
-      details: { parseError: (error as Error).message, bodyPreview: body.slice(0, 200) },
-    });
-  }
-}
 
 /** Internal: the input hashed by Powertools idempotency. */
 interface IdempotentInput<M> {
@@ -186,7 +83,8 @@ export function createSqsConsumer<M, R>(
   // returning nothing, or an object with an undefined field, made the update fail (marshalling
   // refuses undefined), left the record IN_PROGRESS, and let the step run again after its lease.
   // Stored as JSON, the first caller gets what a duplicate would read back.
-  const runStep = async (input: IdempotentInput<M>, context: RecordContext) => {
+  const runStep = async (input: IdempotentInput<M>, context: RecordContext, admit?: Admit) => {
+    await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
     const value = await definition.process(input.message, context);
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
       value: R;
@@ -199,27 +97,38 @@ export function createSqsConsumer<M, R>(
   });
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
+  const rateLimiter = rateLimiterFor(config, deps);
 
   /**
-   * The stored result when this message's work is already done: a record whose deliveries keep
-   * failing before they reach the idempotency check (a sibling's timeout, a flaky dependency)
-   * would otherwise be dead-lettered although its effect happened.
+   * Whether this message's work is already done, for a record out of attempts: its idempotency
+   * record says COMPLETED (the stored result), or else the effect boundary says so (`isDone`). A
+   * record whose deliveries keep failing before they reach the idempotency check (a sibling's
+   * timeout, a flaky dependency) would otherwise be dead-lettered although its effect happened.
    */
-  async function completedResult(body: unknown): Promise<{ value: R } | undefined> {
-    if (!deps.persistenceStore) return undefined;
+  async function finishedWork(
+    body: unknown,
+  ): Promise<{ readonly stored: { value: R } } | { readonly byEffect: true } | undefined> {
     const parsed = definition.schema.safeParse(body);
     if (!parsed.success) return undefined;
     const key = definition.idempotencyKey(parsed.data);
     if (!key) return undefined;
     try {
-      const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
-      const stored = await deps.persistenceStore.getRecord(input);
-      return stored.getStatus() === "COMPLETED"
-        ? (stored.getResponse() as { value: R })
-        : undefined;
+      if (deps.persistenceStore) {
+        const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
+        const record = await deps.persistenceStore.getRecord(input);
+        if (record.getStatus() === "COMPLETED") {
+          return { stored: record.getResponse() as { value: R } };
+        }
+      }
+    } catch {
+      // No record (or none readable): the effect boundary may still know.
+    }
+    try {
+      if (definition.isDone && (await definition.isDone(parsed.data))) return { byEffect: true };
     } catch {
       return undefined;
     }
+    return undefined;
   }
 
   const idempotentStep = deps.persistenceStore
@@ -289,13 +198,15 @@ export function createSqsConsumer<M, R>(
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
-    const decide = (facts: FailureFacts, completed: boolean) =>
+    const decide = (facts: FailureFacts, completed: boolean, requeues = 0) =>
       decideFailure({
         ...facts,
         completed,
         leaseSeconds,
         backoff: config.backoff,
         random: deps.random,
+        fifo,
+        requeues,
       });
 
     const validateAndProcess = async (
@@ -343,7 +254,12 @@ export function createSqsConsumer<M, R>(
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first
       // one's stored result instead of colliding with it while it is still in progress.
-      const output = await serializer.run(key, () => idempotentStep(input, recordContext));
+      const admit = () => rateLimiter?.admit({ record, body, attempt, deadlineAt });
+      const output = await serializer
+        .run(key, () => idempotentStep(input, recordContext, admit))
+        .catch(deferralOf);
+      if (output instanceof DeferredToQueue)
+        return { status: "deferred", delaySeconds: output.delaySeconds };
       const duplicate = duplicates.has(output);
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
@@ -387,14 +303,39 @@ export function createSqsConsumer<M, R>(
         }
         const failure = classify(error);
         const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };
-        const done = completionMatters(facts) ? await completedResult(body) : undefined;
-        const decision = decide(facts, done !== undefined);
+        const done = completionMatters(facts) ? await finishedWork(body) : undefined;
+        const decision = decide(facts, done !== undefined, requeuesOf(record));
         if (done && decision.action === "acknowledge-duplicate") {
           metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
           recordLogger.warn("out of attempts, but its work is already done: acknowledged", {
             failure,
           });
-          return { status: "duplicate", result: done.value };
+          return "stored" in done
+            ? { status: "duplicate", result: done.stored.value }
+            : { status: "already-done" };
+        }
+        if (decision.action === "requeue") {
+          try {
+            await requeue(sqs, record, decision.delaySeconds);
+            metrics.addMetric("Requeued", MetricUnit.Count, 1);
+            recordLogger.warn("out of attempts while another delivery holds its work: sent again", {
+              failure,
+              delaySeconds: decision.delaySeconds,
+            });
+            return { status: "requeued", delaySeconds: decision.delaySeconds };
+          } catch (sendError) {
+            recordLogger.error("could not send it again; dead-lettering instead", {
+              error: (sendError as Error).message,
+            });
+            return await deadLetter(
+              record,
+              error,
+              "retries-exhausted",
+              body,
+              correlationId,
+              recordLogger,
+            );
+          }
         }
         let delay = decision.action === "retry" ? decision.delaySeconds : 0;
         if (decision.action === "dead-letter") {

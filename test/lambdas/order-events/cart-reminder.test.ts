@@ -75,6 +75,27 @@ describe("syncCartReminder", () => {
     expect(db.commandCalls(PutCommand)[0]?.args[0].input.Item?.dueAt).toBe(NOW.toISOString());
   });
 
+  it("schedules a late reminder even when the clock moves between reading it and scheduling", async () => {
+    // The chaos check met this: "now" read here was already past when scheduleTask read it again,
+    // and a reminder due "now" was refused as TASK_TIME_IN_PAST.
+    db.on(PutCommand).resolves({});
+    db.on(UpdateCommand).resolves({});
+    sqs.on(SendMessageCommand).resolves({});
+    let ms = NOW.getTime();
+    const tick = () => {
+      ms += 7;
+      return new Date(ms);
+    };
+    const ticking = deps();
+    const clock = { ...ticking, tasks: { ...ticking.tasks, now: tick } };
+    expect(
+      await syncCartReminder(event("OrderPlaced", "2026-03-01T09:00:00.000Z"), "corr", clock),
+    ).toBe("scheduled");
+    expect(sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.DelaySeconds).toBeLessThanOrEqual(
+      1,
+    );
+  });
+
   it("accepts a redelivered OrderPlaced whose reminder was already cancelled", async () => {
     db.on(PutCommand).rejects(
       new ConditionalCheckFailedException({

@@ -206,6 +206,25 @@ describe("SpoolStack test hooks", () => {
     expect(variant(AWS_ACCOUNT, false).stack.longWork).toBeUndefined();
   });
 
+  it("add a rate-limited consumer (5 a second, burst 5) that keeps its buckets in the idempotency table", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const fn = functionNamed(synthesized.template, "rate-limited");
+    expect(fn.Environment.Variables).toMatchObject({
+      SPOOL_RATE_LIMIT_PER_SECOND: "5",
+      SPOOL_RATE_LIMIT_BURST: "5",
+    });
+    expect(fn.Environment.Variables.SPOOL_IDEMPOTENCY_TABLE).toBeDefined();
+    // The suite and the chaos check push notifications through fast: no limit locally.
+    const local = functionNamed(synthesized.template, "notifications");
+    expect(local.Environment.Variables).not.toHaveProperty("SPOOL_RATE_LIMIT_PER_SECOND");
+    const aws = variant(AWS_ACCOUNT, false);
+    expect(aws.stack.rateLimited).toBeUndefined();
+    expect(functionNamed(aws.template, "notifications").Environment.Variables).toMatchObject({
+      SPOOL_RATE_LIMIT_PER_SECOND: "14",
+      SPOOL_RATE_LIMIT_BURST: "14",
+    });
+  });
+
   it("are absent without testHooks: no fault injection, production timings", () => {
     const synthesized = variant(AWS_ACCOUNT, false);
     const { template } = synthesized;

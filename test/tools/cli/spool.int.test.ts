@@ -12,11 +12,8 @@ import {
   ListTargetsByRuleCommand,
 } from "@aws-sdk/client-eventbridge";
 import { GetFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
-import { SNSClient, SubscribeCommand, UnsubscribeCommand } from "@aws-sdk/client-sns";
 import {
-  CreateQueueCommand,
   DeleteMessageCommand,
-  DeleteQueueCommand,
   GetQueueAttributesCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
@@ -40,6 +37,7 @@ import {
   waitFor,
 } from "../../helpers/cloud.js";
 import { attributeOf, cliEnv, putDeadLetter, spool, takeAll } from "../../helpers/operations.js";
+import { type TopicInbox, topicInbox } from "../../helpers/topic-inbox.js";
 
 // OpsLab and OpsLabFifo are test-only queues without consumers (lib/example/parts/operations.ts):
 // these cases fill their DLQs directly and watch the CLI move what they put there. They share the
@@ -493,29 +491,17 @@ describe("spool CLI against the emulator", () => {
 
   describe("alarms", () => {
     const cloudwatch = new CloudWatchClient(config);
-    const sns = new SNSClient(config);
     const events = new EventBridgeClient(config);
+    let inbox: TopicInbox | undefined;
     let inboxUrl: string;
-    let subscriptionArn: string | undefined;
 
     beforeAll(async () => {
-      const inbox = await sqs.send(new CreateQueueCommand({ QueueName: uniqueId("alarm-inbox") }));
-      inboxUrl = inbox.QueueUrl ?? "";
-      const subscribed = await sns.send(
-        new SubscribeCommand({
-          TopicArn: output("AlarmTopicArn"),
-          Protocol: "sqs",
-          Endpoint: await arnOf(inboxUrl),
-          ReturnSubscriptionArn: true,
-        }),
-      );
-      subscriptionArn = subscribed.SubscriptionArn;
+      inbox = await topicInbox(output("AlarmTopicArn"));
+      inboxUrl = inbox.url;
     });
 
     afterAll(async () => {
-      if (subscriptionArn)
-        await sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-      if (inboxUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: inboxUrl }));
+      await inbox?.remove();
     });
 
     /** Runs the queue sampler once with the input its schedule carries. */

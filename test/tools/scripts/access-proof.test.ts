@@ -66,6 +66,8 @@ describe("the access proof over the real-AWS synth", () => {
       "state machine task",
       "grant by wiring",
       "another consumer's idempotency records",
+      "rate-limit bucket",
+      "another consumer's rate-limit bucket",
       "plain HTTP",
       "another account",
       "Scheduler beyond its targets",
@@ -115,9 +117,15 @@ describe("the access proof catches a permission too few", () => {
         (s) => s.Sid !== "AllowCloudWatchAlarms",
       );
     });
+    // The alarm count follows the stack (dead-letter expiry alarms took it past 95).
+    const alarms = Object.values(template.Resources).filter(
+      (r) => r.Type === "AWS::CloudWatch::Alarm",
+    ).length;
     expect(mutated.failures).toContainEqual(
       expect.stringMatching(
-        /^alarm action: 95 alarms → OperationsMonitoringAlarmTopic: cloudwatch\.amazonaws\.com sns:Publish .* should be allowed, got ImplicitlyDenied$/,
+        new RegExp(
+          `^alarm action: ${alarms} alarms → OperationsMonitoringAlarmTopic: cloudwatch\\.amazonaws\\.com sns:Publish .* should be allowed, got ImplicitlyDenied$`,
+        ),
       ),
     );
   });
@@ -175,6 +183,27 @@ describe("the access proof catches a permission too many", () => {
     expect(mutated.failures).toContainEqual(
       expect.stringMatching(
         /^another consumer's idempotency records: EventsAnalyticsConsumerFunction → .* dynamodb:GetItem .*dynamodb:LeadingKeys=payments#probe.* should be denied, got Allowed$/,
+      ),
+    );
+  });
+
+  it("reports a neighbour able to move a rate-limited consumer's bucket, and one that cannot move its own", async () => {
+    const mutated = await proveMutated((t) => {
+      const neighbour = resource(t, "AWS::IAM::Policy", "EventsAnalyticsConsumerFunctionRole");
+      for (const s of statementsOf(neighbour)) delete s.Condition;
+      const owner = resource(t, "AWS::IAM::Policy", "MessagingNotificationsConsumerFunctionRole");
+      for (const s of statementsOf(owner)) {
+        if (Array.isArray(s.Action)) s.Action = s.Action.filter((a) => a !== "dynamodb:UpdateItem");
+      }
+    });
+    expect(mutated.failures).toContainEqual(
+      expect.stringMatching(
+        /^another consumer's rate-limit bucket: .* dynamodb:UpdateItem .*dynamodb:LeadingKeys=notifications#rate-limit#probe.* should be denied, got Allowed$/,
+      ),
+    );
+    expect(mutated.failures).toContainEqual(
+      expect.stringMatching(
+        /^rate-limit bucket: MessagingNotificationsConsumerFunction → .* dynamodb:UpdateItem .*notifications#rate-limit#probe.* should be allowed, got ImplicitlyDenied$/,
       ),
     );
   });

@@ -1,14 +1,10 @@
 import type { Command } from "commander";
-import {
-  type BackfillReport,
-  backfillRuns,
-  type JobDefinition,
-  type JobRun,
-  listRuns,
-  MAX_BACKFILL_RUNS,
-  scheduleAnchor,
+import { MAX_BACKFILL_RUNS } from "../../../lib/spool/recurring-job/contract.js";
+import type {
+  BackfillReport,
+  JobDefinition,
+  JobRun,
 } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
-import { parseRecurringExpression } from "../../../lib/spool/recurring-job/schedule-expression.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { renderTable } from "../lib/format.js";
 import { durationSeconds, isoTime, positiveInt } from "../lib/options.js";
@@ -93,6 +89,13 @@ async function backfill(context: CliContext, name: string, options: BackfillOpti
       2,
     );
   }
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { backfillRuns, scheduleAnchor } = await import(
+    "../../../lib/spool/recurring-job/runtime/recurring-jobs.js"
+  );
+  const { parseRecurringExpression } = await import(
+    "../../../lib/spool/recurring-job/schedule-expression.js"
+  );
   const inventory = await context.inventory();
   const job = findJob(inventory, name);
   const clients = context.clients();
@@ -131,6 +134,7 @@ async function runs(
   name: string,
   options: { from?: Date; to?: Date; limit: number },
 ) {
+  const { listRuns } = await import("../../../lib/spool/recurring-job/runtime/recurring-jobs.js");
   const inventory = await context.inventory();
   const job = findJob(inventory, name);
   const found = await listRuns(context.clients().dynamo, job.runsTable, job.name, {

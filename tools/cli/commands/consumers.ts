@@ -1,11 +1,6 @@
 import type { Command } from "commander";
-import {
-  auditTableName,
-  type ConsumerChangeEntry,
-  DynamoConsumerAudit,
-  whoAmI,
-} from "../lib/audit.js";
-import { type ConsumerChangeOutcome, changeConsumerState } from "../lib/consumer-state.js";
+import type { ConsumerChangeEntry } from "../lib/audit.js";
+import type { ConsumerChangeOutcome } from "../lib/consumer-state.js";
 import {
   type Consumer,
   type ConsumerAction,
@@ -91,6 +86,9 @@ async function change(
   ref: string,
   options: ChangeOptions,
 ) {
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { auditTableName, DynamoConsumerAudit, whoAmI } = await import("../lib/audit.js");
+  const { changeConsumerState } = await import("../lib/consumer-state.js");
   const inventory = await context.inventory();
   const clients = context.clients();
   const consumer = findConsumer(
@@ -119,6 +117,7 @@ async function history(
   ref: string | undefined,
   options: { limit: number; auditTable?: string },
 ) {
+  const { auditTableName, DynamoConsumerAudit } = await import("../lib/audit.js");
   const inventory = await context.inventory();
   const clients = context.clients();
   const audit = new DynamoConsumerAudit(

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Command, Option } from "commander";
 import { DirectoryArchive, parseArchiveTarget } from "../lib/archive.js";
-import { auditTableName, DynamoReplayAudit, whoAmI } from "../lib/audit.js";
-import { type DisposalAction, type DisposalOutcome, disposeDeadLetters } from "../lib/disposal.js";
+import type { DisposalAction, DisposalOutcome } from "../lib/disposal.js";
 import { addFilterOptions, type FilterOptions, filterFromOptions } from "../lib/filter-options.js";
 import { formatSeconds, renderTable } from "../lib/format.js";
 import { positiveInt } from "../lib/options.js";
@@ -69,6 +68,9 @@ async function dispose(
   // Checked before anything is read, so a bad target is a usage error even in a dry run.
   const target = action === "archive" ? parseArchiveTarget(options.to) : undefined;
   const dryRun = !options.yes;
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { auditTableName, DynamoReplayAudit, whoAmI } = await import("../lib/audit.js");
+  const { disposeDeadLetters } = await import("../lib/disposal.js");
   const inventory = await context.inventory();
   const queue = findDeadLetterQueue(inventory, ref);
   const clients = context.clients();

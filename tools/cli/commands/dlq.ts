@@ -1,23 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import {
-  auditTableName,
-  DynamoReplayAudit,
-  type ReplayHistoryEntry,
-  whoAmI,
-} from "../lib/audit.js";
-import {
-  type DeadLetter,
-  DeadLetterReader,
-  peekDeadLetters,
-  queueCounts,
-} from "../lib/dead-letters.js";
+import type { ReplayHistoryEntry } from "../lib/audit.js";
+import type { DeadLetter } from "../lib/dead-letters.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { addFilterOptions, type FilterOptions, filterFromOptions } from "../lib/filter-options.js";
 import { formatAge, formatSeconds, renderTable, truncate } from "../lib/format.js";
 import { positiveInt } from "../lib/options.js";
 import { Progress } from "../lib/progress.js";
 import { parseRate } from "../lib/rate-limiter.js";
-import { type ReplayOutcome, replayDeadLetters } from "../lib/replay.js";
+import type { ReplayOutcome } from "../lib/replay.js";
 import { findDeadLetterQueue, findQueue } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
 import { registerDisposalCommands } from "./dlq-disposal.js";
@@ -229,6 +219,8 @@ type ReplayOptions = FilterOptions & {
 };
 
 async function list(context: CliContext, ref: string, options: { limit: number; hold: number }) {
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { peekDeadLetters, queueCounts } = await import("../lib/dead-letters.js");
   const queue = findDeadLetterQueue(await context.inventory(), ref);
   const { sqs } = context.clients();
   const letters = await peekDeadLetters(sqs, queue, {
@@ -245,6 +237,7 @@ async function list(context: CliContext, ref: string, options: { limit: number; 
 }
 
 async function show(context: CliContext, ref: string, id: string, options: { hold: number }) {
+  const { DeadLetterReader } = await import("../lib/dead-letters.js");
   const queue = findDeadLetterQueue(await context.inventory(), ref);
   const reader = new DeadLetterReader(context.clients().sqs, queue, options.hold);
   const found: DeadLetter[] = [];
@@ -278,6 +271,8 @@ async function show(context: CliContext, ref: string, id: string, options: { hol
 
 async function replay(context: CliContext, ref: string, options: ReplayOptions) {
   const filter = filterFromOptions(options);
+  const { auditTableName, DynamoReplayAudit, whoAmI } = await import("../lib/audit.js");
+  const { replayDeadLetters } = await import("../lib/replay.js");
   const inventory = await context.inventory();
   const queue = findDeadLetterQueue(inventory, ref);
   const clients = context.clients();
@@ -314,6 +309,7 @@ async function history(
   ref: string | undefined,
   options: { limit: number; auditTable?: string },
 ) {
+  const { auditTableName, DynamoReplayAudit } = await import("../lib/audit.js");
   const inventory = await context.inventory();
   const audit = new DynamoReplayAudit(
     context.clients().dynamo,

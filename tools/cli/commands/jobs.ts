@@ -6,10 +6,9 @@ import {
   jobIdFor,
 } from "../../../lib/spool/job-table/job-states.js";
 import type { JobReport } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
-import { describeJob } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable, truncate } from "../lib/format.js";
-import { type JobListing, listJobs } from "../lib/jobs.js";
+import type { JobListing } from "../lib/jobs.js";
 import { positiveInt } from "../lib/options.js";
 import { requireOutput, type StackInventory } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
@@ -155,6 +154,8 @@ async function show(
   id: string,
   options: { kind?: string; table?: string },
 ): Promise<void> {
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { describeJob } = await import("../../../lib/spool/saga-workflow/runtime/job-report.js");
   const inventory = await context.inventory();
   const table = jobsTable(inventory, options.table);
   const jobId = options.kind ? jobIdFor(options.kind, id) : id;
@@ -193,6 +194,7 @@ async function list(
     table?: string;
   },
 ): Promise<void> {
+  const { listJobs } = await import("../lib/jobs.js");
   const inventory = await context.inventory();
   const table = jobsTable(inventory, options.table);
   const listing = await listJobs(context.clients().dynamo, {

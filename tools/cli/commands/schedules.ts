@@ -1,20 +1,14 @@
 import type { Command } from "commander";
-import {
-  type CancelOutcome,
-  cancelTask,
-  type Task,
-  type TasksConfig,
+import type {
+  CancelOutcome,
+  Task,
+  TasksConfig,
 } from "../../../lib/spool/delayed-tasks/runtime/tasks.js";
 import type { JobDefinition } from "../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable } from "../lib/format.js";
 import { positiveInt } from "../lib/options.js";
-import {
-  type JobSchedule,
-  listJobSchedules,
-  listTaskSchedules,
-  type TaskScheduleListing,
-} from "../lib/schedules.js";
+import type { JobSchedule, TaskScheduleListing } from "../lib/schedules.js";
 import { jsonOutput, type StackInventory } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
 
@@ -105,6 +99,8 @@ export function renderSchedules(
 }
 
 async function list(context: CliContext, options: { limit: number }): Promise<void> {
+  // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
+  const { listJobSchedules, listTaskSchedules } = await import("../lib/schedules.js");
   const inventory = await context.inventory();
   const hasTasks = inventory.outputs[TASKS_OUTPUT] !== undefined;
   const hasJobs = inventory.outputs[JOBS_OUTPUT] !== undefined;
@@ -134,6 +130,7 @@ const CANCELLED_TEXT: Partial<Record<CancelOutcome, (task: Task | undefined) => 
 };
 
 async function cancel(context: CliContext, key: string): Promise<void> {
+  const { cancelTask } = await import("../../../lib/spool/delayed-tasks/runtime/tasks.js");
   const inventory = await context.inventory();
   const config = tasksConfig(inventory);
   const clients = context.clients();

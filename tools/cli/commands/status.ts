@@ -1,8 +1,7 @@
-import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { InvalidArgumentError } from "commander";
 import type { AwsClients } from "../lib/aws.js";
 import { type Consumer, loadConsumers, stateMarker } from "../lib/consumers.js";
-import { queueCounts } from "../lib/dead-letters.js";
 import { formatRate, formatSeconds, renderTable } from "../lib/format.js";
 import type { StackInventory } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
@@ -51,6 +50,8 @@ async function sqsMetrics(
 ): Promise<Map<string, number[]>> {
   const values = new Map<string, number[]>();
   if (queueNames.length === 0) return values;
+  // The SDK is loaded as the command runs, not as it is declared (tools/cli/README.md).
+  const { GetMetricDataCommand } = await import("@aws-sdk/client-cloudwatch");
   const metric = (id: string, name: string, queueName: string, stat: string) => ({
     Id: id,
     MetricStat: {
@@ -106,12 +107,17 @@ export async function statusReport(
   inventory: StackInventory,
   now: Date,
 ): Promise<StatusReport> {
+  const { queueCounts } = await import("../lib/dead-letters.js");
   const [counts, metrics, consumers] = await Promise.all([
     Promise.all(
-      inventory.queues.map(async (q) => ({
-        source: await queueCounts(clients.sqs, q.url),
-        dlq: q.deadLetterQueue ? await queueCounts(clients.sqs, q.deadLetterQueue.url) : undefined,
-      })),
+      inventory.queues.map(async (q) => {
+        // A queue and its DLQ read together: one round trip, not two.
+        const [source, dlq] = await Promise.all([
+          queueCounts(clients.sqs, q.url),
+          q.deadLetterQueue ? queueCounts(clients.sqs, q.deadLetterQueue.url) : undefined,
+        ]);
+        return { source, dlq };
+      }),
     ),
     sqsMetrics(
       clients.cloudwatch,

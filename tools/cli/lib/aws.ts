@@ -7,42 +7,11 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { isLoopbackEndpoint } from "../../../lib/spool/runtime/faults.js";
+import { type AwsTarget, clientConfig } from "./target.js";
 
-/** Where the CLI talks to: an emulator endpoint, or AWS through the normal credential chain. */
-export interface AwsTarget {
-  /** Set when AWS_ENDPOINT_URL is (an emulator, usually). */
-  readonly endpoint: string | undefined;
-  /** Undefined lets the SDK take it from the profile configuration. */
-  readonly region: string | undefined;
-  /** A loopback endpoint: an emulator on this machine, which accepts any credentials. */
-  readonly local: boolean;
-}
-
-const EMULATOR_REGION = "us-east-1";
-
-export function resolveTarget(
-  options: { region?: string | undefined },
-  env: NodeJS.ProcessEnv = process.env,
-): AwsTarget {
-  const endpoint = env.AWS_ENDPOINT_URL?.replace(/\/$/, "") || undefined;
-  const local = isLoopbackEndpoint(endpoint);
-  const region =
-    options.region ??
-    env.AWS_REGION ??
-    env.AWS_DEFAULT_REGION ??
-    (endpoint ? EMULATOR_REGION : undefined);
-  return { endpoint, region, local };
-}
-
-export function clientConfig(target: AwsTarget) {
-  return {
-    ...(target.region ? { region: target.region } : {}),
-    ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-    // An emulator takes any credentials; a developer's real ones never need to reach it.
-    ...(target.local ? { credentials: { accessKeyId: "test", secretAccessKey: "test" } } : {}),
-  };
-}
+// Where the clients point lives apart, in target.ts, so that the CLI can name its endpoint in an
+// error without loading the SDK; it is exported here too, beside the clients it configures.
+export { type AwsTarget, clientConfig, resolveTarget } from "./target.js";
 
 /** The SDK clients a command needs, created on first use. */
 export class AwsClients {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, posix, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PROJECT_DIR } from "./project.js";
 
 /**
  * A construct's closure: exactly what a team must copy for the construct to work in another CDK
@@ -16,8 +16,7 @@ import { fileURLToPath } from "node:url";
  */
 
 /** The library: lib/spool of this checkout. */
-export const LIBRARY_DIR = fileURLToPath(new URL("../../../lib/spool/", import.meta.url));
-const PROJECT_DIR = fileURLToPath(new URL("../../../", import.meta.url));
+export const LIBRARY_DIR = join(PROJECT_DIR, "lib", "spool");
 const TOOLKIT = "runtime";
 
 export interface CatalogEntry {

@@ -1,8 +1,4 @@
-import {
-  type EventSourceMappingConfiguration,
-  GetEventSourceMappingCommand,
-  type LambdaClient,
-} from "@aws-sdk/client-lambda";
+import type { EventSourceMappingConfiguration, LambdaClient } from "@aws-sdk/client-lambda";
 import { SpoolCliError } from "./errors.js";
 import { mapLimited } from "./map-limited.js";
 import type { StackInventory } from "./stack.js";
@@ -93,6 +89,9 @@ export async function readMapping(
   lambda: LambdaClient,
   uuid: string,
 ): Promise<EventSourceMappingConfiguration> {
+  // Loaded here, not at the top: `spool status` renders consumers' states with this module's
+  // helpers, and the commands declare themselves without loading the SDK.
+  const { GetEventSourceMappingCommand } = await import("@aws-sdk/client-lambda");
   return lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
 }
 

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { LISTED_REASONS } from "./dead-letters.js";
 import {
   assertJmesPath,
   assertKnownErrorCodes,
@@ -9,6 +8,7 @@ import {
   parseDuration,
 } from "./filters.js";
 import { collect } from "./options.js";
+import { LISTED_REASONS } from "./reasons.js";
 
 /** The filter options every `spool dlq` command that selects dead letters takes, as parsed. */
 // A type, not an interface, so a command's option object (with more options) is assignable.

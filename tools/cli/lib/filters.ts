@@ -1,8 +1,9 @@
 import { search } from "@aws-lambda-powertools/jmespath";
 import { ORDER_ERROR_CODES } from "../../../lambdas/error-codes.js";
 import { SPOOL_ERROR_CODES } from "../../../lib/spool/runtime/error-codes.js";
-import { type DeadLetter, LISTED_REASONS } from "./dead-letters.js";
+import type { DeadLetter } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
+import { LISTED_REASONS } from "./reasons.js";
 
 /** Which dead letters a replay takes. Every given criterion must hold (AND); lists are OR. */
 export interface DeadLetterFilter {

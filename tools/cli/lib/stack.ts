@@ -1,10 +1,4 @@
-import {
-  DescribeStacksCommand,
-  GetTemplateCommand,
-  paginateListStackResources,
-  type StackResourceSummary,
-} from "@aws-sdk/client-cloudformation";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { StackResourceSummary } from "@aws-sdk/client-cloudformation";
 import { uniqueNames } from "../../../lib/spool/spool-monitoring/names.js";
 import type { AwsClients } from "./aws.js";
 import { SpoolCliError } from "./errors.js";
@@ -64,28 +58,42 @@ export async function loadInventory(
   clients: AwsClients,
   stackName: string,
 ): Promise<StackInventory> {
-  const described = await clients.cloudformation.send(
+  // Loaded here, not at the top: every command looks things up in an inventory (findQueue,
+  // requireOutput…) as it declares itself, and declaring must not load the SDK.
+  const { DescribeStacksCommand, GetTemplateCommand, paginateListStackResources } = await import(
+    "@aws-sdk/client-cloudformation"
+  );
+  const { GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
+  // The three reads are independent: sent together they cost one round trip, not three (the
+  // template is the slowest answer, and parsing it overlaps the resource pages). Awaited in this
+  // order, so a missing stack is reported as DescribeStacks reports it; what the other two say
+  // then is not awaited, and marked handled.
+  const describing = clients.cloudformation.send(
     new DescribeStacksCommand({ StackName: stackName }),
   );
-  const stack = described.Stacks?.[0];
+  const listing = (async () => {
+    const resources: StackResourceSummary[] = [];
+    for await (const page of paginateListStackResources(
+      { client: clients.cloudformation },
+      { StackName: stackName },
+    )) {
+      resources.push(...(page.StackResourceSummaries ?? []));
+    }
+    return resources;
+  })();
+  const templating = clients.cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+  for (const pending of [listing, templating]) pending.catch(() => undefined);
+
+  const stack = (await describing).Stacks?.[0];
   if (!stack) throw new SpoolCliError(`stack ${stackName} not found`);
   const outputs: Record<string, string> = {};
   for (const o of stack.Outputs ?? []) {
     if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
   }
-
-  const resources: StackResourceSummary[] = [];
-  for await (const page of paginateListStackResources(
-    { client: clients.cloudformation },
-    { StackName: stackName },
-  )) {
-    resources.push(...(page.StackResourceSummaries ?? []));
-  }
+  const resources = await listing;
 
   const paths = new Map<string, string>();
-  const template = await clients.cloudformation.send(
-    new GetTemplateCommand({ StackName: stackName }),
-  );
+  const template = await templating;
   if (template.TemplateBody) {
     const body = JSON.parse(template.TemplateBody) as {
       Resources?: Record<string, TemplateResource>;

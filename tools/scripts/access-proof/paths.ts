@@ -9,6 +9,7 @@ import {
   scheduleTargets,
 } from "./data-paths.js";
 import { grantPaths } from "./grant-paths.js";
+import { rateLimitBuckets } from "./rate-limit-buckets.js";
 import { refusals } from "./refusals.js";
 import { stateMachineTasks } from "./state-machine-tasks.js";
 import type { TemplateModel } from "./template-model.js";
@@ -23,6 +24,8 @@ export function accessPaths(model: TemplateModel): AccessPath[] {
     ...redrives(model),
     ...stateMachineTasks(model),
     ...grantPaths(model),
+    ...rateLimitBuckets(model).filter((p) => p.expect === "allowed"),
   ];
-  return [...allowed, ...refusals(model, allowed)];
+  const bucketRefusals = rateLimitBuckets(model).filter((p) => p.expect === "denied");
+  return [...allowed, ...refusals(model, allowed), ...bucketRefusals];
 }

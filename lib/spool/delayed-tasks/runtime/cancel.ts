@@ -4,6 +4,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { TaskDependencies } from "./config.js";
 import { publicTask, readTask, type Task } from "./record.js";
+import { TASK_TABLE } from "./task-states.js";
 
 export type CancelOutcome =
   | "cancelled"
@@ -23,19 +24,16 @@ export async function cancelTask(
   deps: TaskDependencies,
 ): Promise<{ readonly key: string; readonly outcome: CancelOutcome; readonly task?: Task }> {
   let task: Task;
+  const cancel = TASK_TABLE.update("cancel");
   try {
     const result = await deps.db.send(
       new UpdateCommand({
         TableName: deps.config.table,
         Key: { key },
-        UpdateExpression: "SET #status = :cancelled, cancelledAt = :now",
-        ConditionExpression: "#status = :scheduled",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":cancelled": "CANCELLED",
-          ":scheduled": "SCHEDULED",
-          ":now": deps.now().toISOString(),
-        },
+        UpdateExpression: `SET ${cancel.setStatus}, cancelledAt = :now`,
+        ConditionExpression: cancel.conditionExpression,
+        ExpressionAttributeNames: cancel.names,
+        ExpressionAttributeValues: { ...cancel.values, ":now": deps.now().toISOString() },
         ReturnValues: "ALL_NEW",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),

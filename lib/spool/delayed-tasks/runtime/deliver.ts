@@ -5,6 +5,7 @@ import { PermanentError, TransientError } from "../../runtime/errors.js";
 import { secondsUntil } from "../../runtime/retry-delays.js";
 import type { TaskMessage } from "./message.js";
 import { readTask, type Task } from "./record.js";
+import { TASK_TABLE } from "./task-states.js";
 
 /** The consumer side: what the target queue's consumer needs to deliver a task. */
 export interface TaskDeliveryDependencies {
@@ -44,20 +45,16 @@ export async function deliverTask<R>(
       details: { key, dueAt: message.dueAt, retryAfterSeconds: early },
     });
   }
+  const claim = TASK_TABLE.update("claim");
   try {
     await deps.db.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: { key },
-        UpdateExpression: "SET #status = :delivering, lastDeliveryAt = :now ADD deliveries :one",
-        ConditionExpression: "#status IN (:scheduled, :delivering)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":delivering": "DELIVERING",
-          ":scheduled": "SCHEDULED",
-          ":now": deps.now().toISOString(),
-          ":one": 1,
-        },
+        UpdateExpression: `SET ${claim.setStatus}, lastDeliveryAt = :now ADD deliveries :one`,
+        ConditionExpression: claim.conditionExpression,
+        ExpressionAttributeNames: claim.names,
+        ExpressionAttributeValues: { ...claim.values, ":now": deps.now().toISOString(), ":one": 1 },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );
@@ -91,18 +88,15 @@ export async function deliverTask<R>(
       : { status: "duplicate" };
   }
   const result = await effect();
+  const complete = TASK_TABLE.update("complete");
   await deps.db.send(
     new UpdateCommand({
       TableName: deps.table,
       Key: { key },
-      UpdateExpression: "SET #status = :delivered, deliveredAt = :now",
-      ConditionExpression: "#status = :delivering",
-      ExpressionAttributeNames: { "#status": "status" },
-      ExpressionAttributeValues: {
-        ":delivered": "DELIVERED",
-        ":delivering": "DELIVERING",
-        ":now": deps.now().toISOString(),
-      },
+      UpdateExpression: `SET ${complete.setStatus}, deliveredAt = :now`,
+      ConditionExpression: complete.conditionExpression,
+      ExpressionAttributeNames: complete.names,
+      ExpressionAttributeValues: { ...complete.values, ":now": deps.now().toISOString() },
     }),
   );
   return { status: "delivered", result };

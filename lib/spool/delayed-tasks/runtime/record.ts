@@ -9,7 +9,8 @@ import type { TaskRoute } from "./message.js";
  *   SCHEDULED ──cancelTask──► CANCELLED            (a later delivery is dropped and counted)
  *       └──deliverTask──► DELIVERING ──► DELIVERED (a later delivery is a duplicate: no effect)
  * DELIVERING is the claim a consumer takes before the effect; a redelivery after a crash finds
- * it and runs the effect again, so the effect itself must be idempotent by task key.
+ * it and runs the effect again, so the effect itself must be idempotent by task key. Every write
+ * that changes a status takes its condition from TASK_TABLE (task-states.ts).
  */
 
 export type TaskStatus = "SCHEDULED" | "CANCELLED" | "DELIVERING" | "DELIVERED";

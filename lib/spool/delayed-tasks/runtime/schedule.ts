@@ -10,6 +10,7 @@ import type { TaskDependencies } from "./config.js";
 import { dispatch, routeFor, scheduleNameFor } from "./dispatch.js";
 import { MAX_TASK_MESSAGE_BYTES, refuseTask, taskMessage } from "./message.js";
 import { publicTask, readTask, type Task, type TaskRecord } from "./record.js";
+import { TASK_TABLE } from "./task-states.js";
 
 /** Spool's bound on how far ahead a task may be scheduled (the task record outlives it). */
 export const MAX_TASK_DELAY_SECONDS = 365 * 86_400;
@@ -163,13 +164,14 @@ export async function scheduleTask(
   const record = newRecord(input, deps.config, now);
 
   let task: TaskRecord;
+  const first = TASK_TABLE.condition("schedule");
   try {
     await deps.db.send(
       new PutCommand({
         TableName: deps.config.table,
         Item: record,
-        ConditionExpression: "attribute_not_exists(#key)",
-        ExpressionAttributeNames: { "#key": "key" },
+        ConditionExpression: first.expression,
+        ExpressionAttributeNames: first.names,
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );

@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { newCorrelationId } from "../../runtime/correlation.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/retry-delays.js";
-import { type JobDefinition, RUN_MESSAGE_KIND } from "../contract.js";
+import { type JobDefinition, MAX_BACKFILL_RUNS, RUN_MESSAGE_KIND } from "../contract.js";
 import { occurrencesBetween, parseRecurringExpression } from "../schedule-expression.js";
 import type { RunMessage } from "./run-message.js";
 import { type RunStatus, runKeyOf } from "./run-states.js";
@@ -55,8 +55,8 @@ export interface BackfillReport {
   readonly skippedTooLate: string[];
 }
 
-/** The most runs one backfill may cover; a longer window is refused with this number named. */
-export const MAX_BACKFILL_RUNS = 1_000;
+// In the SDK-free contract, so that `spool backfill --help` can name it without the SDK.
+export { MAX_BACKFILL_RUNS };
 
 /**
  * Enqueues every run a job's schedule would have produced in [from, to). Each run is first

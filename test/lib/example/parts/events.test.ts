@@ -107,6 +107,34 @@ describe("the order events part of the reference stack", () => {
     ]);
   });
 
+  it("lets the order confirmation consumer make sendNotification's transaction on the effects table", () => {
+    // A condition check on the suppression list and the conditional delivery in one
+    // TransactWriteItems: without dynamodb:ConditionCheckItem AWS refuses every confirmation
+    // (found by the integration suite under MiniStack's AUTH=true).
+    const role = ref(events.orderConfirmations.consumer.function.role as never);
+    const effects = ref(stack.node.findChild("Effects") as never);
+    const actions = Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === "AWS::IAM::Policy" &&
+          JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]),
+      )
+      .flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+            .Statement,
+      )
+      .filter((s) => JSON.stringify(s.Resource).includes(`"${effects}"`))
+      .flatMap((s) => [s.Action].flat());
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]),
+    );
+  });
+
   it("reports partial batch failures from the outbox stream on AWS", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": [ref(events.outbox.table), "StreamArn"] },

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { App, CfnParameter, Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyTable } from "../../../../lib/spool/idempotency-table/index.js";
 import {
@@ -146,15 +147,26 @@ describe("QueueConsumer with defaults", () => {
     });
   });
 
-  it("may receive, delete and change visibility on the source queue", () => {
+  it("may receive, delete and change visibility on the source queue, and send it a copy", () => {
     expect(actionsOn(template, sourceId)).toEqual(
       expect.arrayContaining([
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
+        // A record sent again: out of attempts while another delivery holds it, or held until due.
+        "sqs:SendMessage",
       ]),
     );
-    expect(actionsOn(template, sourceId)).not.toContain("sqs:SendMessage");
+  });
+
+  it("may not send to a FIFO source (a copy would lose its place in its group)", () => {
+    const fifo = build({}, { fifo: true }, { bundle: false });
+    const fifoTemplate = Template.fromStack(fifo.stack);
+    const queueId = fifo.stack.getLogicalId(fifo.queue.queue.node.defaultChild as CfnQueue);
+    expect(actionsOn(fifoTemplate, queueId)).toEqual(
+      expect.arrayContaining(["sqs:ReceiveMessage"]),
+    );
+    expect(actionsOn(fifoTemplate, queueId)).not.toContain("sqs:SendMessage");
   });
 
   it("may send to the dead-letter queue, and only send", () => {
@@ -519,6 +531,102 @@ describe("QueueConsumer validation names the construct", () => {
       () => new QueueConsumer(stack, "Refunds", { source: queue, entry, maxConcurrency: 1 }),
       "Test/Refunds",
       "maxConcurrency must be an integer from 2 to 1000, got 1",
+    );
+  });
+});
+
+describe("QueueConsumer rate limit", () => {
+  const fails = (consumerProps: Partial<QueueConsumerProps> & { withTable?: boolean }) => () =>
+    build(consumerProps, {}, { bundle: false });
+  const variables = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function"))[0]?.Properties
+      .Environment.Variables;
+  const policies = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources("AWS::IAM::Policy")).map(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+
+  it("writes the rate, the burst and the key into the environment", () => {
+    const { stack } = build(
+      {
+        consumerName: "mailer",
+        rateLimit: { perSecond: 0.5, burst: 3, key: { bodyField: "tenant.id" } },
+      },
+      {},
+      { bundle: false },
+    );
+    expect(variables(stack)).toMatchObject({
+      SPOOL_RATE_LIMIT_PER_SECOND: "0.5",
+      SPOOL_RATE_LIMIT_BURST: "3",
+      SPOOL_RATE_LIMIT_KEY: "body:tenant.id",
+    });
+    const byAttribute = build(
+      { rateLimit: { perSecond: 5, burst: 5, key: { messageAttribute: "tenant-id" } } },
+      {},
+      { bundle: false },
+    );
+    expect(variables(byAttribute.stack).SPOOL_RATE_LIMIT_KEY).toBe("attribute:tenant-id");
+  });
+
+  it("is off by default: no rate-limit variables", () => {
+    const keys = Object.keys(variables(build({}, {}, { bundle: false }).stack));
+    expect(keys.filter((k) => k.startsWith("SPOOL_RATE_LIMIT"))).toEqual([]);
+  });
+
+  it("keeps its buckets under the consumer's own key prefix: the grant is the same as without it", () => {
+    const limited = build(
+      { consumerName: "mailer", rateLimit: { perSecond: 5, burst: 5 } },
+      {},
+      { bundle: false },
+    );
+    const plain = build({ consumerName: "mailer" }, {}, { bundle: false });
+    expect(policies(limited.stack)).toEqual(policies(plain.stack));
+    // The buckets' keys, "mailer#rate-limit#<bucket>", match the one condition on the table.
+    expect(JSON.stringify(policies(limited.stack))).toContain(
+      '"dynamodb:LeadingKeys":["mailer#*"]',
+    );
+  });
+
+  it.each([
+    [
+      { perSecond: 0, burst: 5 },
+      "rateLimit.perSecond must be a number above 0 and at most 1000 (one bucket item's write limit), got 0",
+    ],
+    [
+      { perSecond: -1, burst: 5 },
+      "rateLimit.perSecond must be a number above 0 and at most 1000 (one bucket item's write limit), got -1",
+    ],
+    [
+      { perSecond: 1001, burst: 5 },
+      "rateLimit.perSecond must be a number above 0 and at most 1000 (one bucket item's write limit), got 1001",
+    ],
+    [
+      { perSecond: Number.NaN, burst: 5 },
+      "rateLimit.perSecond must be a number above 0 and at most 1000 (one bucket item's write limit), got NaN",
+    ],
+    [{ perSecond: 5, burst: 0 }, "rateLimit.burst must be an integer of at least 1, got 0"],
+    [{ perSecond: 5, burst: 2.5 }, "rateLimit.burst must be an integer of at least 1, got 2.5"],
+    [
+      { perSecond: 5, burst: 5, key: { bodyField: "tenant..id" } },
+      'rateLimit.key.bodyField must be a field name or a dotted path of them, got {"bodyField":"tenant..id"}',
+    ],
+    [
+      { perSecond: 5, burst: 5, key: { messageAttribute: "tenant id" } },
+      'rateLimit.key must be { bodyField } or { messageAttribute } (a message attribute name: letters, digits, _ . -), got {"messageAttribute":"tenant id"}',
+    ],
+    [
+      { perSecond: 5, burst: 5, key: { bodyField: "a", messageAttribute: "b" } as never },
+      'rateLimit.key must name either bodyField or messageAttribute, got {"bodyField":"a","messageAttribute":"b"}',
+    ],
+  ])("refuses %o, naming the path, the prop and the value", (rateLimit, message) => {
+    expectRefusal(fails({ rateLimit }), "Test/Consumer", message);
+  });
+
+  it("refuses a rate limit without an idempotency table to keep its buckets in", () => {
+    expectRefusal(
+      fails({ withTable: false, rateLimit: { perSecond: 5, burst: 5 } }),
+      "Test/Consumer",
+      "rateLimit needs idempotencyTable (its token buckets are kept there, and a deferred record's re-send relies on it to run once), got no idempotencyTable",
     );
   });
 });

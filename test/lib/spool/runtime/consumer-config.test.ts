@@ -40,7 +40,51 @@ describe("consumerConfigFromEnv", () => {
       idempotencyTtlSeconds: "SPOOL_IDEMPOTENCY_TTL_SECONDS",
       heartbeatEverySeconds: "SPOOL_HEARTBEAT_EVERY_SECONDS",
       heartbeatExtendBySeconds: "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS",
+      rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
+      rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
+      rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
     });
+  });
+
+  it("reads a rate limit, with its key, and none when its variables are unset", () => {
+    expect(
+      consumerConfigFromEnv({
+        SPOOL_RATE_LIMIT_PER_SECOND: "0.5",
+        SPOOL_RATE_LIMIT_BURST: "3",
+        SPOOL_RATE_LIMIT_KEY: "body:tenant.id",
+      }).rateLimit,
+    ).toEqual({ perSecond: 0.5, burst: 3, key: { source: "body", path: ["tenant", "id"] } });
+    expect(
+      consumerConfigFromEnv({ SPOOL_RATE_LIMIT_PER_SECOND: "5", SPOOL_RATE_LIMIT_BURST: "5" })
+        .rateLimit,
+    ).toEqual({ perSecond: 5, burst: 5, key: undefined });
+    expect(consumerConfigFromEnv({}).rateLimit).toBeUndefined();
+  });
+
+  it.each([
+    [
+      { SPOOL_RATE_LIMIT_PER_SECOND: "0", SPOOL_RATE_LIMIT_BURST: "5" },
+      /PER_SECOND must be a number above 0 and at most 1000, got 0/,
+    ],
+    [{ SPOOL_RATE_LIMIT_PER_SECOND: "fast", SPOOL_RATE_LIMIT_BURST: "5" }, /got fast/],
+    [{ SPOOL_RATE_LIMIT_BURST: "5" }, /PER_SECOND must be .* got nothing/],
+    [{ SPOOL_RATE_LIMIT_PER_SECOND: "5" }, /SPOOL_RATE_LIMIT_BURST is not set/],
+    [
+      { SPOOL_RATE_LIMIT_PER_SECOND: "5", SPOOL_RATE_LIMIT_BURST: "0" },
+      /BURST must be a positive integer, got 0/,
+    ],
+    [
+      {
+        SPOOL_RATE_LIMIT_PER_SECOND: "5",
+        SPOOL_RATE_LIMIT_BURST: "5",
+        SPOOL_RATE_LIMIT_KEY: "tenant",
+      },
+      /KEY must be "body:<field path>" or "attribute:<name>", got "tenant"/,
+    ],
+    [{ SPOOL_RATE_LIMIT_KEY: "body:tenant" }, /KEY is set without SPOOL_RATE_LIMIT_PER_SECOND/],
+  ])("refuses a malformed rate limit at init, naming the variable (%o)", (env, message) => {
+    expect(() => consumerConfigFromEnv(env)).toThrow(ConfigurationError);
+    expect(() => consumerConfigFromEnv(env)).toThrow(message);
   });
 
   it("reads the heartbeat when both of its variables are set, and none when neither is", () => {

@@ -9,6 +9,7 @@ import {
   decideFailure,
   type FailureDecision,
   type FailurePolicyInput,
+  MAX_REQUEUES,
   outOfAttempts,
   type RecordFailure,
 } from "../../../../lib/spool/runtime/failure-policy.js";
@@ -240,6 +241,35 @@ describe("the failure-handling table of docs/guarantees.md", () => {
         "retry",
       );
     },
+    "Out of attempts while another delivery still holds its work (standard queue)": (what) => {
+      expect(what).toContain("`spool-requeues`");
+      expect(what).toContain(`at most ${MAX_REQUEUES} times`);
+      const last = { attempt: max, maxReceiveCount: max };
+      expect(decide(failures.duplicateInProgress, last)).toEqual({
+        action: "requeue",
+        delaySeconds: LEASE,
+      });
+      // Sent again at most MAX_REQUEUES times; then, and on FIFO queues, dead-lettered.
+      expect(
+        decide(failures.duplicateInProgress, { ...last, requeues: MAX_REQUEUES }),
+      ).toMatchObject({ action: "dead-letter", reason: "retries-exhausted" });
+      expect(decide(failures.duplicateInProgress, { ...last, fifo: true })).toMatchObject({
+        action: "dead-letter",
+      });
+      // Its work done meanwhile: acknowledged, like any record out of attempts.
+      expect(decide(failures.duplicateInProgress, { ...last, completed: true })).toEqual({
+        action: "acknowledge-duplicate",
+      });
+      // A lease longer than SQS's longest delay waits the longest delay; never 0.
+      expect(decide(failures.duplicateInProgress, { ...last, leaseSeconds: 5000 })).toEqual({
+        action: "requeue",
+        delaySeconds: 900,
+      });
+      expect(decide(failures.duplicateInProgress, { ...last, leaseSeconds: 0 })).toEqual({
+        action: "requeue",
+        delaySeconds: 1,
+      });
+    },
     "A record still running near the function timeout": (what) => {
       expect(what).toContain(`(\`${failures.deadline.code}\`)`);
       expect(failures.deadline.kind).toBe("transient");
@@ -256,6 +286,7 @@ describe("the failure-handling table of docs/guarantees.md", () => {
     },
     "Same business key delivered again": (what) => {
       expect(what).toContain("the step does not run again");
+      expect(what).toContain("(`isDone`)");
       // Also when the delivery fails before it reaches the idempotency check, out of attempts.
       expect(decide(failures.unknown, { attempt: max, completed: true })).toEqual({
         action: "acknowledge-duplicate",
@@ -283,6 +314,8 @@ describe("the handler toolkit README's outcome table", () => {
     "permanent failure": () => decide(failures.businessRule),
     "transient failure, attempts left": () => decide(failures.unknown, { attempt: 2 }),
     "transient failure on the last attempt": () => decide(failures.unknown, { attempt: 5 }),
+    "out of attempts, another delivery holding its work": () =>
+      decide(failures.duplicateInProgress, { attempt: 5 }),
     "still running at the record deadline": () => decide(failures.deadline, { attempt: 2 }),
     "FIFO: a later record of a failed group": () => decide(failures.blockedByGroup),
   };
@@ -308,5 +341,6 @@ describe("the handler toolkit README's outcome table", () => {
       expect(effect).toContain(`\`${failures.deadline.code}\``);
     if (decision.action === "acknowledge-duplicate")
       expect(effect).toContain("DuplicatesSuppressed");
+    if (decision.action === "requeue") expect(effect).toContain("`Requeued`");
   });
 });

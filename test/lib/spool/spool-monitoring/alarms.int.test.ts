@@ -7,13 +7,7 @@ import {
   SetAlarmStateCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { GetScheduleCommand, ResourceNotFoundException } from "@aws-sdk/client-scheduler";
-import { SNSClient, SubscribeCommand, UnsubscribeCommand } from "@aws-sdk/client-sns";
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-} from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fulfilmentJobId } from "../../../../lambdas/fulfilment-starter/start-fulfilment.js";
 import { getTask, scheduleTask } from "../../../../lib/spool/delayed-tasks/runtime/tasks.js";
@@ -21,6 +15,7 @@ import { listRuns } from "../../../../lib/spool/recurring-job/runtime/recurring-
 import { config, ddb, lacks, output, sqs, uniqueId, waitFor } from "../../../helpers/cloud.js";
 import { spool } from "../../../helpers/operations.js";
 import { clearRuns, jobDefinition, scheduler, taskDeps } from "../../../helpers/scheduling.js";
+import { type TopicInbox, topicInbox } from "../../../helpers/topic-inbox.js";
 import { newOrder, placeOrder, waitForJob } from "../../../helpers/workflows.js";
 
 /**
@@ -297,28 +292,16 @@ describe.concurrent("operating jobs, schedules and backfills with the spool CLI"
 });
 
 describe("alarms for workflows and schedules", () => {
-  const sns = new SNSClient(config);
+  let inbox: TopicInbox | undefined;
   let inboxUrl = "";
-  let subscriptionArn: string | undefined;
 
   beforeAll(async () => {
-    const inbox = await sqs.send(new CreateQueueCommand({ QueueName: uniqueId("alarm-inbox") }));
-    inboxUrl = inbox.QueueUrl ?? "";
-    const subscribed = await sns.send(
-      new SubscribeCommand({
-        TopicArn: output("AlarmTopicArn"),
-        Protocol: "sqs",
-        Endpoint: await arnOf(inboxUrl),
-        ReturnSubscriptionArn: true,
-      }),
-    );
-    subscriptionArn = subscribed.SubscriptionArn;
+    inbox = await topicInbox(output("AlarmTopicArn"));
+    inboxUrl = inbox.url;
   });
 
   afterAll(async () => {
-    if (subscriptionArn)
-      await sns.send(new UnsubscribeCommand({ SubscriptionArn: subscriptionArn }));
-    if (inboxUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: inboxUrl }));
+    await inbox?.remove();
   });
 
   const notifications: { AlarmName?: string; NewStateValue?: string }[] = [];

@@ -474,7 +474,7 @@ describe("spool schedules", () => {
     );
     expect(db.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
       TableName: "tasks-table",
-      ConditionExpression: "#status = :scheduled",
+      ConditionExpression: "#status IN (:scheduled)",
     });
     expect(scheduler.commandCalls(DeleteScheduleCommand)[0]?.args[0].input).toEqual({
       Name: "cart-reminder-o-1",

@@ -20,7 +20,7 @@ describe("cancelTask", () => {
     scheduler.on(DeleteScheduleCommand).resolves({});
     expect((await cancelTask("k", taskDeps())).outcome).toBe("cancelled");
     expect(db.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
-      "#status = :scheduled",
+      "#status IN (:scheduled)",
     );
     expect(scheduler.commandCalls(DeleteScheduleCommand)[0]?.args[0].input).toEqual({
       Name: "k",

@@ -1,0 +1,29 @@
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { dynamoClient, sqsClient } from "./clients.js";
+import type { ConsumerConfig } from "./consumer-config.js";
+import type { ConsumerDependencies } from "./consumer-types.js";
+import { faultInjectorFromEnv } from "./faults.js";
+
+/**
+ * What a consumer runs with in Lambda: SDK clients created once per container (DynamoDB faults
+ * injected only under test hooks), the idempotency store when the consumer has a table, and
+ * Powertools' logger and metrics. Tests pass their own fakes instead.
+ */
+export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
+  const faults = faultInjectorFromEnv();
+  const dynamo = dynamoClient(faults);
+  return {
+    sqs: sqsClient(),
+    dynamo,
+    persistenceStore: config.idempotencyTable
+      ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
+      : undefined,
+    logger: new Logger(),
+    metrics: new Metrics({ defaultDimensions: { consumer: config.consumerName } }),
+    faults,
+    random: Math.random,
+    now: () => new Date(),
+  };
+}

@@ -1,0 +1,98 @@
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { ZodType } from "zod";
+import type { DeadLetterMetadata, DeadLetterReason } from "./dead-letter.js";
+import type { ErrorCode } from "./error-codes.js";
+import type { FaultInjector } from "./faults.js";
+
+/**
+ * The shapes of an SQS consumer: what a handler author defines (the business step and its
+ * message), what the record pipeline (sqs-consumer.ts) depends on, and what it reports per record.
+ * Types only, so a business step's module can name them without loading the pipeline.
+ */
+
+/** What a consumer's business step receives besides the message. */
+export interface RecordContext {
+  readonly messageId: string;
+  readonly correlationId: string;
+  /** Delivery number, 1 for the first (ApproximateReceiveCount). */
+  readonly attempt: number;
+  readonly messageGroupId: string | undefined;
+  /** When SQS accepted the message (its SentTimestamp attribute). */
+  readonly sentAt: Date;
+  readonly logger: Logger;
+}
+
+export interface ConsumerDefinition<M, R> {
+  /** Validates the JSON body. A body that fails is a permanent failure: dead-lettered at once. */
+  readonly schema: ZodType<M>;
+  /**
+   * The stable business key of a message (an order id and sequence, a notification id).
+   * Not the SQS message id: a producer that re-sends gets a new message id for the same work.
+   */
+  readonly idempotencyKey: (message: M) => string;
+  /**
+   * What must be equal for a repeated key to count as the same message; a repeated key with
+   * different content is refused as a permanent failure.
+   * @default the whole message without its correlationId
+   */
+  readonly idempotencyPayload?: (message: M) => unknown;
+  /**
+   * The earliest time the message may be processed (a delayed task's due time). One that arrives
+   * earlier is held until then (see retry-delays.ts): the step does not run, no idempotency record
+   * is taken, no failure is counted.
+   * @default - no constraint
+   */
+  readonly notBefore?: (message: M) => Date | string | undefined;
+  /**
+   * Whether this message's effect already happened, read where the effect records it (the item a
+   * conditional write left). Asked only before dead-lettering a record out of attempts after a
+   * transient failure, when its idempotency record does not say COMPLETED: an earlier delivery
+   * may have done the effect and died before completing that record, and a dead letter for
+   * finished work sends an operator after nothing. An error here counts as "not known to be done".
+   * @default - only the idempotency record is consulted
+   */
+  readonly isDone?: (message: M) => Promise<boolean>;
+  /** The business step. Throw PermanentError for business-rule failures, anything else retries. */
+  readonly process: (message: M, context: RecordContext) => Promise<R>;
+  /**
+   * Called once a record is safely in the dead-letter queue, with its body as parsed (undefined
+   * when it was not JSON; not schema-checked) and the metadata sent with it: for bookkeeping such
+   * as marking a job DEAD_LETTERED. An error here is logged and never fails the record.
+   * @default - nothing
+   */
+  readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
+}
+
+export interface ConsumerDependencies {
+  readonly sqs: SQSClient;
+  /** Shared with the business step, so injected DynamoDB faults reach both. */
+  readonly dynamo: DynamoDBClient;
+  /** Undefined when the config names no idempotency table (then every delivery is processed). */
+  readonly persistenceStore: BasePersistenceLayer | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly faults: FaultInjector | undefined;
+  readonly random: () => number;
+  readonly now: () => Date;
+}
+
+export type RecordOutcome<R> =
+  | { readonly status: "processed"; readonly result: R }
+  | { readonly status: "duplicate"; readonly result: R }
+  /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
+  | { readonly status: "held"; readonly delaySeconds: number }
+  /** Over its rate limit: sent again with this delay (standard queues; see rate-limit.ts). */
+  | { readonly status: "deferred"; readonly delaySeconds: number }
+  /** Out of attempts, its effect already done (`isDone`): acknowledged, no dead letter. */
+  | { readonly status: "already-done" }
+  /** Out of attempts while another delivery held its work: sent again after this delay. */
+  | { readonly status: "requeued"; readonly delaySeconds: number }
+  | {
+      readonly status: "dead-lettered";
+      readonly reason: DeadLetterReason;
+      readonly errorCode: ErrorCode;
+    };

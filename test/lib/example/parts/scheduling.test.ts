@@ -1,0 +1,38 @@
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { SpoolStack } from "../../../../lib/example/spool-stack.js";
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = { Action: string | string[]; Resource: unknown };
+
+describe("the scheduling part of the reference stack", () => {
+  const stack = new SpoolStack(new App(), "Spool", {
+    env: { account: "111111111111", region: "us-east-1" },
+  });
+  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+  const ref = (c: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(c.node.defaultChild as never);
+
+  it("lets the jobs worker send a blocked run back to the jobs queue (its requeue)", () => {
+    // A backfilled or manual run of a skip-if-running job that finds the lock held is sent again,
+    // delayed: without sqs:SendMessage AWS refuses it and the run ends in the DLQ (found by the
+    // integration suite under MiniStack's AUTH=true).
+    const { jobs, jobsWorker } = stack.scheduling;
+    const role = ref(jobsWorker.function.role as never);
+    const statements = Object.values(resources)
+      .filter(
+        (r) =>
+          r.Type === "AWS::IAM::Policy" &&
+          JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]),
+      )
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const onJobsQueue = statements
+      .filter(
+        (s) =>
+          JSON.stringify(s.Resource) === JSON.stringify({ "Fn::GetAtt": [ref(jobs.queue), "Arn"] }),
+      )
+      .flatMap((s) => [s.Action].flat());
+    expect(onJobsQueue).toContain("sqs:SendMessage");
+  });
+});
