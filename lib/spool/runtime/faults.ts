@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SQSRecord } from "aws-lambda";
 import { PermanentError, TransientError } from "./errors.js";
+import { FAULT_INJECTION_ENABLED, FAULT_INJECTION_ENV } from "./fault-switch.js";
 
 /**
  * Fault injection for test deployments.
@@ -203,7 +204,11 @@ export class FaultInjector {
 export function faultInjectorFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): FaultInjector | undefined {
-  if (env.SPOOL_FAULT_INJECTION !== "enabled") return undefined;
+  // A third lock, at build time: a production bundle has this replaced by "false" (see
+  // fault-switch.ts), so this returns at once and esbuild leaves the injector out of the bundle.
+  // Written out in full: esbuild's define matches the literal expression only.
+  if (process.env.SPOOL_FAULT_INJECTION_BUNDLED === "false") return undefined;
+  if (env[FAULT_INJECTION_ENV] !== FAULT_INJECTION_ENABLED) return undefined;
   if (!isLoopbackEndpoint(env.AWS_ENDPOINT_URL)) {
     console.error(
       JSON.stringify({

@@ -7,4 +7,10 @@ export {
   RESOURCELESS_ACTIONS_RULE,
   type WildcardRule,
 } from "./nag.js";
-export { SpoolFunction, type SpoolFunctionProps, spoolBundling } from "./spool-function.js";
+export {
+  BUNDLE_METAFILE_CONTEXT,
+  type SpoolBundlingOptions,
+  SpoolFunction,
+  type SpoolFunctionProps,
+  spoolBundling,
+} from "./spool-function.js";

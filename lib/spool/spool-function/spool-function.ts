@@ -1,14 +1,21 @@
+import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { type IRole, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type EnvironmentOptions, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import {
+  type BundlingOptions,
   NodejsFunction,
   type NodejsFunctionProps,
   OutputFormat,
 } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct, IConstruct } from "constructs";
-import { requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
+import {
+  FAULT_INJECTION_ENABLED,
+  FAULT_INJECTION_ENV,
+  FAULTS_BUNDLED_DEFINE,
+} from "../runtime/fault-switch.js";
+import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import { requireEnvironmentWithinLimit } from "./environment-size.js";
 import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
 
@@ -28,6 +35,13 @@ export interface SpoolFunctionProps
  * retention, and a minified ESM bundle with source maps and the AWS SDK inside it.
  */
 export class SpoolFunction extends NodejsFunction {
+  /**
+   * Whether the bundle holds the fault injector: only when the environment given at construction
+   * turns it on (a test deployment). The bundle is built in the constructor, so a later
+   * `addEnvironment` cannot add it.
+   */
+  readonly faultInjectionBundled: boolean;
+
   constructor(scope: Construct, id: string, props: SpoolFunctionProps) {
     const { logRetention, ...rest } = props;
     // Before super(), which refuses a bad name without saying which function: the error names
@@ -61,8 +75,12 @@ export class SpoolFunction extends NodejsFunction {
       },
       role,
       logGroup,
-      bundling: spoolBundling(),
+      bundling: spoolBundling({
+        metafile: [true, "true"].includes(scope.node.tryGetContext(BUNDLE_METAFILE_CONTEXT)),
+        faultInjection: faultInjectionRequested(rest.environment),
+      }),
     });
+    this.faultInjectionBundled = faultInjectionRequested(rest.environment);
     if (!rest.role) acknowledgeWildcardResources(role, [RESOURCELESS_ACTIONS_RULE]);
     // After super(): the error names this function's path. Lambda's own limits, which CDK
     // leaves to the deployment to refuse.
@@ -77,14 +95,63 @@ export class SpoolFunction extends NodejsFunction {
       },
     });
   }
+
+  override addEnvironment(key: string, value: string, options?: EnvironmentOptions): this {
+    // The variable would be ignored by a bundle built without the injector: say so at synth
+    // rather than let a test deployment run without the faults it asked for.
+    // Lambda's constructor adds the construction-time environment through here too, before
+    // faultInjectionBundled is set: only a call after construction sees it false.
+    if (key === FAULT_INJECTION_ENV && this.faultInjectionBundled === false) {
+      invalid(
+        this,
+        `environment ${key} must be given at construction, when the bundle is built, got ${JSON.stringify(value)} from addEnvironment`,
+      );
+    }
+    return super.addEnvironment(key, value, options);
+  }
+}
+
+function faultInjectionRequested(environment: Record<string, string> | undefined): boolean {
+  return environment?.[FAULT_INJECTION_ENV] === FAULT_INJECTION_ENABLED;
+}
+
+/** See runtime/lambda-credentials.ts: Lambda's credentials come from the environment. */
+const LAMBDA_CREDENTIALS = fileURLToPath(
+  new URL("./runtime/lambda-credentials.ts", import.meta.url),
+);
+
+/**
+ * Context key (`-c spool:bundleMetafile=true`) that makes every SpoolFunction write esbuild's
+ * metafile (`index.meta.json`) beside its bundle: what each bundle holds, byte by byte. Off by
+ * default, since the file would otherwise ship in the deployed asset; `npm run bench` turns it on
+ * in its own synth.
+ */
+export const BUNDLE_METAFILE_CONTEXT = "spool:bundleMetafile";
+
+export interface SpoolBundlingOptions {
+  /** Write esbuild's metafile beside the bundle. @default false */
+  readonly metafile?: boolean;
+  /**
+   * Keep the fault injector (lib/spool/runtime/faults.ts) in the bundle. Test deployments only.
+   * @default false - the injector is compiled out
+   */
+  readonly faultInjection?: boolean;
 }
 
 /**
  * Minified ESM with source maps and the AWS SDK bundled, so the code runs against the SDK
- * version it was tested with (and on emulators that provide none).
+ * version it was tested with (and on emulators that provide none). Two things a Lambda never uses
+ * stay out: the SDK's credential chain beyond the environment (runtime/lambda-credentials.ts) and,
+ * unless asked for, the fault injector.
  */
-export function spoolBundling() {
+export function spoolBundling(options: SpoolBundlingOptions = {}): BundlingOptions & {
+  readonly banner: string;
+} {
+  const define: Record<string, string> = options.faultInjection
+    ? {}
+    : { [FAULTS_BUNDLED_DEFINE]: JSON.stringify("false") };
   return {
+    metafile: options.metafile ?? false,
     minify: true,
     sourceMap: true,
     sourcesContent: false,
@@ -95,5 +162,7 @@ export function spoolBundling() {
     // Some CommonJS dependencies call require(); an ESM bundle needs it defined.
     banner:
       "import{createRequire as __spoolCreateRequire}from'module';const require=__spoolCreateRequire(import.meta.url);",
+    esbuildArgs: { "--alias:@aws-sdk/credential-provider-node": LAMBDA_CREDENTIALS },
+    define,
   };
 }

@@ -86,6 +86,21 @@ describe("faultInjectorFromEnv", () => {
     expect(injector?.rates).toEqual({ ...NO_FAULTS, transientPercent: 10, slowMs: 50 });
   });
 
+  it("stays off in a bundle built without the injector, whatever the environment says", () => {
+    // What spoolBundling's define turns `process.env.SPOOL_FAULT_INJECTION_BUNDLED` into.
+    vi.stubEnv("SPOOL_FAULT_INJECTION_BUNDLED", "false");
+    try {
+      expect(
+        faultInjectorFromEnv({
+          SPOOL_FAULT_INJECTION: "enabled",
+          AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+        }),
+      ).toBeUndefined();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("uses no random faults when no rates are given", () => {
     const injector = faultInjectorFromEnv({
       SPOOL_FAULT_INJECTION: "enabled",

@@ -10,6 +10,25 @@ import { SpoolFunction, spoolBundling } from "../../../../lib/spool/spool-functi
 import { expectRefusal } from "../../../helpers/errors.js";
 
 const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
+const sdkEntry = fileURLToPath(
+  new URL("../../../helpers/fixtures/sdk-handler.ts", import.meta.url),
+);
+
+/** The bundled code of each Lambda function of `stack`, by the start of its logical id. */
+function bundledCode(app: App, stack: Stack, ids: string[]): Record<string, string> {
+  const functions = Object.entries(
+    Template.fromStack(stack).findResources("AWS::Lambda::Function"),
+  );
+  const code: Record<string, string> = {};
+  for (const id of ids) {
+    const found = functions.find(([logicalId]) => logicalId.startsWith(id));
+    // The asset's directory in the cloud assembly is named after the zip the template deploys.
+    const zip = String(found?.[1].Properties.Code.S3Key);
+    const dir = join(app.outdir, `asset.${zip.replace(/\.zip$/, "")}`);
+    code[id] = readFileSync(join(dir, "index.mjs"), "utf8");
+  }
+  return code;
+}
 
 describe("SpoolFunction defaults", () => {
   let app: App;
@@ -94,6 +113,36 @@ describe("SpoolFunction defaults", () => {
   });
 });
 
+describe("what a SpoolFunction bundle leaves out", () => {
+  let code: Record<string, string>;
+
+  beforeAll(() => {
+    const app = new App();
+    const stack = new Stack(app, "Test", { env: { account: "111111111111", region: "us-east-1" } });
+    new SpoolFunction(stack, "Production", { entry: sdkEntry });
+    new SpoolFunction(stack, "TestHooks", {
+      entry: sdkEntry,
+      environment: { SPOOL_FAULT_INJECTION: "enabled" },
+    });
+    app.synth();
+    code = bundledCode(app, stack, ["Production", "TestHooks"]);
+  }, 120_000);
+
+  it("keeps only the environment credentials of the SDK's default chain", () => {
+    for (const bundle of [code.Production, code.TestHooks]) {
+      // The SDK's own debug labels of the chain's links, present whenever the link is bundled.
+      expect(bundle).toContain("Unable to find environment variable credentials");
+      expect(bundle).not.toMatch(/defaultProvider::from(SSO|Ini|Process|TokenFile)/);
+      expect(bundle).not.toContain("credential-provider-imds");
+    }
+  });
+
+  it("compiles the fault injector out unless the environment turns it on at construction", () => {
+    expect(code.Production).not.toContain("injected DynamoDB throttling");
+    expect(code.TestHooks).toContain("injected DynamoDB throttling");
+  });
+});
+
 describe("SpoolFunction options", () => {
   it("takes logRetention and the usual NodejsFunction props", () => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -117,6 +166,19 @@ describe("SpoolFunction options", () => {
 });
 
 describe("spoolBundling", () => {
+  it("aliases the SDK's credential chain to the Lambda one and compiles faults out by default", () => {
+    const bundling = spoolBundling();
+    expect(bundling.esbuildArgs?.["--alias:@aws-sdk/credential-provider-node"]).toMatch(
+      /spool-function\/runtime\/lambda-credentials\.ts$/,
+    );
+    expect(bundling.define).toEqual({
+      "process.env.SPOOL_FAULT_INJECTION_BUNDLED": JSON.stringify("false"),
+    });
+    expect(spoolBundling({ faultInjection: true }).define).toEqual({});
+    expect(bundling.metafile).toBe(false);
+    expect(spoolBundling({ metafile: true }).metafile).toBe(true);
+  });
+
   it("bundles the AWS SDK, minified ESM with source maps and no sources inside", () => {
     expect(spoolBundling()).toMatchObject({
       minify: true,
@@ -144,6 +206,21 @@ describe("SpoolFunction validation", () => {
       "Stack/Audit",
       "timeout must be from 1 second to 15 minutes, got 960 s",
     );
+  });
+
+  it("refuses fault injection added after construction, when the bundle is already built", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    const fn = new SpoolFunction(stack, "Orders", { entry });
+    expectRefusal(
+      () => fn.addEnvironment("SPOOL_FAULT_INJECTION", "enabled"),
+      "Stack/Orders",
+      'environment SPOOL_FAULT_INJECTION must be given at construction, when the bundle is built, got "enabled" from addEnvironment',
+    );
+    const hooked = new SpoolFunction(stack, "Hooked", {
+      entry,
+      environment: { SPOOL_FAULT_INJECTION: "enabled" },
+    });
+    expect(() => hooked.addEnvironment("SPOOL_FAULT_INJECTION", "enabled")).not.toThrow();
   });
 
   it.each(["f".repeat(65), "orders.worker"])(
