@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ReplayHistoryEntry } from "../lib/audit.js";
+import { deadLetterFacts } from "../lib/dead-letter-facts.js";
 import type { DeadLetter } from "../lib/dead-letters.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { addFilterOptions, type FilterOptions, filterFromOptions } from "../lib/filter-options.js";
@@ -28,17 +29,7 @@ export function deadLetterJson(letter: DeadLetter) {
   return {
     id: letter.id,
     originalId: letter.originalId,
-    via: letter.via,
-    reason: letter.reason,
-    errorClass: letter.errorClass ?? null,
-    errorCode: letter.errorCode ?? null,
-    errorMessage: letter.errorMessage ?? null,
-    attempts: letter.attempts ?? null,
-    firstFailureAt: letter.firstFailureAt?.toISOString() ?? null,
-    deadLetteredAt: letter.deadLetteredAt.toISOString(),
-    sourceQueue: letter.sourceArn ?? null,
-    correlationId: letter.correlationId ?? null,
-    messageGroupId: letter.groupId ?? null,
+    ...deadLetterFacts(letter),
     receiveCount: Number(letter.system.ApproximateReceiveCount ?? 0),
     metadata: letter.metadata ?? null,
     attributes: Object.fromEntries(

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, open } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
+import { deadLetterFacts } from "./dead-letter-facts.js";
 import type { DeadLetter } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
 
@@ -77,20 +78,7 @@ export function archiveRecord(
       ]),
     ),
     systemAttributes: letter.system,
-    deadLetter: {
-      via: letter.via,
-      reason: letter.reason,
-      errorClass: letter.errorClass ?? null,
-      errorCode: letter.errorCode ?? null,
-      errorMessage: letter.errorMessage ?? null,
-      attempts: letter.attempts ?? null,
-      firstFailureAt: letter.firstFailureAt?.toISOString() ?? null,
-      deadLetteredAt: letter.deadLetteredAt.toISOString(),
-      sourceQueue: letter.sourceArn ?? null,
-      correlationId: letter.correlationId ?? null,
-      messageGroupId: letter.groupId ?? null,
-      metadata: letter.metadata ?? null,
-    },
+    deadLetter: { ...deadLetterFacts(letter), metadata: letter.metadata ?? null },
   };
 }
 
