@@ -79,6 +79,8 @@ const MAX_TRIES = 5;
 const MAX_WAIT_MS = 2000;
 /** Kept free before the record deadline, for the work itself to start. */
 const WAIT_MARGIN_MS = 1000;
+/** Less than this before the record deadline after the wait, and the work does not start. */
+const LATE_START_MS = WAIT_MARGIN_MS / 2;
 
 export interface RateLimiterDependencies {
   readonly dynamo: DynamoDBClient;
@@ -248,7 +250,18 @@ export class RateLimiter {
     );
     if (decision.kind === "take") {
       if (decision.waitMs > 0) await this.sleep(decision.waitMs);
-      return;
+      // A wait that overslept (a loaded event loop) must not start the work inside the deadline's
+      // margin: a step still running at the deadline is given up while it goes on, its lease ends
+      // with the invocation, and the retry could run it a second time. The token is spent; the
+      // record comes back as a copy that burns no delivery.
+      if (!mayDefer || a.deadlineAt - this.deps.now().getTime() >= LATE_START_MS) return;
+      metrics.addMetric("Deferred", MetricUnit.Count, 1);
+      logger.info("woke too close to the deadline to start: deferred", {
+        messageId: a.record.messageId,
+        bucket,
+        delaySeconds: 1,
+      });
+      throw new DeferredToQueue(await holdUntilDue(this.deps.sqs, a.record, 1));
     }
     if (!mayDefer) {
       metrics.addMetric("RateLimitOverrun", MetricUnit.Count, 1);

@@ -14,8 +14,19 @@ export function recordDeadlineMs(remainingMs: number): number {
   return Math.max(0, remainingMs - margin);
 }
 
-/** The work's result, or a transient failure if the deadline comes first (the work goes on). */
-export async function beforeDeadline<T>(work: Promise<T>, deadlineAt: number): Promise<T> {
+/**
+ * The work's result, or a transient failure if the deadline comes first. The work goes on (a
+ * promise cannot be stopped), and its idempotency lease ends with the invocation, so a retry that
+ * came back at once could take the lease over and run the step a second time while the first
+ * still finishes. The failure therefore asks to be retried no sooner than `leaseSeconds` (one
+ * invocation's length): time for the first run to finish and store its result, which the retry
+ * then finds.
+ */
+export async function beforeDeadline<T>(
+  work: Promise<T>,
+  deadlineAt: number,
+  leaseSeconds = 0,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -23,6 +34,7 @@ export async function beforeDeadline<T>(work: Promise<T>, deadlineAt: number): P
         reject(
           new TransientError("the record did not finish before the function's deadline", {
             code: "RECORD_DEADLINE",
+            details: { retryAfterSeconds: leaseSeconds },
           }),
         ),
       Math.max(0, deadlineAt - Date.now()),

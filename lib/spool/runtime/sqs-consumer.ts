@@ -292,7 +292,7 @@ export function createSqsConsumer<M, R>(
         const work = deps.faults
           ? deps.faults.runRecord(record, attempt, () => context.getRemainingTimeInMillis(), run)
           : run();
-        return await beforeDeadline(work, deadlineAt);
+        return await beforeDeadline(work, deadlineAt, leaseSeconds);
       } catch (error) {
         if (error instanceof HeldOnQueue) {
           // Not a failure: back on the queue when it is due (its FIFO group waits behind it).

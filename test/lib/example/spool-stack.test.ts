@@ -181,7 +181,10 @@ describe("SpoolStack test hooks", () => {
       expect(fn.Environment.Variables.SPOOL_FAULT_INJECTION).toBe("enabled");
       // The long-work consumer's records run longer than 5 s on purpose (see the next test).
       if (fn.Environment.Variables.SPOOL_CONSUMER_NAME === "long-work") continue;
-      expect(fn.Timeout).toBe(5);
+      // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts).
+      expect(fn.Timeout).toBe(
+        fn.Environment.Variables.SPOOL_CONSUMER_NAME === "rate-limited" ? 15 : 5,
+      );
       expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("1");
       expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("8");
     }

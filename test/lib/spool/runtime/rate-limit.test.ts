@@ -166,6 +166,34 @@ describe("RateLimiter.admit", () => {
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 
+  it("defers instead of starting when the wait for its token overslept into the deadline's margin", async () => {
+    table.setTat(BUCKET, T0 + 1500); // next token due in 700 ms...
+    const record = sqsRecord({ messageId: "m", body: { id: "a" } });
+    const lateDeadline = T0 + 2_500;
+    sleep.mockImplementationOnce(async (ms: number) => {
+      clock += ms + 1_500; // ...but the loaded event loop wakes the wait 1.5 s late
+    });
+    await expect(
+      limiter().admit({ record, body: { id: "a" }, attempt: 1, deadlineAt: lateDeadline }),
+    ).rejects.toEqual(new DeferredToQueue(1));
+    expect(
+      sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.DelaySeconds),
+    ).toEqual([1]);
+    expect(metrics.addMetric).toHaveBeenCalledWith("Deferred", "Count", 1);
+  });
+
+  it("starts after its wait when the deadline is still far enough off", async () => {
+    table.setTat(BUCKET, T0 + 1500);
+    const record = sqsRecord({ messageId: "m", body: { id: "a" } });
+    sleep.mockImplementationOnce(async (ms: number) => {
+      clock += ms;
+    });
+    expect(
+      await limiter().admit({ record, body: { id: "a" }, attempt: 1, deadlineAt: T0 + 2_500 }),
+    ).toBe(undefined);
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
   it("defers a standard record over the limit as a delayed copy that keeps body and attributes", async () => {
     table.setTat(BUCKET, T0 + 5000); // next token due in 4.2 s
     const record = sqsRecord({

@@ -36,6 +36,14 @@ describe("beforeDeadline", () => {
     await expect(outcome).rejects.toBeInstanceOf(TransientError);
     await expect(outcome).rejects.toMatchObject({ code: "RECORD_DEADLINE" });
   });
+
+  it("asks for the retry no sooner than the lease, so a run that goes on can finish first", async () => {
+    const never = new Promise<never>(() => undefined);
+    await expect(beforeDeadline(never, Date.now(), 30)).rejects.toMatchObject({
+      code: "RECORD_DEADLINE",
+      details: { retryAfterSeconds: 30 },
+    });
+  });
 });
 
 /** Through the consumer: what the deadline is for. */

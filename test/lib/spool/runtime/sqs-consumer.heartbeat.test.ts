@@ -140,8 +140,10 @@ describe("a consumer with a heartbeat", () => {
     // 30 s left: the record is given up at 28 s (recordDeadlineMs), as without a heartbeat.
     const response = await run(h, 28_000, 30_000, record({ messageId: "m-1", body: body("a") }));
     expect(failedIds(await response)).toEqual(["m-1"]);
+    // Two beats, then the retry delay: no sooner than the 30 s lease (record-deadline.ts).
+    expect(extensionsOf("receipt-m-1")).toBe(3);
     await vi.advanceTimersByTimeAsync(120_000);
-    expect(extensionsOf("receipt-m-1")).toBe(2);
+    expect(extensionsOf("receipt-m-1")).toBe(3);
   });
 
   it("does not fail a record whose extensions fail", async () => {
