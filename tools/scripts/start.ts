@@ -4,6 +4,7 @@
  * with `npm run emulator:stop`.
  */
 
+import { consumerPausedAndResumed, rateLimitHeld } from "./demo/capacity.js";
 import { orderFansOut } from "./demo/events.js";
 import {
   closingStatus,
@@ -50,6 +51,8 @@ async function main() {
     poisonDeadLettered,
     poisonReplayedAfterFix,
     transientRetried,
+    rateLimitHeld,
+    consumerPausedAndResumed,
     delayedTasks,
     recurringRun,
     sagaFulfilled,

@@ -7,30 +7,12 @@ import { bufferIo } from "../../cli/lib/io.js";
 import { runSpool } from "../../cli/spool.js";
 import { functionLogLines } from "../lib/aws.js";
 import { localClientConfig, localEndpoint } from "../lib/local-cloud.js";
-import { bold, dim, ok, say, seconds, step, waitWithProgress } from "../lib/narrate.js";
+import { ok, say, seconds, step, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
+import { spool } from "./spool-cli.js";
 import { declinedOrderId } from "./workflows.js";
 
 const run = randomUUID().slice(0, 6);
-
-/** Runs the real `spool` CLI in this process against the local emulator and shows its output. */
-async function spool(...argv: string[]): Promise<{ out: string; json: unknown }> {
-  const io = bufferIo();
-  say(bold(`$ npx spool ${argv.map((a) => (/[\s'"=]/.test(a) ? `"${a}"` : a)).join(" ")}`));
-  const code = await runSpool(argv, {
-    io,
-    env: { ...process.env, AWS_ENDPOINT_URL: localEndpoint() },
-  });
-  if (code !== 0) throw new Error(`spool ${argv.join(" ")} failed: ${io.err().trim()}`);
-  if (!argv.includes("--json")) say(dim(io.out().trimEnd()));
-  let json: unknown;
-  try {
-    json = JSON.parse(io.out());
-  } catch {
-    json = undefined;
-  }
-  return { out: io.out(), json };
-}
 
 function suppressionKey(recipient: string) {
   return { pk: `suppressed#${recipient.toLowerCase()}`, sk: "suppression" };
