@@ -26,7 +26,12 @@ export const CONSUMER_ENV = {
   rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
+  jobsTable: "SPOOL_JOBS_TABLE",
+  jobKind: "SPOOL_JOB_KIND",
 } as const;
+
+/** A job kind: the `<kind>` of `<kind>:<key>` job ids, so it holds no colon. */
+export const JOB_KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
@@ -45,6 +50,15 @@ export interface ConsumerConfig {
   readonly heartbeat?: HeartbeatPolicy | undefined;
   /** Undefined: no rate limit (see rate-limit.ts). */
   readonly rateLimit?: RateLimitPolicy | undefined;
+  /** Undefined: no job tracking (see job-tracking.ts). */
+  readonly jobs?: JobTrackingConfig | undefined;
+}
+
+/** Where a consumer that tracks its messages as jobs keeps them. */
+export interface JobTrackingConfig {
+  readonly table: string;
+  /** The `<kind>` of its job ids; the consumer name unless set. */
+  readonly kind: string;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -86,7 +100,27 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     ),
     heartbeat: heartbeatPolicy(env),
     rateLimit: rateLimitPolicy(env),
+    jobs: jobTrackingConfig(env),
   };
+}
+
+/** The table, and a kind (defaults to the consumer name) that may not come without it. */
+function jobTrackingConfig(env: Env): JobTrackingConfig | undefined {
+  const { jobsTable, jobKind, consumerName } = CONSUMER_ENV;
+  const table = optionalEnv(jobsTable, env);
+  const kind = optionalEnv(jobKind, env) ?? optionalEnv(consumerName, env);
+  if (table === undefined) {
+    if (optionalEnv(jobKind, env) !== undefined) {
+      throw new ConfigurationError(`${jobKind} is set without ${jobsTable}`);
+    }
+    return undefined;
+  }
+  if (kind === undefined || !JOB_KIND_PATTERN.test(kind)) {
+    throw new ConfigurationError(
+      `${jobKind} (or ${consumerName}) must match ${JOB_KIND_PATTERN} to name the jobs of ${jobsTable}, got ${kind === undefined ? "nothing" : `"${kind}"`}`,
+    );
+  }
+  return { table, kind };
 }
 
 /** Both variables or neither; an extension must outlast the wait for the next one. */

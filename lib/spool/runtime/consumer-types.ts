@@ -24,6 +24,68 @@ export interface RecordContext {
   /** When SQS accepted the message (its SentTimestamp attribute). */
   readonly sentAt: Date;
   readonly logger: Logger;
+  /**
+   * Records how far the step got on its job (`done` of `total`, and a note) for `spool jobs show`.
+   * A conditional write that changes nothing once the job finished or was canceled; one cheap
+   * UpdateItem, fine once per chunk. Does nothing when the consumer tracks no jobs.
+   */
+  readonly reportProgress: (done: number, total: number, note?: string) => Promise<void>;
+  /**
+   * Whether an operator canceled this message's job (`spool jobs cancel`): a consistent read of
+   * the job. Check it between chunks and return (or throw) when true: the record is then
+   * acknowledged, neither retried nor dead-lettered, and the job stays CANCELED. Always false
+   * when the consumer tracks no jobs.
+   */
+  readonly cancelled: () => Promise<boolean>;
+}
+
+/** A step's progress on its job, as `reportProgress` records it. */
+export interface JobProgressReport {
+  readonly done: number;
+  readonly total: number;
+  readonly note?: string;
+}
+
+/** The delivery a job move came from: recorded on the job (its `messageId`, the history's ref). */
+export interface JobDelivery {
+  readonly messageId: string;
+  readonly correlationId: string;
+  readonly attempt: number;
+}
+
+/** What a delivery found when it asked to run a message's job. */
+export type JobStart =
+  /** Moved to RUNNING (or found RUNNING: an earlier delivery died mid-step); run the step. */
+  | { readonly outcome: "run" }
+  /** CANCELED: drop the message without running the step. */
+  | { readonly outcome: "canceled" }
+  /** Finished already (SUCCEEDED, FAILED, …): a duplicate delivery, acknowledged as done. */
+  | { readonly outcome: "finished"; readonly status: string };
+
+/**
+ * The job table as the consumer uses it (job-tracking.ts), implemented by the job-table
+ * construct's runtime/queue-jobs.ts: the toolkit may not import a construct folder.
+ */
+export interface QueueJobs {
+  /** The job id of a message with this business (idempotency) key: `<kind>:<key>`. */
+  jobId(businessKey: string): string;
+  start(jobId: string, businessKey: string, delivery: JobDelivery): Promise<JobStart>;
+  /** SUCCEEDED; when refused, the status found instead (CANCELED: canceled while it ran). */
+  succeed(
+    jobId: string,
+    delivery: JobDelivery,
+  ): Promise<{ ok: true } | { ok: false; status: string }>;
+  /** RETRYING or DEAD_LETTERED with the failure; a move the job's status refuses is a no-op. */
+  failed(
+    jobId: string,
+    to: "RETRYING" | "DEAD_LETTERED",
+    delivery: JobDelivery,
+    failure: { readonly code: string; readonly message: string; readonly reason?: string },
+  ): Promise<void>;
+  /** Progress on a RUNNING job; false when it is not RUNNING (finished or canceled). */
+  reportProgress(jobId: string, progress: JobProgressReport): Promise<boolean>;
+  /** A consistent read: whether the job is CANCELED now. */
+  isCanceled(jobId: string): Promise<boolean>;
 }
 
 export interface ConsumerDefinition<M, R> {
@@ -65,6 +127,15 @@ export interface ConsumerDefinition<M, R> {
    * @default - nothing
    */
   readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
+  /**
+   * Tracks each message as a job in a job table (`queueJobs()` of the job-table construct's
+   * runtime, given the table the QueueConsumer's `jobs` prop names): job id
+   * `<kind>:<idempotency key>`, moved RUNNING, SUCCEEDED, RETRYING, DEAD_LETTERED; a message
+   * whose job is CANCELED is dropped; the step gets working `reportProgress` and `cancelled`.
+   * See job-tracking.ts.
+   * @default - no job tracking
+   */
+  readonly jobs?: QueueJobs;
 }
 
 export interface ConsumerDependencies {
@@ -91,6 +162,8 @@ export type RecordOutcome<R> =
   | { readonly status: "already-done" }
   /** Out of attempts while another delivery held its work: sent again after this delay. */
   | { readonly status: "requeued"; readonly delaySeconds: number }
+  /** Its job is CANCELED: dropped on arrival, or stopped by its step (job-tracking.ts). */
+  | { readonly status: "canceled"; readonly jobId: string; readonly onArrival: boolean }
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;
