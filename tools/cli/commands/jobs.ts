@@ -221,11 +221,6 @@ async function cancel(
   id: string,
   options: { kind?: string; reason: string; table?: string; auditTable?: string },
 ): Promise<void> {
-  const { auditTableName, DynamoJobCancelAudit, whoAmI } = await import("../lib/audit.js");
-  const { cancelJobAudited } = await import("../lib/job-cancel.js");
-  const inventory = await context.inventory();
-  const table = jobsTable(inventory, options.table);
-  const clients = context.clients();
   if (!options.kind && !id.includes(":")) {
     // A usage error (exit 2), before anything is read: a cancel must name exactly one job.
     throw new SpoolCliError(
@@ -233,6 +228,11 @@ async function cancel(
       2,
     );
   }
+  const { auditTableName, DynamoJobCancelAudit, whoAmI } = await import("../lib/audit.js");
+  const { cancelJobAudited } = await import("../lib/job-cancel.js");
+  const inventory = await context.inventory();
+  const table = jobsTable(inventory, options.table);
+  const clients = context.clients();
   const outcome = await cancelJobAudited(
     options.kind ? jobIdFor(options.kind, id) : id,
     options.reason,

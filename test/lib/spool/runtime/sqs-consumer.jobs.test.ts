@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { RecordContext } from "../../../../lib/spool/runtime/consumer-types.js";
 import { PermanentError } from "../../../../lib/spool/runtime/errors.js";
 import { FakeQueueJobs } from "../../../helpers/fake-queue-jobs.js";
 import {
@@ -22,7 +23,7 @@ const CHUNKS = 10;
 
 /** A step of CHUNKS chunks that checks for a cancel before each and reports after each. */
 function chunkedStep(done: number[]) {
-  return async (_m: Message, ctx: Parameters<Parameters<typeof harness>[0]["process"] & {}>[1]) => {
+  return async (_m: Message, ctx: RecordContext) => {
     for (let chunk = 0; chunk < CHUNKS; chunk++) {
       if (await ctx.cancelled()) return { handled: `stopped before ${chunk}` };
       done.push(chunk);
