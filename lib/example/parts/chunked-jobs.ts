@@ -48,5 +48,8 @@ export class ChunkedJobs extends Construct {
     new CfnOutput(scope, "ChunkedJobsDeadLetterQueueUrl", {
       value: this.queue.deadLetterQueue.queueUrl,
     });
+    new CfnOutput(scope, "ChunkedJobsFunctionName", {
+      value: this.consumer.function.functionName,
+    });
   }
 }
