@@ -5,8 +5,9 @@ import { effectsTable } from "../env.js";
 import { ChunkedJobMessage, runChunkedJob } from "./chunked-job.js";
 
 export const handler = sqsConsumerHandler(ChunkedJobMessage, ({ dynamo }) => {
+  const db = documentClient(dynamo);
   const deps = {
-    db: documentClient(dynamo),
+    db,
     table: effectsTable(),
     now: () => new Date(),
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
@@ -14,7 +15,7 @@ export const handler = sqsConsumerHandler(ChunkedJobMessage, ({ dynamo }) => {
   return {
     idempotencyKey: (message) => message.jobKey,
     // Each message is the job chunked-job:<jobKey> in the table the stack's `jobs` prop names.
-    jobs: queueJobs(dynamo),
+    jobs: queueJobs(db),
     process: (message, ctx) => runChunkedJob(message, ctx, deps),
   };
 });

@@ -8,7 +8,7 @@ import { invalid } from "../runtime/validation.js";
 /**
  * A consumer that tracks each message as a job: the job table (a JobTable's `table`, or any
  * table keyed by the string `jobId`) and the kind its job ids start with. The handler hands
- * `queueJobs(dynamo)` (job-table/runtime/queue-jobs.ts) to its definition as `jobs`.
+ * `queueJobs(documentClient(dynamo))` (job-table/runtime/queue-jobs.ts) to its definition as `jobs`.
  */
 export interface QueueConsumerJobs {
   readonly table: ITable;

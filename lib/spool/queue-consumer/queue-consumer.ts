@@ -90,7 +90,7 @@ export interface QueueConsumerProps {
   /**
    * Tracks each message as a job in this table (PENDING → RUNNING → SUCCEEDED | RETRYING |
    * DEAD_LETTERED | CANCELED), with progress and cooperative cancel for the step; the handler
-   * passes `queueJobs(dynamo)` as its definition's `jobs`. See the README's "Job tracking".
+   * passes `queueJobs(documentClient(dynamo))` as its definition's `jobs`. See the README's "Job tracking".
    * @default - no job tracking
    */
   readonly jobs?: QueueConsumerJobs;

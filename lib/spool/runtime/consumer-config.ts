@@ -10,11 +10,19 @@ import {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
+import {
+  CONSUMER_NAME_ENV,
+  JOBS_ENV,
+  type JobTrackingConfig,
+  jobTrackingConfig,
+} from "./job-port.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
+
+export { JOB_KIND_PATTERN, type JobTrackingConfig } from "./job-port.js";
 
 /** The environment variables of a queue consumer. */
 export const CONSUMER_ENV = {
-  consumerName: "SPOOL_CONSUMER_NAME",
+  consumerName: CONSUMER_NAME_ENV,
   deadLetterQueueUrl: "SPOOL_DEAD_LETTER_QUEUE_URL",
   maxReceiveCount: "SPOOL_MAX_RECEIVE_COUNT",
   backoffBaseSeconds: "SPOOL_BACKOFF_BASE_SECONDS",
@@ -26,12 +34,8 @@ export const CONSUMER_ENV = {
   rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
-  jobsTable: "SPOOL_JOBS_TABLE",
-  jobKind: "SPOOL_JOB_KIND",
+  ...JOBS_ENV,
 } as const;
-
-/** A job kind: the `<kind>` of `<kind>:<key>` job ids, so it holds no colon. */
-export const JOB_KIND_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
 export const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
@@ -52,13 +56,6 @@ export interface ConsumerConfig {
   readonly rateLimit?: RateLimitPolicy | undefined;
   /** Undefined: no job tracking (see job-tracking.ts). */
   readonly jobs?: JobTrackingConfig | undefined;
-}
-
-/** Where a consumer that tracks its messages as jobs keeps them. */
-export interface JobTrackingConfig {
-  readonly table: string;
-  /** The `<kind>` of its job ids; the consumer name unless set. */
-  readonly kind: string;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -102,25 +99,6 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     rateLimit: rateLimitPolicy(env),
     jobs: jobTrackingConfig(env),
   };
-}
-
-/** The table, and a kind (defaults to the consumer name) that may not come without it. */
-function jobTrackingConfig(env: Env): JobTrackingConfig | undefined {
-  const { jobsTable, jobKind, consumerName } = CONSUMER_ENV;
-  const table = optionalEnv(jobsTable, env);
-  const kind = optionalEnv(jobKind, env) ?? optionalEnv(consumerName, env);
-  if (table === undefined) {
-    if (optionalEnv(jobKind, env) !== undefined) {
-      throw new ConfigurationError(`${jobKind} is set without ${jobsTable}`);
-    }
-    return undefined;
-  }
-  if (kind === undefined || !JOB_KIND_PATTERN.test(kind)) {
-    throw new ConfigurationError(
-      `${jobKind} (or ${consumerName}) must match ${JOB_KIND_PATTERN} to name the jobs of ${jobsTable}, got ${kind === undefined ? "nothing" : `"${kind}"`}`,
-    );
-  }
-  return { table, kind };
 }
 
 /** Both variables or neither; an extension must outlast the wait for the next one. */

@@ -7,6 +7,9 @@ import type { ZodType } from "zod";
 import type { DeadLetterMetadata, DeadLetterReason } from "./dead-letter.js";
 import type { ErrorCode } from "./error-codes.js";
 import type { FaultInjector } from "./faults.js";
+import type { QueueJobs } from "./job-port.js";
+
+export type { JobDelivery, JobProgressReport, JobStart, QueueJobs } from "./job-port.js";
 
 /**
  * The shapes of an SQS consumer: what a handler author defines (the business step and its
@@ -37,55 +40,6 @@ export interface RecordContext {
    * when the consumer tracks no jobs.
    */
   readonly cancelled: () => Promise<boolean>;
-}
-
-/** A step's progress on its job, as `reportProgress` records it. */
-export interface JobProgressReport {
-  readonly done: number;
-  readonly total: number;
-  readonly note?: string;
-}
-
-/** The delivery a job move came from: recorded on the job (its `messageId`, the history's ref). */
-export interface JobDelivery {
-  readonly messageId: string;
-  readonly correlationId: string;
-  readonly attempt: number;
-}
-
-/** What a delivery found when it asked to run a message's job. */
-export type JobStart =
-  /** Moved to RUNNING (or found RUNNING: an earlier delivery died mid-step); run the step. */
-  | { readonly outcome: "run" }
-  /** CANCELED: drop the message without running the step. */
-  | { readonly outcome: "canceled" }
-  /** Finished already (SUCCEEDED, FAILED, …): a duplicate delivery, acknowledged as done. */
-  | { readonly outcome: "finished"; readonly status: string };
-
-/**
- * The job table as the consumer uses it (job-tracking.ts), implemented by the job-table
- * construct's runtime/queue-jobs.ts: the toolkit may not import a construct folder.
- */
-export interface QueueJobs {
-  /** The job id of a message with this business (idempotency) key: `<kind>:<key>`. */
-  jobId(businessKey: string): string;
-  start(jobId: string, businessKey: string, delivery: JobDelivery): Promise<JobStart>;
-  /** SUCCEEDED; when refused, the status found instead (CANCELED: canceled while it ran). */
-  succeed(
-    jobId: string,
-    delivery: JobDelivery,
-  ): Promise<{ ok: true } | { ok: false; status: string }>;
-  /** RETRYING or DEAD_LETTERED with the failure; a move the job's status refuses is a no-op. */
-  failed(
-    jobId: string,
-    to: "RETRYING" | "DEAD_LETTERED",
-    delivery: JobDelivery,
-    failure: { readonly code: string; readonly message: string; readonly reason?: string },
-  ): Promise<void>;
-  /** Progress on a RUNNING job; false when it is not RUNNING (finished or canceled). */
-  reportProgress(jobId: string, progress: JobProgressReport): Promise<boolean>;
-  /** A consistent read: whether the job is CANCELED now. */
-  isCanceled(jobId: string): Promise<boolean>;
 }
 
 export interface ConsumerDefinition<M, R> {

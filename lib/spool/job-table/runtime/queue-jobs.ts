@@ -1,8 +1,12 @@
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { documentClient } from "../../runtime/clients.js";
-import { CONSUMER_ENV, consumerConfigFromEnv } from "../../runtime/consumer-config.js";
-import type { JobDelivery, JobStart, QueueJobs } from "../../runtime/consumer-types.js";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ConfigurationError } from "../../runtime/env.js";
+import {
+  JOBS_ENV,
+  type JobDelivery,
+  type JobStart,
+  jobTrackingConfig,
+  type QueueJobs,
+} from "../../runtime/job-port.js";
 import { isTerminal, jobIdFor } from "../job-states.js";
 import {
   getJob,
@@ -18,21 +22,25 @@ import {
  * Give it to the consumer definition as `jobs`:
  *
  * ```ts
- * sqsConsumerHandler(Schema, ({ dynamo }) => ({ idempotencyKey, jobs: queueJobs(dynamo), process }));
+ * sqsConsumerHandler(Schema, ({ dynamo }) => ({
+ *   idempotencyKey,
+ *   jobs: queueJobs(documentClient(dynamo)),
+ *   process,
+ * }));
  * ```
  *
  * It reads the table and the job kind from the environment the QueueConsumer's `jobs` prop
  * writes, and throws at init when there is none: a handler written to track jobs must not run
  * silently untracked.
  */
-export function queueJobs(dynamo: DynamoDBClient, env = process.env): QueueJobs {
-  const config = consumerConfigFromEnv(env).jobs;
+export function queueJobs(db: DynamoDBDocumentClient, env = process.env): QueueJobs {
+  const config = jobTrackingConfig(env);
   if (!config) {
     throw new ConfigurationError(
-      `${CONSUMER_ENV.jobsTable} is not set: give the QueueConsumer a jobs prop (its job table)`,
+      `${JOBS_ENV.jobsTable} is not set: give the QueueConsumer a jobs prop (its job table)`,
     );
   }
-  return queueJobsIn({ db: documentClient(dynamo), table: config.table }, config.kind);
+  return queueJobsIn({ db, table: config.table }, config.kind);
 }
 
 /** The same on a given store and kind (tests, or a handler outside the construct). */

@@ -107,11 +107,9 @@ describe("queueJobsIn: the job table behind a consumer's job tracking", () => {
   });
 
   it("needs the table the QueueConsumer's jobs prop writes, or fails at init", () => {
-    expect(() => queueJobs(new DynamoDBClient({ region: "us-east-1" }), {})).toThrow(
-      ConfigurationError,
-    );
+    expect(() => queueJobs(store.db, {})).toThrow(ConfigurationError);
     expect(
-      queueJobs(new DynamoDBClient({ region: "us-east-1" }), {
+      queueJobs(store.db, {
         SPOOL_JOBS_TABLE: "jobs",
         SPOOL_JOB_KIND: "export",
       }).jobId("e-1"),
