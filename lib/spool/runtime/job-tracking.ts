@@ -5,8 +5,8 @@
  * operator. The step reports progress and checks for a cancel between chunks.
  *
  * The toolkit may not import a construct folder, so the job table itself sits behind a port
- * (`QueueJobs`, consumer-types.ts): the job-table construct's `runtime/queue-jobs.ts` implements it with the
- * same conditional transitions sagas use. This module decides when to call it and what a
+ * (`QueueJobs`, job-port.ts): the job-table construct's `runtime/queue-jobs.ts` implements it
+ * with the same conditional transitions sagas use. This module decides when to call it and what a
  * record's outcome is; sqs-consumer.ts only hooks it in.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
@@ -51,7 +51,6 @@ export interface JobTracking<M> {
    * cancel it is. Without: the step runs with a context whose job calls do nothing.
    */
   run<R>(
-    message: M,
     key: string,
     context: StepContext,
     step: (context: RecordContext) => Promise<R>,
@@ -120,7 +119,6 @@ export function jobTracking<M>(
 
   return {
     async run<R>(
-      _message: M,
       key: string,
       context: StepContext,
       step: (context: RecordContext) => Promise<R>,

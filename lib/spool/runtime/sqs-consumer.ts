@@ -85,7 +85,7 @@ export function createSqsConsumer<M, R>(
   const runStep = async (input: IdempotentInput<M>, context: StepContext, admit?: Admit) => {
     await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
     // As a job, if the consumer tracks jobs (job-tracking.ts): RUNNING, then SUCCEEDED.
-    const value = await jobs.run(input.message, input.key, context, (ctx) =>
+    const value = await jobs.run(input.key, context, (ctx) =>
       definition.process(input.message, ctx),
     );
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {

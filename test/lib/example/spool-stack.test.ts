@@ -181,7 +181,9 @@ describe("SpoolStack test hooks", () => {
       expect(fn.Environment.Variables.SPOOL_FAULT_INJECTION).toBe("enabled");
       // The long-work and chunked-job consumers' records run longer than 5 s on purpose (see
       // their tests below).
-      if (["long-work", "chunked-job"].includes(fn.Environment.Variables.SPOOL_CONSUMER_NAME)) {
+      if (
+        ["long-work", "chunked-job"].includes(String(fn.Environment.Variables.SPOOL_CONSUMER_NAME))
+      ) {
         continue;
       }
       // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts).
