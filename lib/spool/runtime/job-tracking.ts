@@ -43,7 +43,7 @@ export class JobAlreadyFinished extends Error {
 
 export type StepContext = Omit<RecordContext, "reportProgress" | "cancelled">;
 
-export interface JobTracking<M> {
+export interface JobTracking {
   /**
    * Runs the step of one delivery. With job tracking: RUNNING before it (a CANCELED job is
    * dropped, a finished one acknowledged, both by throwing past the idempotency layer),
@@ -85,7 +85,7 @@ function checkProgress(done: number, total: number): void {
 export function jobTracking<M>(
   definition: Pick<ConsumerDefinition<M, unknown>, "schema" | "idempotencyKey" | "jobs">,
   deps: { readonly logger: Logger; readonly metrics: Metrics },
-): JobTracking<M> {
+): JobTracking {
   const jobs = definition.jobs;
   // The job of each error a tracked step threw, so only a delivery that ran the step moves its
   // job to RETRYING (a duplicate turned away while another delivery runs it must not).
