@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../spool/idempotency-table/index.js";
+import { ChunkedJobs } from "./parts/chunked-jobs.js";
 import { Events } from "./parts/events.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
@@ -33,6 +34,8 @@ export class SpoolStack extends Stack {
   readonly longWork: LongWork | undefined;
   /** Test hooks only: a rate-limited consumer. */
   readonly rateLimited: RateLimited | undefined;
+  /** Test hooks only: queue messages tracked as jobs, with progress and cancel. */
+  readonly chunkedJobs: ChunkedJobs | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -105,6 +108,15 @@ export class SpoolStack extends Stack {
           effectsTable,
           handlerEnvironment,
           consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.chunkedJobs = testHooks
+      ? new ChunkedJobs(this, "ChunkedJobs", {
+          idempotencyTable,
+          jobs: this.workflows.jobs,
+          effectsTable,
+          handlerEnvironment,
           backoff,
         })
       : undefined;

@@ -68,6 +68,7 @@ export interface HarnessOptions {
   readonly idempotencyKey?: (message: Message) => string;
   readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
   readonly isDone?: ConsumerDefinition<Message, { handled: string }>["isDone"];
+  readonly jobs?: ConsumerDefinition<Message, { handled: string }>["jobs"];
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -96,6 +97,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       process,
       ...(options.notBefore ? { notBefore: options.notBefore } : {}),
       ...(options.isDone ? { isDone: options.isDone } : {}),
+      ...(options.jobs ? { jobs: options.jobs } : {}),
     },
     config,
     {

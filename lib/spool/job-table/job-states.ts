@@ -55,7 +55,9 @@ export const JOB_TRANSITIONS: Readonly<Record<JobSource, readonly JobStatus[]>> 
   NEW: ["PENDING", "RUNNING", "DEAD_LETTERED"],
   PENDING: ["RUNNING", "RETRYING", "DEAD_LETTERED", "CANCELED"],
   RETRYING: ["RUNNING", "RETRYING", "FAILED", "DEAD_LETTERED", "CANCELED"],
-  RUNNING: ["SUCCEEDED", "RETRYING", "COMPENSATING", "FAILED", "CANCELED"],
+  // DEAD_LETTERED straight from RUNNING: a queue step that failed for good (a PermanentError) is
+  // parked without a retry in between.
+  RUNNING: ["SUCCEEDED", "RETRYING", "COMPENSATING", "FAILED", "DEAD_LETTERED", "CANCELED"],
   COMPENSATING: ["COMPENSATED", "FAILED"],
   SUCCEEDED: [],
   FAILED: [],

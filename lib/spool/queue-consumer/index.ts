@@ -1,3 +1,4 @@
+export type { QueueConsumerJobs } from "./jobs.js";
 export {
   type ConsumerAlarmOptions,
   type ConsumerMonitoringOptions,

@@ -8,6 +8,7 @@ import { Construct, type IConstruct } from "constructs";
 import { CONSUMER_ENV } from "../runtime/consumer-config.js";
 import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
+import { grantJobs, jobsEnvironment, type QueueConsumerJobs, validateJobs } from "./jobs.js";
 import { type RateLimit, rateLimitEnvironment, validateRateLimit } from "./rate-limit.js";
 
 /** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
@@ -87,6 +88,13 @@ export interface QueueConsumerProps {
    */
   readonly rateLimit?: RateLimit;
   /**
+   * Tracks each message as a job in this table (PENDING → RUNNING → SUCCEEDED | RETRYING |
+   * DEAD_LETTERED | CANCELED), with progress and cooperative cancel for the step; the handler
+   * passes `queueJobs(documentClient(dynamo))` as its definition's `jobs`. See the README's "Job tracking".
+   * @default - no job tracking
+   */
+  readonly jobs?: QueueConsumerJobs;
+  /**
    * @default 256
    */
   readonly memorySize?: number;
@@ -163,6 +171,7 @@ export class QueueConsumer extends Construct {
 
     validate(this, props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
     validateRateLimit(this, props.rateLimit, props.idempotencyTable !== undefined);
+    const jobKind = validateJobs(this, props.jobs, this.consumerName);
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
@@ -197,6 +206,7 @@ export class QueueConsumer extends Construct {
             }
           : {}),
         ...rateLimitEnvironment(this, props.rateLimit),
+        ...jobsEnvironment(props.jobs, jobKind),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
       },
@@ -229,6 +239,8 @@ export class QueueConsumer extends Construct {
         }),
       );
     }
+
+    grantJobs(this.function, props.jobs, jobKind);
 
     this.eventSource = new SqsEventSource(source.queue, {
       batchSize,

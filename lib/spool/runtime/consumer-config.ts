@@ -10,11 +10,19 @@ import {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
+import {
+  CONSUMER_NAME_ENV,
+  JOBS_ENV,
+  type JobTrackingConfig,
+  jobTrackingConfig,
+} from "./job-port.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
+
+export { JOB_KIND_PATTERN, type JobTrackingConfig } from "./job-port.js";
 
 /** The environment variables of a queue consumer. */
 export const CONSUMER_ENV = {
-  consumerName: "SPOOL_CONSUMER_NAME",
+  consumerName: CONSUMER_NAME_ENV,
   deadLetterQueueUrl: "SPOOL_DEAD_LETTER_QUEUE_URL",
   maxReceiveCount: "SPOOL_MAX_RECEIVE_COUNT",
   backoffBaseSeconds: "SPOOL_BACKOFF_BASE_SECONDS",
@@ -26,6 +34,7 @@ export const CONSUMER_ENV = {
   rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
+  ...JOBS_ENV,
 } as const;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
@@ -45,6 +54,8 @@ export interface ConsumerConfig {
   readonly heartbeat?: HeartbeatPolicy | undefined;
   /** Undefined: no rate limit (see rate-limit.ts). */
   readonly rateLimit?: RateLimitPolicy | undefined;
+  /** Undefined: no job tracking (see job-tracking.ts). */
+  readonly jobs?: JobTrackingConfig | undefined;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -86,6 +97,7 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     ),
     heartbeat: heartbeatPolicy(env),
     rateLimit: rateLimitPolicy(env),
+    jobs: jobTrackingConfig(env),
   };
 }
 

@@ -7,6 +7,9 @@ import type { ZodType } from "zod";
 import type { DeadLetterMetadata, DeadLetterReason } from "./dead-letter.js";
 import type { ErrorCode } from "./error-codes.js";
 import type { FaultInjector } from "./faults.js";
+import type { QueueJobs } from "./job-port.js";
+
+export type { JobDelivery, JobProgressReport, JobStart, QueueJobs } from "./job-port.js";
 
 /**
  * The shapes of an SQS consumer: what a handler author defines (the business step and its
@@ -24,6 +27,19 @@ export interface RecordContext {
   /** When SQS accepted the message (its SentTimestamp attribute). */
   readonly sentAt: Date;
   readonly logger: Logger;
+  /**
+   * Records how far the step got on its job (`done` of `total`, and a note) for `spool jobs show`.
+   * A conditional write that changes nothing once the job finished or was canceled; one cheap
+   * UpdateItem, fine once per chunk. Does nothing when the consumer tracks no jobs.
+   */
+  readonly reportProgress: (done: number, total: number, note?: string) => Promise<void>;
+  /**
+   * Whether an operator canceled this message's job (`spool jobs cancel`): a consistent read of
+   * the job. Check it between chunks and return (or throw) when true: the record is then
+   * acknowledged, neither retried nor dead-lettered, and the job stays CANCELED. Always false
+   * when the consumer tracks no jobs.
+   */
+  readonly cancelled: () => Promise<boolean>;
 }
 
 export interface ConsumerDefinition<M, R> {
@@ -65,6 +81,15 @@ export interface ConsumerDefinition<M, R> {
    * @default - nothing
    */
   readonly onDeadLettered?: (body: unknown, metadata: DeadLetterMetadata) => Promise<void>;
+  /**
+   * Tracks each message as a job in a job table (`queueJobs()` of the job-table construct's
+   * runtime, given the table the QueueConsumer's `jobs` prop names): job id
+   * `<kind>:<idempotency key>`, moved RUNNING, SUCCEEDED, RETRYING, DEAD_LETTERED; a message
+   * whose job is CANCELED is dropped; the step gets working `reportProgress` and `cancelled`.
+   * See job-tracking.ts.
+   * @default - no job tracking
+   */
+  readonly jobs?: QueueJobs;
 }
 
 export interface ConsumerDependencies {
@@ -91,6 +116,8 @@ export type RecordOutcome<R> =
   | { readonly status: "already-done" }
   /** Out of attempts while another delivery held its work: sent again after this delay. */
   | { readonly status: "requeued"; readonly delaySeconds: number }
+  /** Its job is CANCELED: dropped on arrival, or stopped by its step (job-tracking.ts). */
+  | { readonly status: "canceled"; readonly jobId: string; readonly onArrival: boolean }
   | {
       readonly status: "dead-lettered";
       readonly reason: DeadLetterReason;

@@ -12,17 +12,13 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import type { ZodType } from "zod";
 import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
 import { defaultDependencies } from "./consumer-dependencies.js";
-import type {
-  ConsumerDefinition,
-  ConsumerDependencies,
-  RecordContext,
-  RecordOutcome,
-} from "./consumer-types.js";
+import type { ConsumerDefinition, ConsumerDependencies, RecordOutcome } from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
 import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { jobTracking, type StepContext } from "./job-tracking.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
 import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
@@ -38,6 +34,8 @@ export { defaultDependencies } from "./consumer-dependencies.js";
 export type {
   ConsumerDefinition,
   ConsumerDependencies,
+  JobDelivery,
+  QueueJobs,
   RecordContext,
   RecordOutcome,
 } from "./consumer-types.js";
@@ -83,9 +81,13 @@ export function createSqsConsumer<M, R>(
   // returning nothing, or an object with an undefined field, made the update fail (marshalling
   // refuses undefined), left the record IN_PROGRESS, and let the step run again after its lease.
   // Stored as JSON, the first caller gets what a duplicate would read back.
-  const runStep = async (input: IdempotentInput<M>, context: RecordContext, admit?: Admit) => {
+  const jobs = jobTracking(definition, deps);
+  const runStep = async (input: IdempotentInput<M>, context: StepContext, admit?: Admit) => {
     await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
-    const value = await definition.process(input.message, context);
+    // As a job, if the consumer tracks jobs (job-tracking.ts): RUNNING, then SUCCEEDED.
+    const value = await jobs.run(input.key, context, (ctx) =>
+      definition.process(input.message, ctx),
+    );
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
       value: R;
     };
@@ -168,6 +170,13 @@ export function createSqsConsumer<M, R>(
     });
     metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
     recordLogger.warn("dead-lettered", { reason, failure });
+    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    await jobs.deadLettered(
+      body,
+      { messageId: record.messageId, correlationId, attempt },
+      failure,
+      reason,
+    );
     if (definition.onDeadLettered) {
       try {
         await definition.onDeadLettered(body, metadata);
@@ -244,7 +253,7 @@ export function createSqsConsumer<M, R>(
         return { status: "held", delaySeconds };
       }
       const input = idempotentInput(message, key);
-      const recordContext: RecordContext = {
+      const recordContext: StepContext = {
         messageId: record.messageId,
         correlationId,
         attempt,
@@ -261,9 +270,10 @@ export function createSqsConsumer<M, R>(
       };
       const output = await serializer
         .run(key, () => idempotentStep(input, recordContext, admit))
-        .catch(deferralOf);
+        .catch((error: unknown) => jobs.outcomeOf(error) ?? deferralOf(error));
       if (output instanceof DeferredToQueue)
         return { status: "deferred", delaySeconds: output.delaySeconds };
+      if ("status" in output) return output; // its job settled it: canceled, or already finished
       const duplicate = duplicates.has(output);
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
@@ -363,6 +373,11 @@ export function createSqsConsumer<M, R>(
         retryDelays.set(record.messageId, delay);
         metrics.addMetric("Retried", MetricUnit.Count, 1);
         recordLogger.warn("transient failure; will retry", { failure, retryInSeconds: delay });
+        await jobs.retrying(
+          error,
+          { messageId: record.messageId, correlationId, attempt },
+          failure,
+        );
         throw error;
       } finally {
         await heartbeat.stop(record.messageId);

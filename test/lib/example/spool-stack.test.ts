@@ -179,8 +179,13 @@ describe("SpoolStack test hooks", () => {
     expect(consumers.length).toBeGreaterThanOrEqual(2);
     for (const fn of consumers) {
       expect(fn.Environment.Variables.SPOOL_FAULT_INJECTION).toBe("enabled");
-      // The long-work consumer's records run longer than 5 s on purpose (see the next test).
-      if (fn.Environment.Variables.SPOOL_CONSUMER_NAME === "long-work") continue;
+      // The long-work and chunked-job consumers' records run longer than 5 s on purpose (see
+      // their tests below).
+      if (
+        ["long-work", "chunked-job"].includes(String(fn.Environment.Variables.SPOOL_CONSUMER_NAME))
+      ) {
+        continue;
+      }
       // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts).
       expect(fn.Timeout).toBe(
         fn.Environment.Variables.SPOOL_CONSUMER_NAME === "rate-limited" ? 15 : 5,
@@ -226,6 +231,19 @@ describe("SpoolStack test hooks", () => {
       SPOOL_RATE_LIMIT_PER_SECOND: "14",
       SPOOL_RATE_LIMIT_BURST: "14",
     });
+  });
+
+  it("add a chunked-job consumer that tracks its messages as jobs in the workflows' job table", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const fn = functionNamed(synthesized.template, "chunked-job");
+    const jobsTable = synthesized.template.toJSON().Outputs.JobsTableName.Value;
+    expect(fn.Environment.Variables).toMatchObject({
+      SPOOL_JOBS_TABLE: jobsTable,
+      SPOOL_JOB_KIND: "chunked-job",
+      SPOOL_HEARTBEAT_EVERY_SECONDS: "5",
+    });
+    expect(fn.Timeout).toBe(120);
+    expect(variant(AWS_ACCOUNT, false).stack.chunkedJobs).toBeUndefined();
   });
 
   it("are absent without testHooks: no fault injection, production timings", () => {

@@ -8,6 +8,7 @@ import {
 import type { JobReport } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable, truncate } from "../lib/format.js";
+import type { JobCancelOutcome } from "../lib/job-cancel.js";
 import type { JobListing } from "../lib/jobs.js";
 import { positiveInt } from "../lib/options.js";
 import { requireOutput, type StackInventory } from "../lib/stack.js";
@@ -59,6 +60,12 @@ export function renderJobReport(report: JobReport): string {
         : undefined,
     ),
     line("updated", job.updatedAt),
+    line(
+      "progress",
+      job.progress
+        ? `${job.progress.done}/${job.progress.total}${job.progress.note ? ` (${truncate(job.progress.note, 60)})` : ""} at ${job.progress.at}`
+        : undefined,
+    ),
     line("attempts", job.attempts ?? 0),
     line(
       "last error",
@@ -174,6 +181,75 @@ async function show(
   context.emit({ text: renderJobReport(report), json: report });
 }
 
+export function renderJobCancel(o: JobCancelOutcome): string {
+  const lines = [`Canceled job ${o.jobId} (was ${o.before}): ${o.reason}.`];
+  if (o.execution?.stopped) {
+    lines.push(
+      `Stopped its execution ${o.execution.executionArn}: a stop runs no compensation, so its completed steps' effects stay.`,
+    );
+  } else if (o.execution) {
+    lines.push(
+      `Could not stop its execution ${o.execution.executionArn} (${o.execution.error}): it runs on, and its final job write will be refused.`,
+    );
+  } else if (o.before === "RUNNING") {
+    lines.push("A queue step stops at its next cancelled() check; the record is acknowledged.");
+  } else {
+    lines.push("Its message is dropped when it arrives.");
+  }
+  lines.push(`Recorded as cancel ${o.cancelId}.`);
+  return lines.join("\n");
+}
+
+function jobIdArg(value: string): string {
+  const trimmed = value.trim();
+  if (!trimmed) throw new InvalidArgumentError("<id> must not be empty");
+  return trimmed;
+}
+
+function reasonArg(value: string): string {
+  const trimmed = value.trim();
+  if (!trimmed || trimmed.length > 500) {
+    throw new InvalidArgumentError(
+      `--reason must be 1 to 500 characters, got ${trimmed ? `${trimmed.length}` : "an empty one"}`,
+    );
+  }
+  return trimmed;
+}
+
+async function cancel(
+  context: CliContext,
+  id: string,
+  options: { kind?: string; reason: string; table?: string; auditTable?: string },
+): Promise<void> {
+  if (!options.kind && !id.includes(":")) {
+    // A usage error (exit 2), before anything is read: a cancel must name exactly one job.
+    throw new SpoolCliError(
+      `a job id is <kind>:<business key> (e.g. chunked-job:${id}), or pass --kind <kind> with the business key, got "${id}"`,
+      2,
+    );
+  }
+  const { auditTableName, DynamoJobCancelAudit, whoAmI } = await import("../lib/audit.js");
+  const { cancelJobAudited } = await import("../lib/job-cancel.js");
+  const inventory = await context.inventory();
+  const table = jobsTable(inventory, options.table);
+  const clients = context.clients();
+  const outcome = await cancelJobAudited(
+    options.kind ? jobIdFor(options.kind, id) : id,
+    options.reason,
+    {
+      jobs: { db: clients.dynamo, table },
+      sfn: clients.sfn,
+      audit: new DynamoJobCancelAudit(
+        clients.dynamo,
+        auditTableName(inventory, options.auditTable),
+      ),
+      operator: await whoAmI(clients),
+      stack: inventory.stackName,
+    },
+  );
+  context.emit({ text: renderJobCancel(outcome), json: outcome });
+}
+
 function status(value: string, previous: JobStatus[] = []): JobStatus[] {
   const upper = value.toUpperCase();
   if (!isJobStatus(upper)) {
@@ -226,6 +302,31 @@ export const jobsCommand: SpoolCommand = {
       .option("--table <table>", `the job table (default: the stack's ${JOBS_TABLE_OUTPUT})`)
       .action((id: string, options: { kind?: string; table?: string }) =>
         show(context, id, options),
+      );
+
+    jobs
+      .command("cancel")
+      .description(
+        "cancel a job that has not finished: CANCELED, its workflow execution stopped (no compensation), its queue step stopped at its next check; audited",
+      )
+      .argument("<id>", "the job id (chunked-job:j-7), or a business key with --kind", jobIdArg)
+      .option("--kind <kind>", "the job kind, when <id> is a business key")
+      .option(
+        "--reason <text>",
+        "why, recorded on the job and in the audit",
+        reasonArg,
+        "canceled by an operator",
+      )
+      .option("--table <table>", `the job table (default: the stack's ${JOBS_TABLE_OUTPUT})`)
+      .option(
+        "--audit-table <table>",
+        "the audit table (default: the stack's OperatorAuditTableName)",
+      )
+      .action(
+        (
+          id: string,
+          options: { kind?: string; reason: string; table?: string; auditTable?: string },
+        ) => cancel(context, id, options),
       );
 
     jobs

@@ -297,3 +297,76 @@ export class DynamoConsumerAudit implements ConsumerAudit {
     return newestFirst<ConsumerChangeEntry>(this.#db, this.#table, CONSUMER_PARTITION, limit);
   }
 }
+
+/** A `spool jobs cancel`, as the audit records it. */
+export interface JobCancelStarted {
+  readonly cancelId: string;
+  readonly stack: string;
+  readonly table: string;
+  readonly jobId: string;
+  /** The job's status when the operator asked. */
+  readonly before: string;
+  readonly reason: string;
+  /** The workflow execution the job names, which the cancel also stops. */
+  readonly executionArn?: string;
+  readonly operator: Operator;
+  readonly startedAt: string;
+}
+
+export interface JobCancelFinished {
+  /** `refused`: the job moved to a finished status between the read and the cancel. */
+  readonly status: "completed" | "refused" | "failed";
+  readonly after: string | undefined;
+  /** Whether StopExecution was sent and accepted (absent: no execution to stop). */
+  readonly executionStopped?: boolean;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+export interface JobCancelAudit {
+  started(record: JobCancelStarted): Promise<void>;
+  finished(cancelId: string, record: JobCancelFinished): Promise<void>;
+}
+
+export interface JobCancelEntry extends JobCancelStarted, Partial<JobCancelFinished> {}
+
+const JOB_CANCEL_PARTITION = "job-cancels";
+
+/**
+ * Cancels in the same OperatorAudit table, under their own partition sorted by start time:
+ * recorded as `running` before the job is touched, so a cancel whose CLI died midway still names
+ * who asked and what the job's status was.
+ */
+export class DynamoJobCancelAudit implements JobCancelAudit {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #keys = new Map<string, { pk: string; sk: string }>();
+
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    this.#db = db;
+    this.#table = table;
+  }
+
+  async started(record: JobCancelStarted): Promise<void> {
+    const key = { pk: JOB_CANCEL_PARTITION, sk: `${record.startedAt}#${record.cancelId}` };
+    this.#keys.set(record.cancelId, key);
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...key, ...record, status: "running" },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async finished(cancelId: string, record: JobCancelFinished): Promise<void> {
+    const key = this.#keys.get(cancelId);
+    if (!key) throw new Error(`job cancel ${cancelId} was not started through this audit`);
+    await setFields(this.#db, this.#table, key, record);
+  }
+
+  /** The most recent cancels, newest first. */
+  async history(limit: number): Promise<JobCancelEntry[]> {
+    return newestFirst<JobCancelEntry>(this.#db, this.#table, JOB_CANCEL_PARTITION, limit);
+  }
+}

@@ -4,6 +4,7 @@ import { IllegalTransitionError } from "../../runtime/transitions.js";
 import {
   isJobStatus,
   JOB_KEY_ATTRIBUTE,
+  JOB_STATUS_ATTRIBUTE,
   JOB_TABLE,
   type JobField,
   type JobSource,
@@ -65,6 +66,16 @@ export interface JobRecord {
   /** The workflow execution running (or that ran) the work. */
   readonly executionArn?: string;
   readonly transitions: JobTransitionRecord[];
+  /** How far a running step got, as it last reported (see reportJobProgress). */
+  readonly progress?: JobProgress;
+}
+
+/** A running job's own account of how far it got: `done` of `total` units, and a note. */
+export interface JobProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly note?: string;
+  readonly at: string;
 }
 
 export interface JobTransition {
@@ -175,6 +186,51 @@ export async function getJob(store: JobStore, jobId: string): Promise<JobRecord 
     throw new Error(`job ${jobId} has an unknown status ${JSON.stringify(Item.status)}`);
   }
   return { transitions: [], ...Item } as unknown as JobRecord;
+}
+
+/**
+ * Records how far a RUNNING job got. Not a transition (the status stays), so it is not in the
+ * job's history; the write is conditional on RUNNING, so a report that arrives after the job
+ * finished or was canceled changes nothing. One UpdateItem with no read and nothing returned:
+ * cheap enough to call once per chunk. Returns whether it was written (false: not RUNNING).
+ */
+export async function reportJobProgress(
+  store: JobStore,
+  jobId: string,
+  progress: Omit<JobProgress, "at">,
+): Promise<boolean> {
+  const at = (store.now?.() ?? new Date()).toISOString();
+  // No undefined attribute: the document client refuses to marshal one.
+  const record: JobProgress = {
+    done: progress.done,
+    total: progress.total,
+    ...(progress.note ? { note: progress.note } : {}),
+    at,
+  };
+  try {
+    await store.db.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { [JOB_KEY_ATTRIBUTE]: jobId },
+        UpdateExpression: "SET #progress = :progress, #updatedAt = :at",
+        ConditionExpression: "#status = :running",
+        ExpressionAttributeNames: {
+          "#progress": "progress",
+          "#updatedAt": "updatedAt",
+          "#status": JOB_STATUS_ATTRIBUTE,
+        },
+        ExpressionAttributeValues: {
+          ":progress": record,
+          ":at": at,
+          ":running": "RUNNING" satisfies JobStatus,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
 
 /**

@@ -43,7 +43,25 @@ describe("consumerConfigFromEnv", () => {
       rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
       rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
       rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
+      jobsTable: "SPOOL_JOBS_TABLE",
+      jobKind: "SPOOL_JOB_KIND",
     });
+  });
+
+  it("reads job tracking: the table, and a kind that defaults to the consumer name", () => {
+    expect(
+      consumerConfigFromEnv({ SPOOL_JOBS_TABLE: "jobs", SPOOL_JOB_KIND: "export" }).jobs,
+    ).toEqual({ table: "jobs", kind: "export" });
+    expect(
+      consumerConfigFromEnv({ SPOOL_JOBS_TABLE: "jobs", SPOOL_CONSUMER_NAME: "reports" }).jobs,
+    ).toEqual({ table: "jobs", kind: "reports" });
+    expect(consumerConfigFromEnv({}).jobs).toBeUndefined();
+    expect(() => consumerConfigFromEnv({ SPOOL_JOB_KIND: "export" })).toThrow(
+      "SPOOL_JOB_KIND is set without SPOOL_JOBS_TABLE",
+    );
+    expect(() =>
+      consumerConfigFromEnv({ SPOOL_JOBS_TABLE: "jobs", SPOOL_JOB_KIND: "a:b" }),
+    ).toThrow(/SPOOL_JOB_KIND .* got "a:b"/);
   });
 
   it("reads a rate limit, with its key, and none when its variables are unset", () => {
