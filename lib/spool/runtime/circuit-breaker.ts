@@ -228,9 +228,11 @@ export class DependencyBreaker {
   ) {}
 
   /**
-   * Calls `fn` unless the breaker is open. Its result or error is passed on as it is; an error
-   * that counts (`isFailure`) is counted first. Throws DEPENDENCY_OPEN without calling while open,
-   * and the SDK's error when the breaker's item cannot be read (a transient failure: retried).
+   * Calls `fn` unless the breaker is open. Its result or error is passed on as it is, except
+   * that a failure that counts (`isFailure`) and finds the breaker open once counted (it reached
+   * the threshold, or it was a failed probe) ends in DEPENDENCY_OPEN with the error as its cause.
+   * Throws DEPENDENCY_OPEN without calling while open, and the SDK's error when the breaker's
+   * item cannot be read (a transient failure: retried, nothing was called).
    */
   async call<T>(fn: () => Promise<T>): Promise<T> {
     const admitted = await this.admit();
@@ -238,7 +240,15 @@ export class DependencyBreaker {
     try {
       result = await fn();
     } catch (error) {
-      await this.settle(admitted, error).catch((bookkeeping: unknown) => this.lost(bookkeeping));
+      const openUntil = await this.settle(admitted, error).catch((bookkeeping: unknown) =>
+        this.lost(bookkeeping),
+      );
+      // The breaker is open now (this failure opened it, or others did meanwhile): the record
+      // waits out the cool-down with the others rather than spend a delivery on a retry that
+      // would find it open. The dependency's error is the cause.
+      if (openUntil !== undefined) {
+        throw this.openError(openUntil - this.deps.now().getTime(), error);
+      }
       throw error;
     }
     if (admitted.kind === "probe") {
@@ -282,14 +292,17 @@ export class DependencyBreaker {
     return this.reject(this.policy.coolDownMs);
   }
 
-  /** Records what the dependency did: a failure counted or a probe's outcome. */
-  private async settle(admitted: Admitted, error: unknown): Promise<void> {
+  /**
+   * Records what the dependency did: a failure counted or a probe's outcome. Returns the end of
+   * the cool-down when the breaker is open after a failure that counts.
+   */
+  private async settle(admitted: Admitted, error: unknown): Promise<number | undefined> {
     const failed = error !== undefined && this.policy.isFailure(error);
     const nowMs = this.deps.now().getTime();
     if (admitted.kind === "probe") {
       if (failed) {
-        await this.reopen(admitted.gen, nowMs, "the probe failed");
-        return;
+        const state = await this.reopen(admitted.gen, nowMs, "the probe failed");
+        return state.open ? state.openUntil : undefined;
       }
       const closed = await this.item.write("close", { gen: admitted.gen });
       if (closed.done) {
@@ -297,12 +310,13 @@ export class DependencyBreaker {
         this.deps.metrics.addMetric("BreakerClosed", MetricUnit.Count, 1);
         this.deps.logger.info("circuit closed: the probe succeeded", { dependency: this.name });
       }
-      return;
+      return undefined;
     }
-    if (failed) await this.countFailure(nowMs);
+    return failed ? await this.countFailure(nowMs) : undefined;
   }
 
-  private async countFailure(nowMs: number): Promise<void> {
+  /** Counts a failure; returns the end of the cool-down if the breaker is open after it. */
+  private async countFailure(nowMs: number): Promise<number | undefined> {
     const expiry = (endMs: number) => Math.ceil(endMs / 1000) + IDLE_EXPIRY_SECONDS;
     let windowEnd = this.windowEndSeen;
     for (let tries = 0; tries < MAX_TRIES; tries++) {
@@ -315,28 +329,30 @@ export class DependencyBreaker {
             exp: expiry(nowMs + this.policy.windowMs),
           });
       // Open already (another invocation's failures did it): nothing left to count.
-      if (counted.state.open) return;
+      if (counted.state.open) return counted.state.openUntil;
       windowEnd = counted.state.windowEnd;
       this.windowEndSeen = windowEnd;
       // Not done: the window ended or started under us; the item as it stands says which count
       // to try next (the two conditions exclude each other, so one of them holds).
       if (!counted.done) continue;
-      if (counted.state.failures >= this.policy.failureThreshold) await this.open(nowMs);
-      return;
+      if (counted.state.failures < this.policy.failureThreshold) return undefined;
+      return await this.open(nowMs);
     }
     this.deps.logger.warn("circuit breaker: a failure was not counted (contention)", {
       dependency: this.name,
     });
+    return undefined;
   }
 
-  private async open(nowMs: number): Promise<void> {
+  private async open(nowMs: number): Promise<number | undefined> {
     const openUntil = nowMs + this.policy.coolDownMs;
     const opened = await this.item.write("open", {
       threshold: this.policy.failureThreshold,
       openUntil,
       exp: Math.ceil((openUntil + this.policy.coolDownMs) / 1000) + IDLE_EXPIRY_SECONDS,
     });
-    if (!opened.done) return; // another invocation opened it
+    // Another invocation opened it (or the window moved on): as the item now says.
+    if (!opened.done) return opened.state.open ? opened.state.openUntil : undefined;
     this.openUntilSeen = openUntil;
     this.deps.metrics.addMetric("BreakerOpened", MetricUnit.Count, 1);
     this.deps.logger.warn("circuit opened: the dependency is not called during the cool-down", {
@@ -344,6 +360,7 @@ export class DependencyBreaker {
       failureThreshold: this.policy.failureThreshold,
       coolDownSeconds: this.policy.coolDownMs / 1000,
     });
+    return openUntil;
   }
 
   private async reopen(gen: number, nowMs: number, why: string): Promise<BreakerState> {
@@ -361,17 +378,27 @@ export class DependencyBreaker {
     return reopened.state;
   }
 
+  /** Fails a call without making it. */
   private reject(retryAfterMs: number): never {
-    const seconds = retryAfterSeconds(retryAfterMs);
     this.deps.metrics.addMetric("BreakerRejected", MetricUnit.Count, 1);
-    throw new TransientError(`dependency ${this.name} is unavailable (circuit open): not called`, {
-      code: "DEPENDENCY_OPEN",
-      details: { dependency: this.name, retryAfterSeconds: seconds },
-    });
+    throw this.openError(retryAfterMs);
+  }
+
+  private openError(retryAfterMs: number, cause?: unknown): TransientError {
+    const details = { dependency: this.name, retryAfterSeconds: retryAfterSeconds(retryAfterMs) };
+    return cause === undefined
+      ? new TransientError(`dependency ${this.name} is unavailable (circuit open): not called`, {
+          code: "DEPENDENCY_OPEN",
+          details,
+        })
+      : new TransientError(
+          `dependency ${this.name} failed and its circuit is open: ${(cause as Error).message}`,
+          { code: "DEPENDENCY_OPEN", details, cause },
+        );
   }
 
   /** The dependency's own error is what the record reports; a bookkeeping failure is only logged. */
-  private lost(error: unknown): void {
+  private lost(error: unknown): undefined {
     this.deps.logger.error("circuit breaker: could not record the call's outcome", {
       dependency: this.name,
       error: (error as Error).message,

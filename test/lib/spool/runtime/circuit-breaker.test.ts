@@ -91,7 +91,11 @@ describe("a closed breaker", () => {
     }
     expect(table.state(ID)).toBeUndefined();
     expect(table.num(ID, "failures")).toBe(2);
-    await errorOf(b.call(fn)); // the third, 8 s after the first
+    // The third, 8 s after the first: it opens the breaker, so its record waits the cool-down
+    // out like the ones that follow (the dependency's error is the cause).
+    const opening = await errorOf(b.call(fn));
+    expectOpenError(opening, 20);
+    expect(((opening as Error).cause as Error).message).toBe("503 from the provider");
     expect(table.state(ID)).toBe("open");
     expect(table.num(ID, "openUntil")).toBe(clock + 20_000);
     expect(table.num(ID, "gen")).toBe(1);
@@ -208,7 +212,8 @@ describe("a half-open breaker", () => {
     await openIt();
     clock += 25_000;
     const error = await errorOf(container().call(down));
-    expect((error as Error).message).toBe("503 from the provider");
+    expectOpenError(error, 20);
+    expect(((error as Error).cause as Error).message).toBe("503 from the provider");
     expect(table.state(ID)).toBe("open");
     expect(table.num(ID, "gen")).toBe(2);
     expect(table.num(ID, "openUntil")).toBe(clock + 20_000);
