@@ -1,7 +1,7 @@
 import { CfnOutput, Duration } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
-import { GUARDED_CONSUMER } from "../../../lambdas/breaker-guarded/contract.js";
+import { GUARDED_CONSUMER, GUARDED_DEPENDENCY } from "../../../lambdas/breaker-guarded/contract.js";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
 import { QueueConsumer, type RetryBackoff } from "../../spool/queue-consumer/index.js";
 import { ReliableQueue } from "../../spool/reliable-queue/index.js";
@@ -36,6 +36,7 @@ export class BreakerGuarded extends Construct {
       entry: lambdaEntry("breaker-guarded/handler.ts"),
       consumerName: GUARDED_CONSUMER,
       idempotencyTable: props.idempotencyTable.table,
+      breakers: [GUARDED_DEPENDENCY],
       timeout: props.consumerTimeout,
       backoff: props.backoff,
       environment: { ...props.handlerEnvironment, EFFECTS_TABLE: props.effectsTable.tableName },

@@ -60,14 +60,14 @@ export interface BreakerPolicy {
   readonly isFailure: (error: unknown) => boolean;
 }
 
-/** A breaker name: part of a DynamoDB key and of log lines. */
-const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A breaker name: part of a DynamoDB key, of a metric dimension and of an alarm name. */
+export const BREAKER_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** The longest cool-down: an open record comes back by a delayed copy (at most 900 s per hop). */
 export const MAX_COOL_DOWN_SECONDS = 3600;
 
 /** Resolves and checks a breaker's options; throws a TypeError naming the breaker and the option. */
 export function breakerPolicy(name: string, options: BreakerOptions = {}): BreakerPolicy {
-  if (!NAME.test(name)) {
+  if (!BREAKER_NAME.test(name)) {
     throw new TypeError(
       `dependencyBreaker name must be 1-128 letters, digits or _ . : -, got "${name}"`,
     );
@@ -160,3 +160,6 @@ export function openDependencyRetryAfter(error: unknown): number | undefined {
   const seconds = Number(failure.details?.retryAfterSeconds);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 1;
 }
+
+/** The metric, with a `dependency` dimension, whose Sum above 0 in a minute means an open breaker. */
+export const BREAKER_OPEN_METRIC = "BreakerOpen";

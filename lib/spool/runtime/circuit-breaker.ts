@@ -51,6 +51,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import {
+  BREAKER_OPEN_METRIC,
   type BreakerOptions,
   type BreakerPolicy,
   type BreakerState,
@@ -194,16 +195,24 @@ function stateOf(item: Record<string, AttributeValue> | undefined): BreakerState
   };
 }
 
+type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+/** What the breaker needs of Powertools' Metrics. */
+export interface BreakerMetrics {
+  addMetric(name: string, unit: Unit, value: number): unknown;
+  singleMetric?(): {
+    addDimension(name: string, value: string): unknown;
+    addMetric(name: string, unit: Unit, value: number): unknown;
+  };
+}
+
 export interface BreakerDependencies {
   readonly dynamo: DynamoDBClient;
-  /** The consumer's metrics (published with its own at the end of the batch). */
-  readonly metrics: {
-    addMetric(
-      name: string,
-      unit: (typeof MetricUnit)[keyof typeof MetricUnit],
-      value: number,
-    ): unknown;
-  };
+  /**
+   * The consumer's metrics: counts go out with its own at the end of the batch; `BreakerOpen`
+   * goes out at once with a `dependency` dimension (Powertools' singleMetric), for the alarm.
+   */
+  readonly metrics: BreakerMetrics;
   readonly logger: Pick<Logger, "info" | "warn" | "error">;
   readonly now: () => Date;
   /** Where the state is kept: the consumer's name and idempotency table (default: its env). */
@@ -354,7 +363,7 @@ export class DependencyBreaker {
     // Another invocation opened it (or the window moved on): as the item now says.
     if (!opened.done) return opened.state.open ? opened.state.openUntil : undefined;
     this.openUntilSeen = openUntil;
-    this.deps.metrics.addMetric("BreakerOpened", MetricUnit.Count, 1);
+    this.count("BreakerOpened");
     this.deps.logger.warn("circuit opened: the dependency is not called during the cool-down", {
       dependency: this.name,
       failureThreshold: this.policy.failureThreshold,
@@ -372,7 +381,7 @@ export class DependencyBreaker {
     });
     if (reopened.done) {
       this.openUntilSeen = openUntil;
-      this.deps.metrics.addMetric("BreakerOpened", MetricUnit.Count, 1);
+      this.count("BreakerOpened");
       this.deps.logger.warn(`circuit opened again: ${why}`, { dependency: this.name });
     }
     return reopened.state;
@@ -380,8 +389,20 @@ export class DependencyBreaker {
 
   /** Fails a call without making it. */
   private reject(retryAfterMs: number): never {
-    this.deps.metrics.addMetric("BreakerRejected", MetricUnit.Count, 1);
+    this.count("BreakerRejected");
     throw this.openError(retryAfterMs);
+  }
+
+  /**
+   * Counts an opening or a rejection for the consumer, and signals the open breaker on its own
+   * metric (dimension `dependency`), which the consumer's monitoring alarms on by name.
+   */
+  private count(metric: "BreakerOpened" | "BreakerRejected"): void {
+    this.deps.metrics.addMetric(metric, MetricUnit.Count, 1);
+    const single = this.deps.metrics.singleMetric?.();
+    if (!single) return;
+    single.addDimension("dependency", this.name);
+    single.addMetric(BREAKER_OPEN_METRIC, MetricUnit.Count, 1);
   }
 
   private openError(retryAfterMs: number, cause?: unknown): TransientError {

@@ -23,19 +23,31 @@ const OPTIONS: BreakerOptions = { failureThreshold: 3, window: 10, coolDown: 20 
 let table: FakeBreakerTable;
 let clock: number;
 let metrics: string[];
+/** Metrics published on their own, with their dimensions (the alarm's `BreakerOpen`). */
+let signals: string[];
 
 beforeEach(() => {
   dynamoMock.reset();
   table = fakeBreakerTable(dynamoMock);
   clock = T0;
   metrics = [];
+  signals = [];
 });
 
 /** One container's breaker: each call of this makes another "invocation" sharing the table. */
 function container(options: BreakerOptions = OPTIONS): DependencyBreaker {
   return dependencyBreaker("provider", options, {
     dynamo: new DynamoDBClient({}),
-    metrics: { addMetric: (name: string) => void metrics.push(name) },
+    metrics: {
+      addMetric: (name: string) => void metrics.push(name),
+      singleMetric: () => {
+        const dimensions: string[] = [];
+        return {
+          addDimension: (key: string, value: string) => void dimensions.push(`${key}=${value}`),
+          addMetric: (name: string) => void signals.push(`${name}[${dimensions.join(",")}]`),
+        };
+      },
+    },
     logger: new Logger({ logLevel: "SILENT" }),
     now: () => new Date(clock),
     config: { consumerName: "orders", idempotencyTable: "idempotency" },
@@ -111,6 +123,11 @@ describe("a closed breaker", () => {
     expectOpenError(rejected, 20);
     expect(fn).toHaveBeenCalledTimes(3);
     expect(metrics).toEqual(["BreakerOpened", "BreakerRejected"]);
+    // Both signal the open breaker to its alarm, by the dependency's name.
+    expect(signals).toEqual([
+      "BreakerOpen[dependency=provider]",
+      "BreakerOpen[dependency=provider]",
+    ]);
   });
 
   it("does not count failures outside the window: a new window starts with the next one", async () => {
