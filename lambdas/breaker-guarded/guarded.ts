@@ -42,17 +42,21 @@ async function callDependency(runId: string, deps: GuardedDeps): Promise<void> {
 }
 
 /**
- * Calls the dependency through the breaker, then records the effect. The counter is not
- * idempotent on purpose: a record run twice shows as executions 2.
+ * Calls the dependency through the breaker, then records the effect and the delivery it ran on.
+ * The counter is not idempotent on purpose: a record run twice shows as executions 2.
  */
-export async function guardedStep(message: GuardedMessage, deps: GuardedDeps): Promise<void> {
+export async function guardedStep(
+  message: GuardedMessage,
+  attempt: number,
+  deps: GuardedDeps,
+): Promise<void> {
   await deps.breaker.call(() => callDependency(message.runId, deps));
   await deps.db.send(
     new UpdateCommand({
       TableName: deps.table,
       Key: guardedKey(message.runId, message.id),
-      UpdateExpression: "ADD executions :one",
-      ExpressionAttributeValues: { ":one": 1 },
+      UpdateExpression: "ADD executions :one, attempts :attempt",
+      ExpressionAttributeValues: { ":one": 1, ":attempt": new Set([attempt]) },
     }),
   );
 }

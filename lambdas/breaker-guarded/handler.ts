@@ -10,6 +10,6 @@ export const handler = sqsConsumerHandler(GuardedMessage, (deps) => {
   const guarded = { db: documentClient(deps.dynamo), table: effectsTable(), breaker };
   return {
     idempotencyKey: (message) => `${message.runId}#${message.id}`,
-    process: (message) => guardedStep(message, guarded),
+    process: (message, ctx) => guardedStep(message, ctx.attempt, guarded),
   };
 });

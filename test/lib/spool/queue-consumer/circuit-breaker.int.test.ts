@@ -55,6 +55,7 @@ async function effectsOf(runId: string) {
   return (page.Items ?? []).filter((item) => item.sk !== dependencyKey(runId).sk) as {
     sk: string;
     executions: number;
+    attempts: Set<number>;
   }[];
 }
 
@@ -152,6 +153,11 @@ describe("queue consumer with a circuit breaker (breaker-guarded)", () => {
       Array.from({ length: MESSAGES }, (_, i) => `m-${i}`).sort(),
     );
     expect(effects.filter((e) => e.executions !== 1)).toEqual([]);
+    // No delivery was spent waiting for the breaker: a message fails at most once while it is
+    // closed (before it opens; after it closes the dependency is back), and every later refusal
+    // sent a copy that starts again at receive count 1. Retried in place instead, messages would
+    // have spent one delivery per cool-down.
+    expect(effects.filter((e) => [...e.attempts].some((a) => a > 2))).toEqual([]);
     expect((await breaker()).bstate).toBe("closed");
     await waitFor(
       async () => {
