@@ -8,7 +8,8 @@ import { dependencyKey, guardedKey } from "./contract.js";
 export const GuardedMessage = z.object({
   schemaVersion: z.literal(1),
   runId: z.string().min(1),
-  id: z.string().min(1),
+  /** Not starting with `#`: the run's dependency item has that sort key. */
+  id: z.string().regex(/^[^#]/),
   correlationId: z.string().optional(),
 });
 export type GuardedMessage = z.infer<typeof GuardedMessage>;
