@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../spool/idempotency-table/index.js";
+import { BreakerGuarded } from "./parts/breaker-guarded.js";
 import { ChunkedJobs } from "./parts/chunked-jobs.js";
 import { Events } from "./parts/events.js";
 import { LongWork } from "./parts/long-work.js";
@@ -36,6 +37,8 @@ export class SpoolStack extends Stack {
   readonly rateLimited: RateLimited | undefined;
   /** Test hooks only: queue messages tracked as jobs, with progress and cancel. */
   readonly chunkedJobs: ChunkedJobs | undefined;
+  /** Test hooks only: a consumer calling its dependency through a circuit breaker. */
+  readonly breakerGuarded: BreakerGuarded | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -117,6 +120,15 @@ export class SpoolStack extends Stack {
           jobs: this.workflows.jobs,
           effectsTable,
           handlerEnvironment,
+          backoff,
+        })
+      : undefined;
+    this.breakerGuarded = testHooks
+      ? new BreakerGuarded(this, "BreakerGuarded", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
           backoff,
         })
       : undefined;

@@ -3,9 +3,11 @@ import {
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
+  Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import { BREAKER_OPEN_METRIC } from "../runtime/breaker-policy.js";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { invalid, requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
@@ -41,6 +43,12 @@ export interface ConsumerAlarmOptions {
    * @default true
    */
   readonly concurrencyAtCap?: boolean;
+  /**
+   * Alarm, per breaker the consumer declares (`breakers`), when that dependency's breaker opens
+   * or rejects a call within a minute: the dependency is failing and its records wait.
+   * @default true
+   */
+  readonly breakerOpen?: boolean;
 }
 
 /** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
@@ -58,6 +66,7 @@ export const CONSUMER_ALARM_DEFAULTS = {
   maxThrottles: 0,
   durationTimeoutRatio: 0.8,
   concurrencyAtCap: true,
+  breakerOpen: true,
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
@@ -123,6 +132,25 @@ export function consumerKind(
         label: "concurrent executions",
       });
 
+      // Published by circuit-breaker.ts with the consumer's dimensions and the dependency's name.
+      const breakerMetrics = consumer.breakers.map(
+        (name) =>
+          [
+            name,
+            new Metric({
+              namespace: consumer.metricsNamespace,
+              metricName: BREAKER_OPEN_METRIC,
+              dimensionsMap: {
+                service: consumer.serviceName,
+                consumer: consumer.consumerName,
+                dependency: name,
+              },
+              statistic: "Sum",
+              period: MINUTE,
+            }),
+          ] as const,
+      );
+
       const timeoutMs = consumer.timeout.toMilliseconds();
       const durationLimit: HorizontalAnnotation[] = [
         { value: timeoutMs, label: "timeout", color: "#d62728" },
@@ -167,6 +195,18 @@ export function consumerKind(
             evaluationPeriods: 5,
           });
         }
+        if (o.breakerOpen) {
+          for (const [name, metric] of breakerMetrics) {
+            context.addAlarm(`breaker-open-${name}`, {
+              alarmDescription: `The circuit breaker of dependency ${name} of consumer ${consumer.consumerName} is open: calls to it failed past the breaker's threshold, and its records are deferred until a probe succeeds.`,
+              metric,
+              threshold: 1,
+              comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              treatMissingData: TreatMissingData.NOT_BREACHING,
+              evaluationPeriods: 1,
+            });
+          }
+        }
       }
 
       context.addWidgets(
@@ -188,6 +228,15 @@ export function consumerKind(
           width: 8,
         }),
       );
+      if (breakerMetrics.length > 0) {
+        context.addWidgets(
+          new GraphWidget({
+            title: `${context.name}: open breakers (opened or rejecting, per minute)`,
+            left: breakerMetrics.map(([name, metric]) => metric.with({ label: name })),
+            width: 24,
+          }),
+        );
+      }
     },
   };
 }

@@ -8,6 +8,7 @@ import { Construct, type IConstruct } from "constructs";
 import { CONSUMER_ENV } from "../runtime/consumer-config.js";
 import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
+import { validateBreakers } from "./breakers.js";
 import { grantJobs, jobsEnvironment, type QueueConsumerJobs, validateJobs } from "./jobs.js";
 import { type RateLimit, rateLimitEnvironment, validateRateLimit } from "./rate-limit.js";
 
@@ -95,6 +96,13 @@ export interface QueueConsumerProps {
    */
   readonly jobs?: QueueConsumerJobs;
   /**
+   * The names of the dependency breakers its handler creates (`dependencyBreaker(name, ...)`,
+   * kept in the `idempotencyTable`, which they require). Monitoring makes one alarm per name
+   * that fires while that breaker is open.
+   * @default - none declared: breakers still work, but no alarm watches them
+   */
+  readonly breakers?: readonly string[];
+  /**
    * @default 256
    */
   readonly memorySize?: number;
@@ -157,6 +165,11 @@ export class QueueConsumer extends Construct {
   readonly timeout: Duration;
   /** The event source's concurrency cap (monitoring alarms when it stays at the cap). */
   readonly maxConcurrency: number;
+  /** The dependency breakers its handler declares (monitoring alarms on each while open). */
+  readonly breakers: readonly string[];
+  /** Where its EMF metrics go, and their `service` dimension (monitoring reads them). */
+  readonly metricsNamespace: string;
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: QueueConsumerProps) {
     super(scope, id);
@@ -172,6 +185,9 @@ export class QueueConsumer extends Construct {
     validate(this, props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
     validateRateLimit(this, props.rateLimit, props.idempotencyTable !== undefined);
     const jobKind = validateJobs(this, props.jobs, this.consumerName);
+    this.breakers = validateBreakers(this, props.breakers, props.idempotencyTable !== undefined);
+    this.metricsNamespace = props.metricsNamespace ?? "Spool";
+    this.serviceName = props.serviceName ?? this.consumerName;
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
@@ -207,8 +223,8 @@ export class QueueConsumer extends Construct {
           : {}),
         ...rateLimitEnvironment(this, props.rateLimit),
         ...jobsEnvironment(props.jobs, jobKind),
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       },
     });
 
@@ -222,7 +238,8 @@ export class QueueConsumer extends Construct {
     if (!source.fifo) source.queue.grantSendMessages(this.function);
     if (props.idempotencyTable) {
       // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>", its rate
-      // limit's buckets are "<consumerName>#rate-limit#<bucket>"): the table is shared, and one
+      // limit's buckets are "<consumerName>#rate-limit#<bucket>", its dependency breakers
+      // "<consumerName>#breaker#<name>"): the table is shared, and one
       // consumer must not touch another's (or a producer's) keys.
       this.function.addToRolePolicy(
         new PolicyStatement({

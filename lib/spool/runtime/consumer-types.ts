@@ -110,7 +110,10 @@ export type RecordOutcome<R> =
   | { readonly status: "duplicate"; readonly result: R }
   /** Arrived before its `notBefore`: sent again with this delay (standard queues). */
   | { readonly status: "held"; readonly delaySeconds: number }
-  /** Over its rate limit: sent again with this delay (standard queues; see rate-limit.ts). */
+  /**
+   * Over its rate limit, or its dependency's breaker open: sent again with this delay (standard
+   * queues; see rate-limit.ts and circuit-breaker.ts).
+   */
   | { readonly status: "deferred"; readonly delaySeconds: number }
   /** Out of attempts, its effect already done (`isDone`): acknowledged, no dead letter. */
   | { readonly status: "already-done" }

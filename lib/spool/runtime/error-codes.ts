@@ -84,6 +84,10 @@ export const SPOOL_ERROR_CODES = {
     kind: "transient",
     meaning: "skipped behind a failed earlier message of its FIFO group on its last attempt",
   },
+  DEPENDENCY_OPEN: {
+    kind: "transient",
+    meaning: "the dependency's circuit breaker is open: not called, retried after its cool-down",
+  },
 
   // AWS errors that classify() reads as permanent: the request itself is wrong.
   ValidationException: { kind: "permanent", meaning: "AWS refused the request as invalid" },

@@ -10,6 +10,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
+import { openDependencyRetryAfter } from "./breaker-policy.js";
 import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
 import { defaultDependencies } from "./consumer-dependencies.js";
 import type { ConsumerDefinition, ConsumerDependencies, RecordOutcome } from "./consumer-types.js";
@@ -21,7 +22,13 @@ import { startHeartbeat } from "./heartbeat.js";
 import { jobTracking, type StepContext } from "./job-tracking.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
-import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
+import {
+  type Admit,
+  DeferredToQueue,
+  deferralOf,
+  deferralSeconds,
+  rateLimiterFor,
+} from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs, startBeforeDeadline } from "./record-deadline.js";
 import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
@@ -314,6 +321,22 @@ export function createSqsConsumer<M, R>(
           metrics.addMetric("Held", MetricUnit.Count, 1);
           recordLogger.info("not yet due: held on the queue", { delaySeconds: error.delaySeconds });
           throw error;
+        }
+        const openFor = openDependencyRetryAfter(error);
+        if (openFor !== undefined && !fifo) {
+          // A dependency's breaker is open (circuit-breaker.ts): the record did nothing, so it
+          // comes back as a copy after the cool-down that starts at receive count 1, as a rate
+          // limit's deferral does. FIFO records take the failure policy's retry (in place).
+          try {
+            const seconds = deferralSeconds(openFor * 1000, deps.random);
+            const delaySeconds = await holdUntilDue(sqs, record, seconds);
+            recordLogger.info("dependency unavailable (circuit open): deferred", { delaySeconds });
+            return { status: "deferred", delaySeconds };
+          } catch (sendError) {
+            recordLogger.warn("could not defer the record; it is retried instead", {
+              error: (sendError as Error).message,
+            });
+          }
         }
         const failure = classify(error);
         const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };

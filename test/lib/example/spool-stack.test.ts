@@ -246,6 +246,14 @@ describe("SpoolStack test hooks", () => {
     expect(variant(AWS_ACCOUNT, false).stack.chunkedJobs).toBeUndefined();
   });
 
+  it("add a breaker-guarded consumer whose breaker is declared (alarmed) and kept in the idempotency table", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const fn = functionNamed(synthesized.template, "breaker-guarded");
+    expect(fn.Environment.Variables.SPOOL_IDEMPOTENCY_TABLE).toBeDefined();
+    expect(synthesized.stack.breakerGuarded?.consumer.breakers).toEqual(["dependency"]);
+    expect(variant(AWS_ACCOUNT, false).stack.breakerGuarded).toBeUndefined();
+  });
+
   it("are absent without testHooks: no fault injection, production timings", () => {
     const synthesized = variant(AWS_ACCOUNT, false);
     const { template } = synthesized;
