@@ -3,9 +3,11 @@ import {
   ComparisonOperator,
   GraphWidget,
   type HorizontalAnnotation,
+  Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
+import { REPLAY_DEAD_LETTERED_AGAIN_METRIC } from "../runtime/replay-marker.js";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { invalid, requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
@@ -41,6 +43,13 @@ export interface ConsumerAlarmOptions {
    * @default true
    */
   readonly concurrencyAtCap?: boolean;
+  /**
+   * Alarm when more replayed messages than this are dead-lettered again within 5 minutes
+   * (the consumer's `ReplayDeadLetteredAgain` metric): a `spool dlq replay` did not fix what
+   * killed them. `spool dlq history <replay-id>` says which.
+   * @default 0
+   */
+  readonly maxReplayDeadLetteredAgain?: number;
 }
 
 /** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
@@ -58,6 +67,7 @@ export const CONSUMER_ALARM_DEFAULTS = {
   maxThrottles: 0,
   durationTimeoutRatio: 0.8,
   concurrencyAtCap: true,
+  maxReplayDeadLetteredAgain: 0,
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
@@ -67,6 +77,13 @@ export function validateConsumerAlarmOptions(
 ): void {
   requireInteger(scope, `${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
   requireInteger(scope, `${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
+  requireInteger(
+    scope,
+    `${prefix}maxReplayDeadLetteredAgain`,
+    options.maxReplayDeadLetteredAgain,
+    0,
+    1_000_000_000,
+  );
   const ratio = options.durationTimeoutRatio;
   if (ratio !== undefined && !Token.isUnresolved(ratio) && !(ratio > 0 && ratio <= 1)) {
     invalid(
@@ -123,6 +140,16 @@ export function consumerKind(
         label: "concurrent executions",
       });
 
+      // Published by the consumer itself (EMF, with Powertools' `service` dimension).
+      const replayDeadLetteredAgain = new Metric({
+        namespace: consumer.metricsNamespace,
+        metricName: REPLAY_DEAD_LETTERED_AGAIN_METRIC,
+        dimensionsMap: { service: consumer.serviceName, consumer: consumer.consumerName },
+        statistic: "Sum",
+        period: Duration.minutes(5),
+        label: "replayed, dead-lettered again",
+      });
+
       const timeoutMs = consumer.timeout.toMilliseconds();
       const durationLimit: HorizontalAnnotation[] = [
         { value: timeoutMs, label: "timeout", color: "#d62728" },
@@ -167,12 +194,21 @@ export function consumerKind(
             evaluationPeriods: 5,
           });
         }
+        context.addAlarm("replay-dead-lettered-again", {
+          alarmDescription: `More than ${o.maxReplayDeadLetteredAgain} replayed messages were dead-lettered again by consumer ${consumer.consumerName} within 5 minutes: the replay did not fix them (spool dlq history <replay-id>).`,
+          metric: replayDeadLetteredAgain,
+          threshold: o.maxReplayDeadLetteredAgain,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: 1,
+        });
       }
 
       context.addWidgets(
         new GraphWidget({
           title: `${context.name}: invocations`,
           left: [invocations, errors, throttles],
+          right: [replayDeadLetteredAgain],
           width: 8,
         }),
         new GraphWidget({

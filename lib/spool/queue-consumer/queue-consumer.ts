@@ -149,6 +149,9 @@ export class QueueConsumer extends Construct {
   readonly timeout: Duration;
   /** The event source's concurrency cap (monitoring alarms when it stays at the cap). */
   readonly maxConcurrency: number;
+  /** Where its EMF metrics go, and their `service` dimension (monitoring alarms on them). */
+  readonly metricsNamespace: string;
+  readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: QueueConsumerProps) {
     super(scope, id);
@@ -166,6 +169,8 @@ export class QueueConsumer extends Construct {
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
+    this.metricsNamespace = props.metricsNamespace ?? "Spool";
+    this.serviceName = props.serviceName ?? this.consumerName;
 
     this.function = new SpoolFunction(this, "Function", {
       entry: props.entry,
@@ -197,8 +202,8 @@ export class QueueConsumer extends Construct {
             }
           : {}),
         ...rateLimitEnvironment(this, props.rateLimit),
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? this.consumerName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "Spool",
+        POWERTOOLS_SERVICE_NAME: this.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       },
     });
 
