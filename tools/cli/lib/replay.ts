@@ -4,6 +4,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
+import { parseReplayMarker } from "../../../lib/spool/runtime/replay-marker.js";
 import type { Operator, ReplayAudit } from "./audit.js";
 import { DeadLetterReader, queueCounts } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
@@ -274,6 +275,9 @@ export async function replayDeadLetters(
         }
         examined++;
         if (request.dryRun) deps.progress?.tick(1);
+        // Sent by this very replay and already dead-lettered again while it runs (a consumer
+        // fails it at once): replaying it again would go round until the operator stops it.
+        if (parseReplayMarker(letter.attributes)?.replayId === replayId) continue;
         if (limitReached() || !matchDeadLetter(request.filter, letter, now()).match) continue;
         matched++;
         const summary: ReplayedMessage = {

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -265,6 +266,20 @@ describe("spool dlq history <replay-id>", () => {
       settled: false,
     });
     expect(report.messages.filter((m) => m.outcome === "unsettled")).toHaveLength(2);
+  });
+
+  it("does not replay again what this very replay sent and a consumer dead-lettered at once", async () => {
+    for (let n = 0; n < 3; n++) sqs.put(DLQ, JSON.stringify({ n }), deadLetterAttributes(n));
+    // A consumer failing everything as soon as it arrives: the letter is back in the DLQ (with
+    // its mark) before the replay's pass reaches the end of the queue.
+    sqs.mock.on(SendMessageCommand, { QueueUrl: SRC }).callsFake((input) => ({
+      MessageId: sqs.put(DLQ, input.MessageBody, input.MessageAttributes),
+    }));
+    const outcome = await replay();
+    expect(outcome.moved).toBe(3);
+    expect(sqs.messages(DLQ)).toHaveLength(3);
+    expect(sqs.visible(DLQ)).toHaveLength(3);
+    expect(await history()).toMatchObject({ deadLetteredAgain: 3, delivered: 0 });
   });
 
   it("marks a message sent without the mark (all 10 attribute slots used) as untracked", async () => {
