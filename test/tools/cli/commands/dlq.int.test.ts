@@ -383,6 +383,9 @@ describe("what became of a replay, and replaying elsewhere", () => {
       if (i < 7) expect(delivery, id).toBeDefined();
       else expect(delivery, id).toBeUndefined();
     }
+    const text = await spool("dlq", "history", replayId);
+    expect(text.out).toMatch(/delivered\s+7/);
+    expect(text.out).toMatch(/dead-lettered again\s+3/);
     // The three died again carrying their replay's mark (the consumer kept it), count 1.
     const letters = await takeDeadLetters(
       output("NotificationsDeadLetterQueueUrl"),
@@ -395,9 +398,6 @@ describe("what became of a replay, and replaying elsewhere", () => {
         count: 1,
       });
     }
-    // Gone from the DLQ now, but the text report still ran on the same audit records.
-    const text = await spool("dlq", "history", replayId);
-    expect(text.out).toMatch(/delivered\s+7/);
     for (const r of stillBlocked) {
       await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
     }
