@@ -8,6 +8,7 @@ import {
 } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import { BREAKER_OPEN_METRIC } from "../runtime/breaker-policy.js";
+import { REPLAY_DEAD_LETTERED_AGAIN_METRIC } from "../runtime/replay-marker.js";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { invalid, requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
@@ -49,6 +50,13 @@ export interface ConsumerAlarmOptions {
    * @default true
    */
   readonly breakerOpen?: boolean;
+  /**
+   * Alarm when more replayed messages than this are dead-lettered again within 5 minutes
+   * (the consumer's `ReplayDeadLetteredAgain` metric): a `spool dlq replay` did not fix what
+   * killed them. `spool dlq history <replay-id>` says which.
+   * @default 0
+   */
+  readonly maxReplayDeadLetteredAgain?: number;
 }
 
 /** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
@@ -67,6 +75,7 @@ export const CONSUMER_ALARM_DEFAULTS = {
   durationTimeoutRatio: 0.8,
   concurrencyAtCap: true,
   breakerOpen: true,
+  maxReplayDeadLetteredAgain: 0,
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
@@ -76,6 +85,13 @@ export function validateConsumerAlarmOptions(
 ): void {
   requireInteger(scope, `${prefix}maxErrors`, options.maxErrors, 0, 1_000_000_000);
   requireInteger(scope, `${prefix}maxThrottles`, options.maxThrottles, 0, 1_000_000_000);
+  requireInteger(
+    scope,
+    `${prefix}maxReplayDeadLetteredAgain`,
+    options.maxReplayDeadLetteredAgain,
+    0,
+    1_000_000_000,
+  );
   const ratio = options.durationTimeoutRatio;
   if (ratio !== undefined && !Token.isUnresolved(ratio) && !(ratio > 0 && ratio <= 1)) {
     invalid(
@@ -150,6 +166,15 @@ export function consumerKind(
             }),
           ] as const,
       );
+      // Published by the consumer itself (EMF, with Powertools' `service` dimension).
+      const replayDeadLetteredAgain = new Metric({
+        namespace: consumer.metricsNamespace,
+        metricName: REPLAY_DEAD_LETTERED_AGAIN_METRIC,
+        dimensionsMap: { service: consumer.serviceName, consumer: consumer.consumerName },
+        statistic: "Sum",
+        period: Duration.minutes(5),
+        label: "replayed, dead-lettered again",
+      });
 
       const timeoutMs = consumer.timeout.toMilliseconds();
       const durationLimit: HorizontalAnnotation[] = [
@@ -207,12 +232,21 @@ export function consumerKind(
             });
           }
         }
+        context.addAlarm("replay-dead-lettered-again", {
+          alarmDescription: `More than ${o.maxReplayDeadLetteredAgain} replayed messages were dead-lettered again by consumer ${consumer.consumerName} within 5 minutes: the replay did not fix them (spool dlq history <replay-id>).`,
+          metric: replayDeadLetteredAgain,
+          threshold: o.maxReplayDeadLetteredAgain,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          evaluationPeriods: 1,
+        });
       }
 
       context.addWidgets(
         new GraphWidget({
           title: `${context.name}: invocations`,
           left: [invocations, errors, throttles],
+          right: [replayDeadLetteredAgain],
           width: 8,
         }),
         new GraphWidget({

@@ -191,6 +191,8 @@ export class QueueConsumer extends Construct {
     this.source = source;
     this.timeout = timeout;
     this.maxConcurrency = maxConcurrency;
+    this.metricsNamespace = props.metricsNamespace ?? "Spool";
+    this.serviceName = props.serviceName ?? this.consumerName;
 
     this.function = new SpoolFunction(this, "Function", {
       entry: props.entry,

@@ -7,6 +7,7 @@ import {
 import type { SQSRecord } from "aws-lambda";
 import type { DeadLetterReason } from "./error-codes.js";
 import type { Classified } from "./errors.js";
+import { REPLAY_ATTRIBUTE } from "./replay-marker.js";
 
 /**
  * The message attribute that carries Spool's dead-letter metadata as JSON.
@@ -124,10 +125,17 @@ export function parseDeadLetterMetadata(
   }
 }
 
-/** The Lambda event's attribute shape → the SendMessage shape, keeping the original attributes. */
+/**
+ * The Lambda event's attribute shape → the SendMessage shape, keeping the original attributes
+ * (at most 9: one slot stays free for the dead-letter metadata). A replay's mark goes first, so
+ * a replayed message dead-lettered again still says which replay sent it, whatever else is cut.
+ */
 export function carriedAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
   const carried: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+  const entries = Object.entries(record.messageAttributes ?? {}).sort(
+    ([a], [b]) => Number(b === REPLAY_ATTRIBUTE) - Number(a === REPLAY_ATTRIBUTE),
+  );
+  for (const [name, value] of entries) {
     if (name === DEAD_LETTER_ATTRIBUTE) continue;
     if (Object.keys(carried).length >= MAX_MESSAGE_ATTRIBUTES - 1) break;
     const dataType = value.dataType ?? "String";

@@ -30,6 +30,7 @@ import {
   rateLimiterFor,
 } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs, startBeforeDeadline } from "./record-deadline.js";
+import { REPLAY_DEAD_LETTERED_AGAIN_METRIC, replayLogKeys } from "./replay-marker.js";
 import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
@@ -176,7 +177,10 @@ export function createSqsConsumer<M, R>(
       now: deps.now(),
     });
     metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
-    recordLogger.warn("dead-lettered", { reason, failure });
+    // A replayed message that died again: the replay did not fix it (an alarm watches this).
+    const replay = replayLogKeys(record.messageAttributes);
+    if (replay.replayId) metrics.addMetric(REPLAY_DEAD_LETTERED_AGAIN_METRIC, MetricUnit.Count, 1);
+    recordLogger.warn("dead-lettered", { reason, failure, ...replay });
     const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
     await jobs.deadLettered(
       body,
@@ -293,8 +297,10 @@ export function createSqsConsumer<M, R>(
       const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
       let body: unknown;
       let correlationId = correlationIdOf(record);
+      // A replayed record's lines name its replay ("processed" included): see replay-marker.ts.
+      const replayKeys = replayLogKeys(record.messageAttributes);
       let recordLogger = logger.createChild({
-        persistentKeys: { messageId: record.messageId, correlationId, attempt },
+        persistentKeys: { messageId: record.messageId, correlationId, attempt, ...replayKeys },
       });
       try {
         // FIFO records run one after another: one that would start past the deadline does not
@@ -303,7 +309,7 @@ export function createSqsConsumer<M, R>(
         body = parseBody(record.body);
         correlationId = correlationIdOf(record, body);
         recordLogger = logger.createChild({
-          persistentKeys: { messageId: record.messageId, correlationId, attempt },
+          persistentKeys: { messageId: record.messageId, correlationId, attempt, ...replayKeys },
         });
         // Whatever ran first (fault injection's slow start) may have taken it past the deadline.
         const run = async () => {

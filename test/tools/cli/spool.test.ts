@@ -25,7 +25,7 @@ describe("spool argument parsing", () => {
       "spool dlq list <queue>",
       "spool dlq show <queue> <id>",
       "spool dlq replay <queue>",
-      "spool dlq history [queue]",
+      "spool dlq history [queue|replay-id]",
       "--stack <name>",
       "--json",
     ]) {

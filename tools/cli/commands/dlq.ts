@@ -1,5 +1,4 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { ReplayHistoryEntry } from "../lib/audit.js";
 import { deadLetterFacts } from "../lib/dead-letter-facts.js";
 import type { DeadLetter } from "../lib/dead-letters.js";
 import { SpoolCliError } from "../lib/errors.js";
@@ -9,9 +8,10 @@ import { positiveInt } from "../lib/options.js";
 import { Progress } from "../lib/progress.js";
 import { parseRate } from "../lib/rate-limiter.js";
 import type { ReplayOutcome } from "../lib/replay.js";
-import { findDeadLetterQueue, findQueue } from "../lib/stack.js";
+import { findDeadLetterQueue } from "../lib/stack.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
 import { registerDisposalCommands } from "./dlq-disposal.js";
+import { registerHistoryCommand } from "./dlq-history.js";
 
 // Kept importable from here, where the replay command's tests have always found it.
 export { filterFromOptions };
@@ -133,17 +133,19 @@ export function renderReplay(outcome: ReplayOutcome): string {
     );
   }
   const rate = outcome.elapsedMs > 0 ? (outcome.moved / outcome.elapsedMs) * 1000 : 0;
+  const where =
+    outcome.target === outcome.queue ? `back to ${outcome.queue}` : `to ${outcome.target}`;
   if (outcome.dryRun) {
     lines.push(
-      `Dry run: ${outcome.matched} of ${outcome.examined} dead letters examined would move from the DLQ of ${outcome.queue} back to it (filter: ${outcome.filter}).`,
+      `Dry run: ${outcome.matched} of ${outcome.examined} dead letters examined would move from the DLQ of ${outcome.queue} ${outcome.target === outcome.queue ? "back to it" : `to ${outcome.target}`} (filter: ${outcome.filter}).`,
     );
   } else if (outcome.method === "message-move-task") {
     lines.push(
-      `SQS moved ${outcome.moved} dead letters back to ${outcome.queue} (move task ${outcome.moveTaskHandle}) in ${formatSeconds(outcome.elapsedMs / 1000)}.`,
+      `SQS moved ${outcome.moved} dead letters ${where} (move task ${outcome.moveTaskHandle}) in ${formatSeconds(outcome.elapsedMs / 1000)}.`,
     );
   } else {
     lines.push(
-      `Moved ${outcome.moved} of ${outcome.examined} dead letters examined back to ${outcome.queue} in ${formatSeconds(outcome.elapsedMs / 1000)} (${rate.toFixed(1)}/s; filter: ${outcome.filter}).`,
+      `Moved ${outcome.moved} of ${outcome.examined} dead letters examined ${where} in ${formatSeconds(outcome.elapsedMs / 1000)} (${rate.toFixed(1)}/s; filter: ${outcome.filter}).`,
     );
   }
   if (outcome.messages.length) {
@@ -178,26 +180,9 @@ export function renderReplay(outcome: ReplayOutcome): string {
     "",
     outcome.dryRun
       ? "Nothing was moved. Run again without --dry-run to move them."
-      : `Recorded as replay ${outcome.replayId} (spool dlq history).`,
+      : `Recorded as replay ${outcome.replayId}: what became of them, spool dlq history ${outcome.replayId}`,
   );
   return lines.join("\n");
-}
-
-function renderHistory(entries: readonly ReplayHistoryEntry[]): string {
-  if (entries.length === 0) return "No replays, archives or discards recorded.";
-  return renderTable(
-    ["started", "action", "queue", "by", "moved", "status", "filter", "id"],
-    entries.map((e) => [
-      e.startedAt,
-      e.action ?? "replay",
-      e.queue,
-      `${e.operator?.principal ?? "?"} (${e.operator?.localUser ?? "?"})`,
-      e.moved ?? "?",
-      (e as { status?: string }).status ?? "?",
-      truncate(e.filter ?? "", 40),
-      e.replayId,
-    ]),
-  );
 }
 
 type ReplayOptions = FilterOptions & {
@@ -207,6 +192,7 @@ type ReplayOptions = FilterOptions & {
   hold: number;
   native: boolean;
   auditTable?: string;
+  to?: string;
 };
 
 async function list(context: CliContext, ref: string, options: { limit: number; hold: number }) {
@@ -267,6 +253,15 @@ async function replay(context: CliContext, ref: string, options: ReplayOptions) 
   const inventory = await context.inventory();
   const queue = findDeadLetterQueue(inventory, ref);
   const clients = context.clients();
+  const target =
+    options.to === undefined
+      ? undefined
+      : await (await import("../lib/replay-target.js")).resolveReplayTarget(
+          inventory,
+          clients.sqs,
+          options.to,
+          queue,
+        );
   const audit = options.dryRun
     ? undefined
     : new DynamoReplayAudit(clients.dynamo, auditTableName(inventory, options.auditTable));
@@ -281,6 +276,7 @@ async function replay(context: CliContext, ref: string, options: ReplayOptions) 
       ratePerSecond: options.rate,
       holdSeconds: options.hold,
       allowNative: options.native,
+      target,
     },
     {
       sqs: clients.sqs,
@@ -293,25 +289,6 @@ async function replay(context: CliContext, ref: string, options: ReplayOptions) 
   );
   context.emit({ text: renderReplay(outcome), json: outcome });
   if (outcome.failures.length || outcome.notDeleted.length) context.fail(1);
-}
-
-async function history(
-  context: CliContext,
-  ref: string | undefined,
-  options: { limit: number; auditTable?: string },
-) {
-  const { auditTableName, DynamoReplayAudit } = await import("../lib/audit.js");
-  const inventory = await context.inventory();
-  const audit = new DynamoReplayAudit(
-    context.clients().dynamo,
-    auditTableName(inventory, options.auditTable),
-  );
-  const queue = ref ? findQueue(inventory, ref).name : undefined;
-  // The newest first; a queue filter reads a few more so it can still fill the page.
-  const entries = (await audit.history(queue ? options.limit * 5 : options.limit))
-    .filter((e) => !queue || e.queue === queue)
-    .slice(0, options.limit);
-  context.emit({ text: renderHistory(entries), json: entries });
 }
 
 export const dlqCommand: SpoolCommand = {
@@ -369,6 +346,10 @@ export const dlqCommand: SpoolCommand = {
       )
       .option("--no-native", "never use SQS's own move task, even for an unfiltered replay")
       .option(
+        "--to <queue>",
+        "send them to this queue instead of their own (a quarantine or low-rate queue: its name in the stack, or its URL)",
+      )
+      .option(
         "--audit-table <table>",
         "the audit table (default: the stack's OperatorAuditTableName)",
       )
@@ -376,19 +357,6 @@ export const dlqCommand: SpoolCommand = {
 
     registerDisposalCommands(dlq, context);
 
-    dlq
-      .command("history")
-      .description(
-        "who replayed, archived or discarded which dead letters, when, with which filter",
-      )
-      .argument("[queue]", "only replays of this queue")
-      .option("--limit <n>", "show at most n", positiveInt("--limit", 1_000), 20)
-      .option(
-        "--audit-table <table>",
-        "the audit table (default: the stack's OperatorAuditTableName)",
-      )
-      .action((ref: string | undefined, options: { limit: number; auditTable?: string }) =>
-        history(context, ref, options),
-      );
+    registerHistoryCommand(dlq, context);
   },
 };

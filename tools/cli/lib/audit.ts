@@ -70,6 +70,13 @@ export interface ReplayStarted {
   readonly operator: Operator;
   readonly startedAt: string;
   readonly moveTaskHandle?: string;
+  /**
+   * Replay only: where the dead letters were sent (its name, URL, and the dead-letter queue its
+   * consumer dead-letters into). Absent on records written before `--to` existed: the source.
+   */
+  readonly targetQueue?: string;
+  readonly targetQueueUrl?: string;
+  readonly targetDeadLetterQueueUrl?: string | undefined;
 }
 
 export interface ReplayMoved {
@@ -85,6 +92,26 @@ export interface ReplayMoved {
   readonly bodySha256?: string;
   /** Archive only: the file (or object) its line was written to. */
   readonly archivedTo?: string;
+  /** Replay: how many replays the message has been through, this one included. */
+  readonly replayCount?: number;
+  /** Replay: sent without a replay mark (the original used every attribute slot SQS allows). */
+  readonly unmarked?: boolean;
+  /**
+   * The replay (and its dead letter's id there) this letter had come back from: it was replayed,
+   * dead-lettered again, and is now replayed, archived or discarded. Recorded under that earlier
+   * replay too (`again#<id>`), so its history still counts the letter as dead-lettered again.
+   */
+  readonly previousReplayId?: string;
+  readonly previousDeadLetterId?: string;
+}
+
+/** What became of a replayed letter after it was dead-lettered again (recorded by the next step). */
+export interface ReplayedAgain {
+  /** Its dead-letter id in the earlier replay's own records. */
+  readonly deadLetterId: string;
+  readonly action: DeadLetterAction;
+  readonly byReplayId: string;
+  readonly at: string;
 }
 
 export interface ReplayFinished {
@@ -150,6 +177,26 @@ export class DynamoReplayAudit implements ReplayAudit {
         },
       }),
     );
+    if (record.previousReplayId && record.previousDeadLetterId) {
+      // The earlier replay's history must still count it as dead-lettered again, though it
+      // has now left the DLQ (and carries this replay's mark, if replayed).
+      const again: ReplayedAgain = {
+        deadLetterId: record.previousDeadLetterId,
+        action: record.action ?? "replay",
+        byReplayId: replayId,
+        at: record.movedAt,
+      };
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: `replay#${record.previousReplayId}`,
+            sk: `again#${record.previousDeadLetterId}`,
+            ...again,
+          },
+        }),
+      );
+    }
   }
 
   async finished(replayId: string, record: ReplayFinished): Promise<void> {
@@ -165,18 +212,47 @@ export class DynamoReplayAudit implements ReplayAudit {
 
   /** The messages one replay moved. */
   async messages(replayId: string): Promise<ReplayMoved[]> {
-    const items: ReplayMoved[] = [];
+    return this.#items<ReplayMoved>(`replay#${replayId}`, "message#");
+  }
+
+  /** Its letters that were dead-lettered again and then moved on by a later operation. */
+  async replayedAgain(replayId: string): Promise<ReplayedAgain[]> {
+    return this.#items<ReplayedAgain>(`replay#${replayId}`, "again#");
+  }
+
+  /** The summary of one replay (or archive, or discard) by its id; undefined when unknown. */
+  async find(replayId: string): Promise<ReplayHistoryEntry | undefined> {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.#db.send(
         new QueryCommand({
           TableName: this.#table,
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": `replay#${replayId}` },
+          FilterExpression: "replayId = :id",
+          ExpressionAttributeValues: { ":pk": HISTORY_PARTITION, ":id": replayId },
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      items.push(...((page.Items ?? []) as ReplayMoved[]));
+      const [found] = (page.Items ?? []) as ReplayHistoryEntry[];
+      if (found) return found;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return undefined;
+  }
+
+  async #items<T>(pk: string, skPrefix: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": pk, ":prefix": skPrefix },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as T[]));
       start = page.LastEvaluatedKey;
     } while (start);
     return items;

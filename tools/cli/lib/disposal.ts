@@ -6,6 +6,7 @@ import { type DeadLetter, DeadLetterReader, queueCounts } from "./dead-letters.j
 import { SpoolCliError } from "./errors.js";
 import { type DeadLetterFilter, describeFilter, matchDeadLetter } from "./filters.js";
 import type { Progress } from "./progress.js";
+import { previousReplay } from "./replay-send.js";
 import type { QueueRef, SourceQueue } from "./stack.js";
 
 /**
@@ -204,6 +205,7 @@ export async function disposeDeadLetters(
           movedAt: now().toISOString(),
           bodySha256: summary.bodySha256,
           ...(sink ? { archivedTo: sink.location } : {}),
+          ...previousReplay(letter),
         });
       }
     }

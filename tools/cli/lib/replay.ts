@@ -1,20 +1,12 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import {
-  CancelMessageMoveTaskCommand,
   DeleteMessageCommand,
-  ListMessageMoveTasksCommand,
-  type MessageAttributeValue,
-  SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
+import { parseReplayMarker } from "../../../lib/spool/runtime/replay-marker.js";
 import type { Operator, ReplayAudit } from "./audit.js";
-import {
-  type DeadLetter,
-  DeadLetterReader,
-  queueCounts,
-  replayAttributes,
-} from "./dead-letters.js";
+import { DeadLetterReader, queueCounts } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
 import {
   type DeadLetterFilter,
@@ -24,13 +16,19 @@ import {
 } from "./filters.js";
 import type { Progress } from "./progress.js";
 import { TokenBucket } from "./rate-limiter.js";
+import { followMoveTask } from "./replay-move-task.js";
+import {
+  previousReplay,
+  type ReplayTarget,
+  replayMarkerFor,
+  replayMessageAttributes,
+  sendBack,
+} from "./replay-send.js";
 import type { QueueRef, SourceQueue } from "./stack.js";
 
-/** The attribute a replayed message carries: which replay sent it back, and from which dead letter. */
-export const REPLAY_ATTRIBUTE = "spool-replay";
-
-/** SQS refuses more than 10 message attributes on one message. */
-const MAX_MESSAGE_ATTRIBUTES = 10;
+// Still importable from here, where the replay tests and the CLI docs have always found them.
+export { REPLAY_ATTRIBUTE } from "../../../lib/spool/runtime/replay-marker.js";
+export { type ReplayTarget, replayDeduplicationId } from "./replay-send.js";
 
 export interface ReplayRequest {
   readonly queue: SourceQueue & { deadLetterQueue: QueueRef };
@@ -45,6 +43,20 @@ export interface ReplayRequest {
   readonly holdSeconds: number;
   /** Use SQS's own redrive (StartMessageMoveTask) when the replay is unfiltered. */
   readonly allowNative: boolean;
+  /** Where to send them (`--to`); default: back to the queue they came from. */
+  readonly target?: ReplayTarget | undefined;
+}
+
+/** The queue a replay sends to when it is given none: the one the dead letters came from. */
+export function sourceTarget(queue: SourceQueue): ReplayTarget {
+  return {
+    url: queue.url,
+    arn: queue.arn,
+    queueName: queue.queueName,
+    fifo: queue.fifo,
+    name: queue.name,
+    deadLetterQueueUrl: queue.deadLetterQueue?.url,
+  };
 }
 
 export interface ReplayDeps {
@@ -69,8 +81,10 @@ export interface ReplayedMessage {
   readonly reason: string;
   readonly groupId: string | undefined;
   readonly deadLetteredAt: string;
-  /** Its new id on the source queue (not in a dry run). */
+  /** Its new id on the target queue (not in a dry run). */
   readonly newMessageId?: string | undefined;
+  /** How many replays it has been through, this one included (not in a dry run). */
+  readonly replayCount?: number | undefined;
 }
 
 export interface ReplayOutcome {
@@ -80,6 +94,9 @@ export interface ReplayOutcome {
   readonly queue: string;
   readonly sourceQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** Where the dead letters went: the source queue's name, or the `--to` queue's. */
+  readonly target: string;
+  readonly targetQueueUrl: string;
   readonly filter: string;
   /** Dead letters looked at. */
   readonly examined: number;
@@ -120,34 +137,11 @@ export function isUnsupportedAction(error: unknown): boolean {
 }
 
 /**
- * A FIFO replay needs a deduplication id that differs from the original's (SQS would drop the
- * replay as a duplicate within five minutes of the original) yet stays the same if this very
- * dead letter is sent twice (a replay killed between send and delete, then run again).
- */
-export function replayDeduplicationId(deadLetterId: string): string {
-  return createHash("sha256").update(`spool-replay:${deadLetterId}`).digest("hex");
-}
-
-function replayMessageAttributes(
-  letter: DeadLetter,
-  marker: Record<string, unknown>,
-): { attributes: Record<string, MessageAttributeValue>; marked: boolean } {
-  const attributes = replayAttributes(letter);
-  if (Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES) {
-    // The original already uses every attribute slot SQS allows: send it as it was; the audit
-    // record still names it.
-    return { attributes, marked: false };
-  }
-  attributes[REPLAY_ATTRIBUTE] = { DataType: "String", StringValue: JSON.stringify(marker) };
-  return { attributes, marked: true };
-}
-
-/**
- * Moves dead letters back to their source queue.
+ * Moves dead letters back to their source queue, or to the request's `target` (`--to`).
  *
  * Unfiltered and for real, it asks SQS to do it (StartMessageMoveTask) where the endpoint has
  * that API. Otherwise it receives each dead letter (hidden, not consumed), decides by the filter,
- * sends a match to the source queue (body byte for byte, original attributes without Spool's
+ * sends a match to the target queue (body byte for byte, original attributes without Spool's
  * dead-letter metadata, plus a replay marker; FIFO: same message group, new deduplication id),
  * and deletes it from the DLQ only after the send succeeded. Whatever happens (filtered out,
  * a failed send, an interruption) everything it does not move is made visible again. A kill
@@ -162,6 +156,8 @@ export async function replayDeadLetters(
   const replayId = deps.newReplayId?.() ?? randomUUID();
   const { queue } = request;
   const dlq = queue.deadLetterQueue;
+  const target = request.target ?? sourceTarget(queue);
+  const elsewhere = target.url !== queue.url;
   if (!request.dryRun && !deps.audit) {
     throw new SpoolCliError("a replay needs an audit table to record itself in");
   }
@@ -171,7 +167,15 @@ export async function replayDeadLetters(
     queue: queue.name,
     sourceQueueUrl: queue.url,
     deadLetterQueueUrl: dlq.url,
+    target: target.name,
+    targetQueueUrl: target.url,
     filter: describeFilter(request.filter),
+  };
+  // Audited with every replay, so `spool dlq history <replay-id>` knows where to look later.
+  const targetFields = {
+    targetQueue: target.name,
+    targetQueueUrl: target.url,
+    targetDeadLetterQueueUrl: target.deadLetterQueueUrl,
   };
 
   let nativeUnavailable: string | undefined;
@@ -184,13 +188,20 @@ export async function replayDeadLetters(
       const { TaskHandle } = await deps.sqs.send(
         new StartMessageMoveTaskCommand({
           SourceArn: dlq.arn,
-          DestinationArn: queue.arn,
+          DestinationArn: target.arn,
           ...(request.ratePerSecond !== undefined
             ? { MaxNumberOfMessagesPerSecond: request.ratePerSecond }
             : {}),
         }),
       );
-      return await followMoveTask(request, deps, { ...base, replayId }, TaskHandle ?? "", started);
+      return await followMoveTask(
+        request,
+        deps,
+        { ...base, replayId },
+        targetFields,
+        TaskHandle ?? "",
+        started,
+      );
     } catch (error) {
       if (!isUnsupportedAction(error)) throw error;
       const e = error as { name?: string; message?: string };
@@ -206,6 +217,7 @@ export async function replayDeadLetters(
     sourceQueueUrl: queue.url,
     deadLetterQueueUrl: dlq.url,
     method: "receive-send-delete",
+    ...targetFields,
     filter: base.filter,
     limit: request.limit,
     ratePerSecond: request.ratePerSecond,
@@ -263,6 +275,9 @@ export async function replayDeadLetters(
         }
         examined++;
         if (request.dryRun) deps.progress?.tick(1);
+        // Sent by this very replay and already dead-lettered again while it runs (a consumer
+        // fails it at once): replaying it again would go round until the operator stops it.
+        if (parseReplayMarker(letter.attributes)?.replayId === replayId) continue;
         if (limitReached() || !matchDeadLetter(request.filter, letter, now()).match) continue;
         matched++;
         const summary: ReplayedMessage = {
@@ -284,13 +299,13 @@ export async function replayDeadLetters(
           matched--;
           break scan;
         }
-        const sent = await sendBack(deps.sqs, queue, letter, {
+        const marker = replayMarkerFor(letter, {
           replayId,
           replayedAt: now().toISOString(),
           replayedBy: deps.operator.principal,
-          deadLetterId: letter.id,
-          originalId: letter.originalId,
-        }).catch((error: unknown) => {
+          ...(elsewhere ? { target: target.name } : {}),
+        });
+        const sent = await sendBack(deps.sqs, target, letter, marker).catch((error: unknown) => {
           failures.push({ id: letter.id, error: (error as Error).message });
           return undefined;
         });
@@ -304,7 +319,7 @@ export async function replayDeadLetters(
         } catch (error) {
           notDeleted.push({ id: letter.id, error: (error as Error).message });
         }
-        messages.push({ ...summary, newMessageId: sent });
+        messages.push({ ...summary, newMessageId: sent, replayCount: marker.count });
         deps.progress?.tick(1);
         await audit?.moved(replayId, {
           deadLetterId: letter.id,
@@ -312,6 +327,10 @@ export async function replayDeadLetters(
           newMessageId: sent,
           errorCode: letter.errorCode,
           movedAt: now().toISOString(),
+          replayCount: marker.count,
+          // No slot left for the mark: history cannot find it in a DLQ (see replay-outcome.ts).
+          ...(replayMessageAttributes(letter, marker).marked ? {} : { unmarked: true }),
+          ...previousReplay(letter),
         });
       }
     }
@@ -350,126 +369,6 @@ export async function replayDeadLetters(
     notDeleted,
     interrupted,
     ...(nativeUnavailable ? { nativeUnavailable } : {}),
-    elapsedMs: finishedAt.getTime() - started.getTime(),
-  };
-}
-
-/** Sends one dead letter back to its source queue; resolves to its new message id. */
-async function sendBack(
-  sqs: SQSClient,
-  queue: SourceQueue,
-  letter: DeadLetter,
-  marker: Record<string, unknown>,
-): Promise<string> {
-  const { attributes } = replayMessageAttributes(letter, marker);
-  const result = await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queue.url,
-      MessageBody: letter.body,
-      ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
-      ...(queue.fifo
-        ? {
-            MessageGroupId: letter.groupId ?? "spool-replay",
-            MessageDeduplicationId: replayDeduplicationId(letter.id),
-          }
-        : {}),
-    }),
-  );
-  if (!result.MessageId) throw new Error("SendMessage returned no message id");
-  return result.MessageId;
-}
-
-/** Waits for SQS's own move task, showing its progress; cancels it when interrupted. */
-async function followMoveTask(
-  request: ReplayRequest,
-  deps: ReplayDeps,
-  base: Omit<
-    ReplayOutcome,
-    | "method"
-    | "examined"
-    | "matched"
-    | "moved"
-    | "messages"
-    | "failures"
-    | "notDeleted"
-    | "interrupted"
-    | "elapsedMs"
-  >,
-  taskHandle: string,
-  started: Date,
-): Promise<ReplayOutcome> {
-  const now = deps.now ?? (() => new Date());
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  await deps.audit?.started({
-    replayId: base.replayId,
-    stack: deps.stack,
-    queue: request.queue.name,
-    sourceQueueUrl: request.queue.url,
-    deadLetterQueueUrl: request.queue.deadLetterQueue.url,
-    method: "message-move-task",
-    filter: base.filter,
-    limit: undefined,
-    ratePerSecond: request.ratePerSecond,
-    operator: deps.operator,
-    startedAt: started.toISOString(),
-    moveTaskHandle: taskHandle,
-  });
-  let status = "RUNNING";
-  let moved = 0;
-  let toMove: number | undefined;
-  let failure: string | undefined;
-  let interrupted = false;
-  while (status === "RUNNING" || status === "CANCELLING") {
-    if (deps.signal?.aborted && !interrupted) {
-      interrupted = true;
-      await deps.sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: taskHandle }));
-    }
-    await sleep(1_000);
-    const { Results = [] } = await deps.sqs.send(
-      new ListMessageMoveTasksCommand({
-        SourceArn: request.queue.deadLetterQueue.arn,
-        MaxResults: 1,
-      }),
-    );
-    const task = Results.find((r) => r.TaskHandle === taskHandle) ?? Results[0];
-    if (!task) break;
-    status = task.Status ?? "COMPLETED";
-    const before = moved;
-    moved = task.ApproximateNumberOfMessagesMoved ?? moved;
-    toMove = task.ApproximateNumberOfMessagesToMove ?? toMove;
-    failure = task.FailureReason ?? failure;
-    if (deps.progress) {
-      deps.progress.total = toMove;
-      deps.progress.tick(moved - before);
-    }
-  }
-  deps.progress?.end();
-  const finishedAt = now();
-  await deps.audit?.finished(base.replayId, {
-    status: status === "FAILED" ? "failed" : interrupted ? "interrupted" : "completed",
-    examined: toMove ?? moved,
-    matched: toMove ?? moved,
-    moved,
-    failed: status === "FAILED" ? 1 : 0,
-    finishedAt: finishedAt.toISOString(),
-    ...(failure ? { error: failure } : {}),
-  });
-  if (status === "FAILED") {
-    throw new SpoolCliError(
-      `SQS move task ${taskHandle} failed after ${moved} messages: ${failure}`,
-    );
-  }
-  return {
-    ...base,
-    method: "message-move-task",
-    examined: toMove ?? moved,
-    matched: toMove ?? moved,
-    moved,
-    messages: [],
-    failures: [],
-    notDeleted: [],
-    interrupted,
-    moveTaskHandle: taskHandle,
     elapsedMs: finishedAt.getTime() - started.getTime(),
   };
 }

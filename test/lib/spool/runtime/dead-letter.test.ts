@@ -13,6 +13,10 @@ import {
 } from "../../../../lib/spool/runtime/dead-letter.js";
 import type { Classified } from "../../../../lib/spool/runtime/errors.js";
 import {
+  parseReplayMarker,
+  REPLAY_ATTRIBUTE,
+} from "../../../../lib/spool/runtime/replay-marker.js";
+import {
   FIFO_QUEUE_ARN,
   FIRST_RECEIVED_MS,
   STANDARD_QUEUE_ARN,
@@ -207,6 +211,22 @@ describe("deadLetterMessage", () => {
     expect(Object.keys(sent).sort()).toEqual(
       [DEAD_LETTER_ATTRIBUTE, ...Array.from({ length: 9 }, (_, i) => `attr-${i}`)].sort(),
     );
+  });
+
+  it("keeps a replay's mark first when it must cut attributes, so a replayed message dead-lettered again still names its replay", () => {
+    const many: SQSMessageAttributes = {};
+    for (let i = 0; i < 12; i++) many[`attr-${i}`] = stringAttribute(String(i));
+    // Last in the event, as a replay adds it after the original's own attributes.
+    many[REPLAY_ATTRIBUTE] = stringAttribute('{"replayId":"r-1","deadLetterId":"d-1","count":1}');
+    const record = sqsRecord({ messageId: "m-1", body: "{}", messageAttributes: many });
+    const attributes = deadLetterMessage(DLQ_URL, record, metadata).MessageAttributes ?? {};
+    expect(Object.keys(attributes)).toHaveLength(10);
+    expect(parseReplayMarker(attributes)).toEqual({
+      replayId: "r-1",
+      deadLetterId: "d-1",
+      count: 1,
+    });
+    expect(attributes[DEAD_LETTER_ATTRIBUTE]).toBeDefined();
   });
 
   it("never sends more than 10 attributes, keeping the metadata", () => {

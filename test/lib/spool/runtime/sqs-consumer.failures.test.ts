@@ -5,6 +5,10 @@ import { DEAD_LETTER_ATTRIBUTE } from "../../../../lib/spool/runtime/dead-letter
 import { PermanentError, TransientError } from "../../../../lib/spool/runtime/errors.js";
 import { FAULT_ATTRIBUTE, FaultInjector, NO_FAULTS } from "../../../../lib/spool/runtime/faults.js";
 import { SQS_MAX_MESSAGE_BYTES } from "../../../../lib/spool/runtime/limits.js";
+import {
+  parseReplayMarker,
+  REPLAY_ATTRIBUTE,
+} from "../../../../lib/spool/runtime/replay-marker.js";
 import { STANDARD_QUEUE_ARN, stringAttribute } from "../../../helpers/sqs.js";
 import {
   BACKOFF,
@@ -118,6 +122,34 @@ describe("permanent failures", () => {
       attempts: 2,
     });
     expect(visibilityChanges()).toEqual([]);
+  });
+
+  it("keeps a replayed message's mark when it dead-letters it again, and counts ReplayDeadLetteredAgain", async () => {
+    const h = harness({
+      process: async () => {
+        throw new PermanentError("still closed", { code: "ORDER_CLOSED" });
+      },
+    });
+    const marker = { replayId: "r-1", deadLetterId: "dl-1", count: 1 };
+    await invoke(
+      h,
+      record({
+        messageId: "m-1",
+        body: body("a"),
+        messageAttributes: { [REPLAY_ATTRIBUTE]: stringAttribute(JSON.stringify(marker)) },
+      }),
+    );
+    expect(parseReplayMarker(deadLetters()[0]?.MessageAttributes)).toEqual(marker);
+    expect(h.metricNames()).toEqual(["DeadLettered", "ReplayDeadLetteredAgain"]);
+
+    // A message never replayed: no such metric.
+    const plain = harness({
+      process: async () => {
+        throw new PermanentError("closed", { code: "ORDER_CLOSED" });
+      },
+    });
+    await invoke(plain, record({ messageId: "m-2", body: body("b") }));
+    expect(plain.metricNames()).toEqual(["DeadLettered"]);
   });
 
   it("keeps the record, retrying it after the backoff, when the dead-letter send fails", async () => {

@@ -166,12 +166,27 @@ describe("SpoolMonitoring defaults", () => {
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
       EvaluationPeriods: 5,
     });
+    // A replayed message dead-lettered again: the consumer's own EMF metric, with the exact
+    // dimensions Powertools publishes it under (service and consumer), or it would never fire.
+    expect(alarms["Ops-consumer-notifications-replay-dead-lettered-again"]).toMatchObject({
+      Namespace: "Spool",
+      MetricName: "ReplayDeadLetteredAgain",
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    const dimensions = alarms["Ops-consumer-notifications-replay-dead-lettered-again"]
+      ?.Dimensions as { Name: string; Value: unknown }[];
+    expect(dimensions.map((d) => d.Name).sort()).toEqual(["consumer", "service"]);
+    for (const d of dimensions) expect(d.Value).toBe("notifications");
   });
 
   it("sends every alarm's ALARM and OK transitions to the topic, and uses no metric math", () => {
     const alarms = alarmsOf(template);
-    // Per queue: depth, age, drain, dead letters, growth and two expiry tiers; per consumer 4.
-    expect(Object.keys(alarms)).toHaveLength(7 * 2 + 4 + 1);
+    // Per queue: depth, age, drain, dead letters, growth and two expiry tiers; per consumer 5.
+    expect(Object.keys(alarms)).toHaveLength(7 * 2 + 5 + 1);
     const topicRef = { Ref: template.getResourceId("AWS::SNS::Topic") };
     for (const [name, alarm] of Object.entries(alarms)) {
       expect(alarm.AlarmActions, name).toEqual([topicRef]);
@@ -309,6 +324,10 @@ describe("SpoolMonitoring validation", () => {
     [
       { consumerAlarms: { durationTimeoutRatio: 1.5 } },
       "consumerAlarms.durationTimeoutRatio must be above 0 and at most 1 (a share of the timeout), got 1.5",
+    ],
+    [
+      { consumerAlarms: { maxReplayDeadLetteredAgain: -1 } },
+      "consumerAlarms.maxReplayDeadLetteredAgain must be an integer from 0 to 1000000000, got -1",
     ],
   ] as [SpoolMonitoringProps, string][])("fails synthesis for %j", (props, message) => {
     expect(() => monitoredStack(props)).toThrow(message);

@@ -1,10 +1,16 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spoolMessage } from "../../../../lib/spool/runtime/producer.js";
+import { parseReplayMarker } from "../../../../lib/spool/runtime/replay-marker.js";
 import { DynamoReplayAudit } from "../../../../tools/cli/lib/audit.js";
 import {
   ddb,
@@ -296,5 +302,188 @@ describe("archiving and discarding dead letters nobody will replay", () => {
       (m) => m.Body?.includes(kept) ?? false,
       1,
     );
+  });
+});
+
+describe("what became of a replay, and replaying elsewhere", () => {
+  /** Sends one notification per recipient to a suppressed address; waits for all in the DLQ. */
+  async function deadLettered(prefix: string, count: number) {
+    const ids = Array.from({ length: count }, (_, i) => uniqueId(`n-${prefix}${i}`));
+    const recipients = ids.map((id) => `${id}@bounced.example`);
+    for (const [i, recipient] of recipients.entries()) {
+      await ddb.send(
+        new PutCommand({
+          TableName: effects(),
+          Item: { ...suppression(recipient), reason: "hard bounce" },
+        }),
+      );
+      await sqs.send(
+        new SendMessageCommand(
+          spoolMessage({
+            queueUrl: output("NotificationsQueueUrl"),
+            body: notification(ids[i] as string, recipient),
+          }),
+        ),
+      );
+    }
+    await waitFor(
+      async () => {
+        const { json } = await spool("dlq", "list", "notifications", "--limit", "1000", "--json");
+        const ours = (json ?? []).filter((l: { body: string }) =>
+          recipients.some((r) => l.body.includes(r)),
+        );
+        return ours.length === count;
+      },
+      { what: `the ${count} ${prefix} notifications in the DLQ`, timeoutMs: 90_000 },
+    );
+    const where = `contains([${recipients.map((r) => `'${r}'`).join(", ")}], recipient)`;
+    return { ids, recipients, where };
+  }
+
+  it("a replay of 10 letters of which 3 still fail reports 7 delivered, 3 dead-lettered again, replay count 1", async () => {
+    const { ids, recipients, where } = await deadLettered("outcome", 10);
+    // The fix reaches 7 of the 10: their suppressions are lifted, 3 stay.
+    const fixed = recipients.slice(0, 7);
+    const stillBlocked = recipients.slice(7);
+    for (const r of fixed) {
+      await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
+    }
+
+    const replay = await spool("dlq", "replay", "notifications", "--where", where, "--json");
+    expect(replay.code).toBe(0);
+    expect(replay.json).toMatchObject({ moved: 10, target: "notifications" });
+    const replayId: string = replay.json.replayId;
+
+    const report = await waitFor(
+      async () => {
+        const { code, json } = await spool("dlq", "history", replayId, "--json");
+        expect(code).toBe(0);
+        return json.settled && json.deadLetteredAgain + json.delivered === 10 ? json : undefined;
+      },
+      { what: `replay ${replayId} settled`, timeoutMs: 120_000, intervalMs: 2_000 },
+    );
+    expect(report).toMatchObject({
+      replayId,
+      moved: 10,
+      delivered: 7,
+      deadLetteredAgain: 3,
+      inFlight: 0,
+      tracked: true,
+    });
+    const again = report.messages.filter(
+      (m: { outcome: string }) => m.outcome === "dead-lettered-again",
+    );
+    expect(again).toHaveLength(3);
+    for (const m of again) {
+      expect(m).toMatchObject({ replayCount: 1, againErrorCode: "RECIPIENT_SUPPRESSED" });
+    }
+    // Delivered means delivered: the seven fixed ones reached their effect, the others did not.
+    for (const [i, id] of ids.entries()) {
+      const delivery = await getItem(effects(), { pk: `notification#${id}`, sk: "delivery" });
+      if (i < 7) expect(delivery, id).toBeDefined();
+      else expect(delivery, id).toBeUndefined();
+    }
+    const text = await spool("dlq", "history", replayId);
+    expect(text.out).toMatch(/delivered\s+7/);
+    expect(text.out).toMatch(/dead-lettered again\s+3/);
+    // The three died again carrying their replay's mark (the consumer kept it), count 1.
+    const letters = await takeDeadLetters(
+      output("NotificationsDeadLetterQueueUrl"),
+      (m) => stillBlocked.some((r) => m.Body?.includes(r)),
+      3,
+    );
+    for (const letter of letters) {
+      expect(parseReplayMarker(letter.message.MessageAttributes)).toMatchObject({
+        replayId,
+        count: 1,
+      });
+    }
+    for (const r of stillBlocked) {
+      await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
+    }
+  });
+
+  it("--to sends dead letters into another queue (a quarantine queue outside the stack), not into their own", async () => {
+    const { QueueUrl: quarantine } = await sqs.send(
+      new CreateQueueCommand({ QueueName: uniqueId("spool-quarantine") }),
+    );
+    const { recipients, where } = await deadLettered("quarantine", 2);
+    try {
+      // A FIFO target for a standard queue is refused before anything moves.
+      const mismatch = await spool(
+        "dlq",
+        "replay",
+        "notifications",
+        "--where",
+        where,
+        "--to",
+        "ops-lab-fifo",
+      );
+      expect(mismatch.code).toBe(2);
+      expect(mismatch.err).toMatch(
+        /--to ops-lab-fifo is a FIFO queue and notifications is standard/,
+      );
+
+      const replay = await spool(
+        "dlq",
+        "replay",
+        "notifications",
+        "--where",
+        where,
+        "--to",
+        quarantine as string,
+        "--json",
+      );
+      expect(replay.code).toBe(0);
+      expect(replay.json).toMatchObject({ moved: 2, targetQueueUrl: quarantine });
+
+      // Not in the notifications DLQ any more, and not dead-lettered again by its consumer
+      // (the recipients are still suppressed: a replay into notifications would have died).
+      const history = await spool("dlq", "history", replay.json.replayId, "--json");
+      expect(history.json).toMatchObject({
+        target: replay.json.target,
+        delivered: 0,
+        deadLetteredAgain: 0,
+        inFlight: 2,
+        settled: false,
+        deadLetterQueueUrl: null,
+      });
+      const { json: left } = await spool(
+        "dlq",
+        "list",
+        "notifications",
+        "--limit",
+        "1000",
+        "--json",
+      );
+      expect(
+        (left ?? []).filter((l: { body: string }) => recipients.some((r) => l.body.includes(r))),
+      ).toEqual([]);
+
+      // Both wait in the quarantine queue, body intact, marked with the replay and the target.
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: quarantine,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      expect(Messages.map((m) => JSON.parse(m.Body ?? "{}").recipient).sort()).toEqual(
+        [...recipients].sort(),
+      );
+      for (const m of Messages) {
+        expect(parseReplayMarker(m.MessageAttributes)).toMatchObject({
+          replayId: replay.json.replayId,
+          count: 1,
+          target: replay.json.target,
+        });
+      }
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: quarantine }));
+      for (const r of recipients) {
+        await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
+      }
+    }
   });
 });
