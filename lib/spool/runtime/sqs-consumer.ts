@@ -4,7 +4,6 @@ import {
   processPartialResponse,
   SqsFifoPartialProcessorAsync,
 } from "@aws-lambda-powertools/batch";
-import type { JSONValue } from "@aws-lambda-powertools/commons/types";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -18,6 +17,7 @@ import { correlationIdOf } from "./correlation.js";
 import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
+import { type IdempotentInput, workAlreadyDone } from "./finished-work.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { jobTracking, type StepContext } from "./job-tracking.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
@@ -48,13 +48,6 @@ export type {
   RecordOutcome,
 } from "./consumer-types.js";
 export { queueUrlFromArn } from "./retry-delays.js";
-
-/** Internal: the input hashed by Powertools idempotency. */
-interface IdempotentInput<M> {
-  readonly key: string;
-  readonly payload: unknown;
-  readonly message: M;
-}
 
 /**
  * Builds an SQS Lambda handler around a business step.
@@ -109,37 +102,8 @@ export function createSqsConsumer<M, R>(
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
   const rateLimiter = rateLimiterFor(config, deps);
 
-  /**
-   * Whether this message's work is already done, for a record out of attempts: its idempotency
-   * record says COMPLETED (the stored result), or else the effect boundary says so (`isDone`). A
-   * record whose deliveries keep failing before they reach the idempotency check (a sibling's
-   * timeout, a flaky dependency) would otherwise be dead-lettered although its effect happened.
-   */
-  async function finishedWork(
-    body: unknown,
-  ): Promise<{ readonly stored: { value: R } } | { readonly byEffect: true } | undefined> {
-    const parsed = definition.schema.safeParse(body);
-    if (!parsed.success) return undefined;
-    const key = definition.idempotencyKey(parsed.data);
-    if (!key) return undefined;
-    try {
-      if (deps.persistenceStore) {
-        const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
-        const record = await deps.persistenceStore.getRecord(input);
-        if (record.getStatus() === "COMPLETED") {
-          return { stored: record.getResponse() as { value: R } };
-        }
-      }
-    } catch {
-      // No record (or none readable): the effect boundary may still know.
-    }
-    try {
-      if (definition.isDone && (await definition.isDone(parsed.data))) return { byEffect: true };
-    } catch {
-      return undefined;
-    }
-    return undefined;
-  }
+  const finishedWork = (body: unknown) =>
+    workAlreadyDone<M, R>(body, definition, deps.persistenceStore, idempotentInput);
 
   const idempotentStep = deps.persistenceStore
     ? makeIdempotent(runStep, {
