@@ -24,6 +24,7 @@ import {
   parseDeadLetterMetadata,
 } from "../../lib/spool/runtime/dead-letter.js";
 import type { FaultInjector } from "../../lib/spool/runtime/faults.js";
+import type { PayloadObjects } from "../../lib/spool/runtime/payload-pointer.js";
 import {
   type ConsumerDefinition,
   createSqsConsumer,
@@ -68,6 +69,8 @@ export interface HarnessOptions {
   readonly idempotencyKey?: (message: Message) => string;
   readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
   readonly isDone?: ConsumerDefinition<Message, { handled: string }>["isDone"];
+  /** The payload store's objects (with `config.payloadBucket`). */
+  readonly payloadObjects?: PayloadObjects;
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -105,6 +108,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
       metrics,
       faults: options.faults,
+      ...(options.payloadObjects ? { payloadObjects: options.payloadObjects } : {}),
       random: HALF,
       now: () => NOW,
     },

@@ -10,6 +10,7 @@ import {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
+import { PAYLOAD_BUCKET_ENV } from "./payload-pointer.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
 
 /** The environment variables of a queue consumer. */
@@ -26,6 +27,7 @@ export const CONSUMER_ENV = {
   rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
+  payloadBucket: PAYLOAD_BUCKET_ENV,
 } as const;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
@@ -45,6 +47,8 @@ export interface ConsumerConfig {
   readonly heartbeat?: HeartbeatPolicy | undefined;
   /** Undefined: no rate limit (see rate-limit.ts). */
   readonly rateLimit?: RateLimitPolicy | undefined;
+  /** The PayloadStore bucket claim-check pointers are read from; undefined: none is resolved. */
+  readonly payloadBucket?: string | undefined;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -86,6 +90,7 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     ),
     heartbeat: heartbeatPolicy(env),
     rateLimit: rateLimitPolicy(env),
+    payloadBucket: optionalEnv(CONSUMER_ENV.payloadBucket, env),
   };
 }
 

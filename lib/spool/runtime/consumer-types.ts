@@ -7,6 +7,7 @@ import type { ZodType } from "zod";
 import type { DeadLetterMetadata, DeadLetterReason } from "./dead-letter.js";
 import type { ErrorCode } from "./error-codes.js";
 import type { FaultInjector } from "./faults.js";
+import type { PayloadObjects } from "./payload-pointer.js";
 
 /**
  * The shapes of an SQS consumer: what a handler author defines (the business step and its
@@ -76,6 +77,11 @@ export interface ConsumerDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly faults: FaultInjector | undefined;
+  /**
+   * Reads claim-check objects from the payload store the config names (payload-pointer.ts).
+   * Required when `payloadBucket` is configured; unused otherwise.
+   */
+  readonly payloadObjects?: PayloadObjects | undefined;
   readonly random: () => number;
   readonly now: () => Date;
 }

@@ -80,6 +80,11 @@ export const SPOOL_ERROR_CODES = {
     kind: "transient",
     meaning: "the record did not finish (or start) before the invocation's deadline",
   },
+  PAYLOAD_UNRESOLVABLE: {
+    kind: "permanent",
+    meaning:
+      "the claim-check pointer is malformed, not in the payload store, or its object is gone",
+  },
   BLOCKED_BY_GROUP: {
     kind: "transient",
     meaning: "skipped behind a failed earlier message of its FIFO group on its last attempt",

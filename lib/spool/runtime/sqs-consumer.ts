@@ -10,7 +10,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
-import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+import { CONSUMER_ENV, type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
 import { defaultDependencies } from "./consumer-dependencies.js";
 import type {
   ConsumerDefinition,
@@ -20,11 +20,13 @@ import type {
 } from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
 import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
+import { ConfigurationError } from "./env.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
+import { resolveBody } from "./payload-pointer.js";
 import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
 import { requeue, requeuesOf } from "./requeue.js";
@@ -98,6 +100,13 @@ export function createSqsConsumer<M, R>(
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
   const rateLimiter = rateLimiterFor(config, deps);
+  // Claim-check pointers are read from this bucket only (payload-pointer.ts).
+  const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
+  if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
+    throw new ConfigurationError(
+      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with`,
+    );
+  }
 
   /**
    * Whether this message's work is already done, for a record out of attempts: its idempotency
@@ -283,7 +292,8 @@ export function createSqsConsumer<M, R>(
             code: "RECORD_DEADLINE",
           });
         }
-        body = parseBody(record.body);
+        // A pointer is resolved before anything reads the body; the dead letter keeps the pointer.
+        body = parseBody(await resolveBody(record.body, record.messageAttributes, payloadStore));
         correlationId = correlationIdOf(record, body);
         recordLogger = logger.createChild({
           persistentKeys: { messageId: record.messageId, correlationId, attempt },
