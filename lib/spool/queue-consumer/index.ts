@@ -4,6 +4,7 @@ export {
   consumerKind,
 } from "./monitoring.js";
 export {
+  type ConsumedPayloadStore,
   type ConsumedQueue,
   QueueConsumer,
   type QueueConsumerProps,

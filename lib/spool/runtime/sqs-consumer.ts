@@ -104,7 +104,7 @@ export function createSqsConsumer<M, R>(
   const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
   if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
     throw new ConfigurationError(
-      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with`,
+      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (pass them in its dependencies, e.g. sqsConsumerHandler's overrides)`,
     );
   }
 
@@ -449,8 +449,10 @@ export function createSqsConsumer<M, R>(
 export function sqsConsumerHandler<M, R>(
   schema: ZodType<M>,
   build: (deps: ConsumerDependencies) => Omit<ConsumerDefinition<M, R>, "schema">,
+  /** Dependencies the defaults lack or that replace them (e.g. `payloadObjects`). */
+  overrides: Partial<ConsumerDependencies> = {},
 ) {
   const config = consumerConfigFromEnv();
-  const deps = defaultDependencies(config);
+  const deps = { ...defaultDependencies(config), ...overrides };
   return createSqsConsumer({ schema, ...build(deps) }, config, deps);
 }

@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigurationError } from "../../../../lib/spool/runtime/env.js";
 import {
   PAYLOAD_SIZE_ATTRIBUTE,
   pointerBody,
 } from "../../../../lib/spool/runtime/payload-pointer.js";
+import { sqsConsumerHandler } from "../../../../lib/spool/runtime/sqs-consumer.js";
 import { FakePayloadObjects } from "../../../helpers/fake-payload-objects.js";
 import {
   body,
@@ -11,6 +12,7 @@ import {
   failedIds,
   harness,
   invoke,
+  Message,
   metadataOf,
   record,
   useConsumerHarness,
@@ -121,5 +123,21 @@ describe("a consumer without a payload store", () => {
 
   it("refuses to start when its configuration names a store it was given no way to read", () => {
     expect(() => harness({ config: { payloadBucket: BUCKET } })).toThrow(ConfigurationError);
+  });
+});
+
+describe("sqsConsumerHandler with a store in its environment", () => {
+  const build = () => ({ idempotencyKey: (m: Message) => m.id, process: async () => ({}) });
+
+  it("takes payloadObjects through its overrides, and refuses to start without them", () => {
+    vi.stubEnv("AWS_REGION", "us-east-1");
+    vi.stubEnv("SPOOL_PAYLOAD_BUCKET", BUCKET);
+    expect(() => sqsConsumerHandler(Message, build)).toThrow(
+      /SPOOL_PAYLOAD_BUCKET names a payload store, but the consumer was given no payloadObjects/,
+    );
+    const handler = sqsConsumerHandler(Message, build, {
+      payloadObjects: new FakePayloadObjects(),
+    });
+    expect(handler).toBeTypeOf("function");
   });
 });
