@@ -94,7 +94,8 @@ export function claimsPointer(
   ) {
     return true;
   }
-  // A pointer whose attribute was lost on the way (a hand-made replay) is still a pointer.
+  // A pointer whose attribute was lost on the way is still a pointer: a dead letter keeps at most
+  // nine of a message's attributes (dead-letter.ts), and a hand-made replay may keep none.
   const head = body.trimStart().slice(0, 80);
   return (
     head.startsWith("[") && (head.includes(POINTER_CLASS) || head.includes(LEGACY_POINTER_CLASS))
