@@ -35,6 +35,17 @@ export interface FailureFacts {
  */
 export const MAX_REQUEUES = 3;
 
+/**
+ * Failures after which the work may still finish: another delivery holds it
+ * (DUPLICATE_IN_PROGRESS), or this one's own step goes on past the record deadline
+ * (RECORD_DEADLINE). Out of attempts, such a record is sent again rather than dead-lettered, so
+ * work that does finish never also leaves a dead letter.
+ */
+const WORK_MAY_STILL_FINISH: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "DUPLICATE_IN_PROGRESS",
+  "RECORD_DEADLINE",
+]);
+
 /** The longest a re-sent copy can wait (SQS's DelaySeconds maximum). */
 const MAX_REQUEUE_DELAY_SECONDS = 900;
 
@@ -74,8 +85,9 @@ export type FailureDecision =
   | { readonly action: "acknowledge-duplicate" }
   | {
       /**
-       * Out of attempts while another delivery still holds its work (a duplicate in progress):
-       * that delivery may finish it, or its lease may run out with the work undone. Sent again as
+       * Out of attempts while another delivery still holds its work (a duplicate in progress),
+       * or while this delivery's own step goes on past the record deadline: that run may finish
+       * it, or its lease may run out with the work undone. Sent again as
        * a new message after the lease (with a fresh receive count), then acknowledged: the copy
        * finds the work done (a duplicate) or does it. Standard queues only.
        */
@@ -110,7 +122,7 @@ export function decideFailure(input: FailurePolicyInput): FailureDecision {
   }
   if (
     outOfAttempts(input.attempt, input.maxReceiveCount) &&
-    input.failure.code === "DUPLICATE_IN_PROGRESS" &&
+    WORK_MAY_STILL_FINISH.has(input.failure.code) &&
     !input.fifo &&
     (input.requeues ?? 0) < MAX_REQUEUES
   ) {

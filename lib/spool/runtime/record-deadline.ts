@@ -46,3 +46,15 @@ export async function beforeDeadline<T>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Throws once the deadline has passed. A record is given up at its deadline while its work goes
+ * on, so anything that makes it start late (a slow step before it, an overslept wait, a frozen
+ * Lambda environment thawed by a later invocation) must find here that it was given up, and not
+ * run its step for a delivery that was already answered.
+ */
+export function startBeforeDeadline(deadlineAt: number, now = Date.now()): void {
+  if (now >= deadlineAt) {
+    throw new TransientError("no time left to start this record", { code: "RECORD_DEADLINE" });
+  }
+}

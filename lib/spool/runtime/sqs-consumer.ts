@@ -28,7 +28,7 @@ import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
 import { resolveBody } from "./payload-pointer.js";
 import { type Admit, DeferredToQueue, deferralOf, rateLimiterFor } from "./rate-limit.js";
-import { beforeDeadline, recordDeadlineMs } from "./record-deadline.js";
+import { beforeDeadline, recordDeadlineMs, startBeforeDeadline } from "./record-deadline.js";
 import { requeue, requeuesOf } from "./requeue.js";
 import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
 
@@ -263,7 +263,11 @@ export function createSqsConsumer<M, R>(
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first
       // one's stored result instead of colliding with it while it is still in progress.
-      const admit = () => rateLimiter?.admit({ record, body, attempt, deadlineAt });
+      // Checked again inside the lease, right before the step: a wait may have outlasted it.
+      const admit = async () => {
+        await rateLimiter?.admit({ record, body, attempt, deadlineAt });
+        startBeforeDeadline(deadlineAt);
+      };
       const output = await serializer
         .run(key, () => idempotentStep(input, recordContext, admit))
         .catch(deferralOf);
@@ -287,18 +291,18 @@ export function createSqsConsumer<M, R>(
       try {
         // FIFO records run one after another: one that would start past the deadline does not
         // start at all (it would take an in-progress lease it cannot finish).
-        if (Date.now() >= deadlineAt) {
-          throw new TransientError("no time left to start this record", {
-            code: "RECORD_DEADLINE",
-          });
-        }
+        startBeforeDeadline(deadlineAt);
         // A pointer is resolved before anything reads the body; the dead letter keeps the pointer.
         body = parseBody(await resolveBody(record.body, record.messageAttributes, payloadStore));
         correlationId = correlationIdOf(record, body);
         recordLogger = logger.createChild({
           persistentKeys: { messageId: record.messageId, correlationId, attempt },
         });
-        const run = () => validateAndProcess(record, body, attempt, correlationId, recordLogger);
+        // Whatever ran first (fault injection's slow start) may have taken it past the deadline.
+        const run = async () => {
+          startBeforeDeadline(deadlineAt);
+          return validateAndProcess(record, body, attempt, correlationId, recordLogger);
+        };
         const work = deps.faults
           ? deps.faults.runRecord(record, attempt, () => context.getRemainingTimeInMillis(), run)
           : run();

@@ -274,13 +274,19 @@ describe("the failure-handling table of docs/guarantees.md", () => {
         "retry",
       );
     },
-    "Out of attempts while another delivery still holds its work (standard queue)": (what) => {
+    "Out of attempts while its work may still finish (standard queue)": (what) => {
       expect(what).toContain("`spool-requeues`");
       expect(what).toContain(`at most ${MAX_REQUEUES} times`);
+      expect(what).toContain("past the record deadline");
       const last = { attempt: max, maxReceiveCount: max };
       expect(decide(failures.duplicateInProgress, last)).toEqual({
         action: "requeue",
         delaySeconds: LEASE,
+      });
+      // Its own step still running at the deadline: it may yet finish, so it is not dead-lettered.
+      expect(decide(failures.deadline, last)).toEqual({ action: "requeue", delaySeconds: LEASE });
+      expect(decide(failures.deadline, { ...last, fifo: true })).toMatchObject({
+        action: "dead-letter",
       });
       // Sent again at most MAX_REQUEUES times; then, and on FIFO queues, dead-lettered.
       expect(
@@ -347,7 +353,7 @@ describe("the handler toolkit README's outcome table", () => {
     "permanent failure": () => decide(failures.businessRule),
     "transient failure, attempts left": () => decide(failures.unknown, { attempt: 2 }),
     "transient failure on the last attempt": () => decide(failures.unknown, { attempt: 5 }),
-    "out of attempts, another delivery holding its work": () =>
+    "out of attempts, its work may still finish": () =>
       decide(failures.duplicateInProgress, { attempt: 5 }),
     "still running at the record deadline": () => decide(failures.deadline, { attempt: 2 }),
     "FIFO: a later record of a failed group": () => decide(failures.blockedByGroup),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { TransientError } from "../../../../lib/spool/runtime/errors.js";
+import { FAULT_ATTRIBUTE, FaultInjector, NO_FAULTS } from "../../../../lib/spool/runtime/faults.js";
 import { beforeDeadline, recordDeadlineMs } from "../../../../lib/spool/runtime/record-deadline.js";
-import { lambdaContext, sqsEvent } from "../../../helpers/sqs.js";
+import { lambdaContext, sqsEvent, stringAttribute } from "../../../helpers/sqs.js";
 import {
   body,
   failedIds,
@@ -67,6 +68,31 @@ describe("the invocation deadline", () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(failedIds(response)).toEqual(["m-stuck"]);
     expect(visibilityChanges().map((c) => c.receiptHandle)).toEqual(["receipt-m-stuck"]);
+  });
+
+  it("never starts the step of a record given up while something before it ran late", async () => {
+    let release = () => {};
+    const slowStart = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // An injected slow start (the chaos check's "timeout" fault) that outlasts the deadline.
+    const faults = new FaultInjector({ rates: NO_FAULTS, sleep: () => slowStart });
+    const h = harness({ faults });
+    const response = await h.handler(
+      sqsEvent(
+        record({
+          messageId: "m-late",
+          body: body("late"),
+          messageAttributes: { [FAULT_ATTRIBUTE]: stringAttribute("timeout:1") },
+        }),
+      ),
+      lambdaContext(1_000),
+    );
+    expect(failedIds(response)).toEqual(["m-late"]);
+    // The batch has answered; now the slow start ends, as a thawed environment's timer would.
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(h.process).not.toHaveBeenCalled();
   });
 
   it("does not start a FIFO record once the deadline has passed", async () => {
