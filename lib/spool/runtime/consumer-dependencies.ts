@@ -5,11 +5,13 @@ import { dynamoClient, sqsClient } from "./clients.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { ConsumerDependencies } from "./consumer-types.js";
 import { faultInjectorFromEnv } from "./faults.js";
+import { sharedS3PayloadObjects } from "./payload-objects-s3.js";
 
 /**
  * What a consumer runs with in Lambda: SDK clients created once per container (DynamoDB faults
- * injected only under test hooks), the idempotency store when the consumer has a table, and
- * Powertools' logger and metrics. Tests pass their own fakes instead.
+ * injected only under test hooks), the idempotency store when the consumer has a table, the S3
+ * adapter for claim-check pointers when it has a payload store (its SDK loads on the first
+ * pointer), and Powertools' logger and metrics. Tests pass their own fakes instead.
  */
 export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
   const faults = faultInjectorFromEnv();
@@ -20,6 +22,7 @@ export function defaultDependencies(config: ConsumerConfig): ConsumerDependencie
     persistenceStore: config.idempotencyTable
       ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
       : undefined,
+    payloadObjects: config.payloadBucket ? sharedS3PayloadObjects() : undefined,
     logger: new Logger(),
     metrics: new Metrics({ defaultDimensions: { consumer: config.consumerName } }),
     faults,

@@ -79,7 +79,8 @@ export interface ConsumerDependencies {
   readonly faults: FaultInjector | undefined;
   /**
    * Reads claim-check objects from the payload store the config names (payload-pointer.ts).
-   * Required when `payloadBucket` is configured; unused otherwise.
+   * Required when `payloadBucket` is configured (the Lambda defaults give the S3 adapter,
+   * payload-objects-s3.ts); unused otherwise.
    */
   readonly payloadObjects?: PayloadObjects | undefined;
   readonly random: () => number;

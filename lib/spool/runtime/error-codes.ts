@@ -85,6 +85,10 @@ export const SPOOL_ERROR_CODES = {
     meaning:
       "the claim-check pointer is malformed, not in the payload store, or its object is gone",
   },
+  PAYLOAD_STORE_UNREADABLE: {
+    kind: "transient",
+    meaning: "the payload store could not be read (throttling, network): retried",
+  },
   BLOCKED_BY_GROUP: {
     kind: "transient",
     meaning: "skipped behind a failed earlier message of its FIFO group on its last attempt",

@@ -55,6 +55,11 @@ export function spoolMessage(message: SpoolMessage): SendMessageCommandInput {
 export interface PayloadOffload {
   /** The PayloadStore's bucket (its `bucketName`, passed to the function's environment). */
   readonly bucket: string;
+  /**
+   * Where the bodies are written: `s3Offload(bucket)` (payload-objects-s3.ts) gives the S3
+   * adapter. Passed in rather than defaulted so a producer that never offloads (the outbox, the
+   * task API) keeps the S3 SDK out of its dependencies.
+   */
   readonly objects: PayloadObjects;
   /**
    * Body plus attributes above this many bytes go to the store; 0 offloads every message.

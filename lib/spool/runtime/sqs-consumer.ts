@@ -104,7 +104,7 @@ export function createSqsConsumer<M, R>(
   const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
   if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
     throw new ConfigurationError(
-      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (pass them in its dependencies, e.g. sqsConsumerHandler's overrides)`,
+      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (sqsConsumerHandler's defaults give the S3 adapter; a hand-built consumer passes them in its dependencies)`,
     );
   }
 
@@ -453,7 +453,7 @@ export function createSqsConsumer<M, R>(
 export function sqsConsumerHandler<M, R>(
   schema: ZodType<M>,
   build: (deps: ConsumerDependencies) => Omit<ConsumerDefinition<M, R>, "schema">,
-  /** Dependencies the defaults lack or that replace them (e.g. `payloadObjects`). */
+  /** Dependencies that replace the defaults (e.g. `payloadObjects` over another store). */
   overrides: Partial<ConsumerDependencies> = {},
 ) {
   const config = consumerConfigFromEnv();

@@ -1,4 +1,6 @@
-import { describe, expect, it, vi } from "vitest";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfigurationError } from "../../../../lib/spool/runtime/env.js";
 import {
   PAYLOAD_SIZE_ATTRIBUTE,
@@ -6,6 +8,7 @@ import {
 } from "../../../../lib/spool/runtime/payload-pointer.js";
 import { sqsConsumerHandler } from "../../../../lib/spool/runtime/sqs-consumer.js";
 import { FakePayloadObjects } from "../../../helpers/fake-payload-objects.js";
+import { lambdaContext, sqsEvent } from "../../../helpers/sqs.js";
 import {
   body,
   deadLetters,
@@ -19,6 +22,8 @@ import {
 } from "../../../helpers/sqs-consumer-harness.js";
 
 useConsumerHarness();
+const s3Mock = mockClient(S3Client);
+beforeEach(() => s3Mock.reset());
 
 const BUCKET = "payloads-bucket";
 const sizeAttribute = { [PAYLOAD_SIZE_ATTRIBUTE]: { dataType: "Number", stringValue: "42" } };
@@ -127,17 +132,49 @@ describe("a consumer without a payload store", () => {
 });
 
 describe("sqsConsumerHandler with a store in its environment", () => {
-  const build = () => ({ idempotencyKey: (m: Message) => m.id, process: async () => ({}) });
+  const build = () => ({ idempotencyKey: (m: Message) => m.id, process });
+  const process = vi.fn(async (message: Message) => ({ handled: message.id }));
 
-  it("takes payloadObjects through its overrides, and refuses to start without them", () => {
+  it("reads pointers through the S3 adapter without being given one", async () => {
     vi.stubEnv("AWS_REGION", "us-east-1");
     vi.stubEnv("SPOOL_PAYLOAD_BUCKET", BUCKET);
-    expect(() => sqsConsumerHandler(Message, build)).toThrow(
-      /SPOOL_PAYLOAD_BUCKET names a payload store, but the consumer was given no payloadObjects/,
+    const stored = body("from-s3");
+    s3Mock
+      .on(GetObjectCommand, { Bucket: BUCKET, Key: "k1" })
+      .resolves({ Body: { transformToString: async () => JSON.stringify(stored) } } as never);
+    const handler = sqsConsumerHandler(Message, build);
+    const response = await handler(
+      sqsEvent(
+        record({
+          messageId: "m-1",
+          body: pointerBody({ bucket: BUCKET, key: "k1" }),
+          messageAttributes: sizeAttribute,
+        }),
+      ),
+      lambdaContext(),
     );
-    const handler = sqsConsumerHandler(Message, build, {
-      payloadObjects: new FakePayloadObjects(),
-    });
-    expect(handler).toBeTypeOf("function");
+    expect(response.batchItemFailures).toEqual([]);
+    expect(process).toHaveBeenCalledWith(stored, expect.anything());
+    expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(1);
+  });
+
+  it("takes other payloadObjects through its overrides", async () => {
+    vi.stubEnv("AWS_REGION", "us-east-1");
+    vi.stubEnv("SPOOL_PAYLOAD_BUCKET", BUCKET);
+    const objects = new FakePayloadObjects();
+    await objects.put({ bucket: BUCKET, key: "k1" }, JSON.stringify(body("from-fake")));
+    const handler = sqsConsumerHandler(Message, build, { payloadObjects: objects });
+    await handler(
+      sqsEvent(
+        record({
+          messageId: "m-1",
+          body: pointerBody({ bucket: BUCKET, key: "k1" }),
+          messageAttributes: sizeAttribute,
+        }),
+      ),
+      lambdaContext(),
+    );
+    expect(objects.gets).toEqual([{ bucket: BUCKET, key: "k1" }]);
+    expect(s3Mock.commandCalls(GetObjectCommand)).toEqual([]);
   });
 });
