@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib"
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../spool/idempotency-table/index.js";
 import { Events } from "./parts/events.js";
+import { LargePayloads } from "./parts/large-payloads.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
@@ -33,6 +34,8 @@ export class SpoolStack extends Stack {
   readonly longWork: LongWork | undefined;
   /** Test hooks only: a rate-limited consumer. */
   readonly rateLimited: RateLimited | undefined;
+  /** Test hooks only: a consumer with a claim-check payload store. */
+  readonly largePayloads: LargePayloads | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -101,6 +104,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.rateLimited = testHooks
       ? new RateLimited(this, "RateLimited", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.largePayloads = testHooks
+      ? new LargePayloads(this, "LargePayloads", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,
