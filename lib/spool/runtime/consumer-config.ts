@@ -10,7 +10,7 @@ import {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.js";
 import { ConfigurationError, intEnv, optionalEnv } from "./env.js";
-import { PAYLOAD_BUCKET_ENV } from "./payload-pointer.js";
+import { PAYLOAD_BUCKET_ENV } from "./payload-switch.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
 
 /** The environment variables of a queue consumer. */

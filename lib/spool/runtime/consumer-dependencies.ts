@@ -22,7 +22,12 @@ export function defaultDependencies(config: ConsumerConfig): ConsumerDependencie
     persistenceStore: config.idempotencyTable
       ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
       : undefined,
-    payloadObjects: config.payloadBucket ? sharedS3PayloadObjects() : undefined,
+    // Compared first so a bundle built without a store folds it to false and drops the adapter
+    // and its SDK (payload-switch.ts); the bucket then makes the consumer refuse to start.
+    payloadObjects:
+      process.env.SPOOL_PAYLOAD_S3_BUNDLED !== "false" && config.payloadBucket
+        ? sharedS3PayloadObjects()
+        : undefined,
     logger: new Logger(),
     metrics: new Metrics({ defaultDimensions: { consumer: config.consumerName } }),
     faults,

@@ -36,8 +36,8 @@ export const LEGACY_PAYLOAD_SIZE_ATTRIBUTE = "SQSLargePayloadSize";
  */
 export const DEFAULT_OFFLOAD_THRESHOLD_BYTES = 262_144;
 
-/** The environment variable naming the store's bucket, for producers and consumers alike. */
-export const PAYLOAD_BUCKET_ENV = "SPOOL_PAYLOAD_BUCKET";
+/** The environment variable naming the store's bucket (defined beside its bundling switch). */
+export { PAYLOAD_BUCKET_ENV } from "./payload-switch.js";
 
 export interface PayloadPointer {
   readonly bucket: string;

@@ -104,7 +104,7 @@ export function createSqsConsumer<M, R>(
   const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
   if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
     throw new ConfigurationError(
-      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (sqsConsumerHandler's defaults give the S3 adapter; a hand-built consumer passes them in its dependencies)`,
+      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (sqsConsumerHandler's defaults give the S3 adapter when the function's bundle was built with the variable, as QueueConsumer's payloadStore does; otherwise pass them in its dependencies)`,
     );
   }
 
