@@ -10,8 +10,8 @@ import { sharedS3PayloadObjects } from "./payload-objects-s3.js";
 /**
  * What a consumer runs with in Lambda: SDK clients created once per container (DynamoDB faults
  * injected only under test hooks), the idempotency store when the consumer has a table, the S3
- * adapter for claim-check pointers when it has a payload store (its SDK loads on the first
- * pointer), and Powertools' logger and metrics. Tests pass their own fakes instead.
+ * adapter for claim-check pointers when it has a payload store (bundled only then, its SDK loaded
+ * on the first pointer), and Powertools' logger and metrics. Tests pass their own fakes instead.
  */
 export function defaultDependencies(config: ConsumerConfig): ConsumerDependencies {
   const faults = faultInjectorFromEnv();

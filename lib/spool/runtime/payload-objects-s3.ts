@@ -7,8 +7,8 @@ type S3Sdk = typeof import("@aws-sdk/client-s3");
 
 /**
  * PayloadObjects over S3. The S3 SDK is imported on first use, not when the module loads, so a
- * function that never meets a pointer (most consumers, every consumer without a store) does not
- * pay its load time at cold start. A missing object (NoSuchKey: the role has s3:ListBucket, which
+ * consumer with a store whose messages are mostly small does not pay its load time at cold start
+ * (a consumer without a store does not even bundle it: payload-switch.ts). A missing object (NoSuchKey: the role has s3:ListBucket, which
  * PayloadStore.grantRead gives, so S3 says so instead of AccessDenied) reads as undefined, which
  * the consumer dead-letters as PAYLOAD_UNRESOLVABLE; any other failure (throttling, a network
  * error, a 5xx the SDK's own retries did not get past) is transient and the record is retried.
