@@ -4,6 +4,7 @@ import { IdempotencyTable } from "../spool/idempotency-table/index.js";
 import { BreakerGuarded } from "./parts/breaker-guarded.js";
 import { ChunkedJobs } from "./parts/chunked-jobs.js";
 import { Events } from "./parts/events.js";
+import { LargePayloads } from "./parts/large-payloads.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
@@ -39,6 +40,8 @@ export class SpoolStack extends Stack {
   readonly chunkedJobs: ChunkedJobs | undefined;
   /** Test hooks only: a consumer calling its dependency through a circuit breaker. */
   readonly breakerGuarded: BreakerGuarded | undefined;
+  /** Test hooks only: a consumer with a claim-check payload store. */
+  readonly largePayloads: LargePayloads | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -125,6 +128,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.breakerGuarded = testHooks
       ? new BreakerGuarded(this, "BreakerGuarded", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.largePayloads = testHooks
+      ? new LargePayloads(this, "LargePayloads", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,

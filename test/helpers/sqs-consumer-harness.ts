@@ -24,6 +24,7 @@ import {
   parseDeadLetterMetadata,
 } from "../../lib/spool/runtime/dead-letter.js";
 import type { FaultInjector } from "../../lib/spool/runtime/faults.js";
+import type { PayloadObjects } from "../../lib/spool/runtime/payload-pointer.js";
 import {
   type ConsumerDefinition,
   createSqsConsumer,
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
   readonly isDone?: ConsumerDefinition<Message, { handled: string }>["isDone"];
   readonly jobs?: ConsumerDefinition<Message, { handled: string }>["jobs"];
+  /** The payload store's objects (with `config.payloadBucket`). */
+  readonly payloadObjects?: PayloadObjects;
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -107,6 +110,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
       metrics,
       faults: options.faults,
+      ...(options.payloadObjects ? { payloadObjects: options.payloadObjects } : {}),
       random: HALF,
       now: () => NOW,
     },

@@ -5,6 +5,7 @@ export {
   consumerKind,
 } from "./monitoring.js";
 export {
+  type ConsumedPayloadStore,
   type ConsumedQueue,
   QueueConsumer,
   type QueueConsumerProps,

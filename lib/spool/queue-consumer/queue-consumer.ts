@@ -1,6 +1,6 @@
 import { Annotations, Duration, Names, Tokenization, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { type Grant, type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -20,6 +20,12 @@ export interface ConsumedQueue {
   readonly maxReceiveCount: number;
   readonly fifo: boolean;
   readonly visibilityTimeout: Duration;
+}
+
+/** What the consumer needs of a claim-check store; a PayloadStore satisfies it. */
+export interface ConsumedPayloadStore {
+  readonly bucketName: string;
+  grantRead(grantee: IGrantable): Grant;
 }
 
 export interface RetryBackoff {
@@ -66,6 +72,13 @@ export interface QueueConsumerProps {
    * @default Duration.hours(24)
    */
   readonly idempotencyTtl?: Duration;
+  /**
+   * The PayloadStore whose claim-check pointers this consumer resolves before validating a
+   * message: read access to its objects, and its bucket in `SPOOL_PAYLOAD_BUCKET`. The handler's
+   * dependencies must then carry `payloadObjects` (see the PayloadStore README).
+   * @default - none: a message carrying a pointer is dead-lettered as PAYLOAD_UNRESOLVABLE
+   */
+  readonly payloadStore?: ConsumedPayloadStore;
   /**
    * Function timeout. The queue's visibility timeout must be at least 6× this, unless the
    * consumer has a `heartbeat`.
@@ -225,6 +238,9 @@ export class QueueConsumer extends Construct {
           : {}),
         ...rateLimitEnvironment(this, props.rateLimit),
         ...jobsEnvironment(props.jobs, jobKind),
+        ...(props.payloadStore
+          ? { [CONSUMER_ENV.payloadBucket]: props.payloadStore.bucketName }
+          : {}),
         POWERTOOLS_SERVICE_NAME: this.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
       },
@@ -238,6 +254,7 @@ export class QueueConsumer extends Construct {
     // cases: out of attempts while another delivery holds its work (requeue.ts), and held until
     // it is due (`notBefore`). A FIFO consumer does neither (a copy would lose its group place).
     if (!source.fifo) source.queue.grantSendMessages(this.function);
+    props.payloadStore?.grantRead(this.function);
     if (props.idempotencyTable) {
       // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>", its rate
       // limit's buckets are "<consumerName>#rate-limit#<bucket>", its dependency breakers

@@ -111,6 +111,8 @@ export class ReliableQueue extends Construct {
   readonly maxReceiveCount: number;
   readonly fifo: boolean;
   readonly visibilityTimeout: Duration;
+  /** How long the source queue keeps a message (a PayloadStore keeps bodies longer than this plus the DLQ's). */
+  readonly retentionPeriod: Duration;
   /** How long the dead-letter queue keeps a message (its expiry alarms are measured against it). */
   readonly deadLetterRetentionPeriod: Duration;
 
@@ -215,6 +217,7 @@ export class ReliableQueue extends Construct {
     this.maxReceiveCount = maxReceiveCount;
     this.fifo = fifo;
     this.visibilityTimeout = visibilityTimeout;
+    this.retentionPeriod = retentionPeriod;
     this.deadLetterRetentionPeriod = deadLetterRetentionPeriod;
 
     if (fifo && !props.contentBasedDeduplication) {

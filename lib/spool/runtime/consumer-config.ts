@@ -16,6 +16,7 @@ import {
   type JobTrackingConfig,
   jobTrackingConfig,
 } from "./job-port.js";
+import { PAYLOAD_BUCKET_ENV } from "./payload-switch.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
 
 export { JOB_KIND_PATTERN, type JobTrackingConfig } from "./job-port.js";
@@ -35,6 +36,7 @@ export const CONSUMER_ENV = {
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
   ...JOBS_ENV,
+  payloadBucket: PAYLOAD_BUCKET_ENV,
 } as const;
 
 /** How long a completed idempotency key suppresses duplicates when nothing says otherwise. */
@@ -56,6 +58,8 @@ export interface ConsumerConfig {
   readonly rateLimit?: RateLimitPolicy | undefined;
   /** Undefined: no job tracking (see job-tracking.ts). */
   readonly jobs?: JobTrackingConfig | undefined;
+  /** The PayloadStore bucket claim-check pointers are read from; undefined: none is resolved. */
+  readonly payloadBucket?: string | undefined;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -98,6 +102,7 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     heartbeat: heartbeatPolicy(env),
     rateLimit: rateLimitPolicy(env),
     jobs: jobTrackingConfig(env),
+    payloadBucket: optionalEnv(CONSUMER_ENV.payloadBucket, env),
   };
 }
 

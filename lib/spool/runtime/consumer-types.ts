@@ -11,6 +11,8 @@ import type { QueueJobs } from "./job-port.js";
 
 export type { JobDelivery, JobProgressReport, JobStart, QueueJobs } from "./job-port.js";
 
+import type { PayloadObjects } from "./payload-pointer.js";
+
 /**
  * The shapes of an SQS consumer: what a handler author defines (the business step and its
  * message), what the record pipeline (sqs-consumer.ts) depends on, and what it reports per record.
@@ -101,6 +103,12 @@ export interface ConsumerDependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly faults: FaultInjector | undefined;
+  /**
+   * Reads claim-check objects from the payload store the config names (payload-pointer.ts).
+   * Required when `payloadBucket` is configured (the Lambda defaults give the S3 adapter,
+   * payload-objects-s3.ts); unused otherwise.
+   */
+  readonly payloadObjects?: PayloadObjects | undefined;
   readonly random: () => number;
   readonly now: () => Date;
 }

@@ -32,6 +32,8 @@
  * own tools (such as the `spool` CLI) can read next to `SPOOL_ERROR_CODES`.
  */
 
+import { describeBytes, SCHEDULER_MAX_INPUT_BYTES } from "./limits.js";
+
 /** What retrying a failed record can do: transient failures are retried, permanent ones are not. */
 export type FailureKind = "transient" | "permanent";
 
@@ -79,6 +81,15 @@ export const SPOOL_ERROR_CODES = {
   RECORD_DEADLINE: {
     kind: "transient",
     meaning: "the record did not finish (or start) before the invocation's deadline",
+  },
+  PAYLOAD_UNRESOLVABLE: {
+    kind: "permanent",
+    meaning:
+      "the claim-check pointer is malformed, not in the payload store, or its object is gone",
+  },
+  PAYLOAD_STORE_UNREADABLE: {
+    kind: "transient",
+    meaning: "the payload store could not be read (throttling, network): retried",
   },
   BLOCKED_BY_GROUP: {
     kind: "transient",
@@ -154,7 +165,8 @@ export const SPOOL_ERROR_CODES = {
   TASK_PAYLOAD_INVALID: { kind: "permanent", meaning: "the task has no payload" },
   TASK_PAYLOAD_TOO_LARGE: {
     kind: "permanent",
-    meaning: "the task message is larger than 256 KiB: store the payload elsewhere",
+    // From limits.ts, so the catalogue follows the limit when AWS raises it.
+    meaning: `the task message is larger than the Scheduler's input limit (${describeBytes(SCHEDULER_MAX_INPUT_BYTES)}): store the payload elsewhere`,
   },
   TASK_KEY_CONFLICT: {
     kind: "permanent",

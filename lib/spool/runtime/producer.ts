@@ -1,5 +1,14 @@
+import { createHash } from "node:crypto";
 import type { MessageAttributeValue, SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { CORRELATION_ID_ATTRIBUTE, newCorrelationId } from "./correlation.js";
+import { SQS_MAX_MESSAGE_BYTES } from "./limits.js";
+import {
+  DEFAULT_OFFLOAD_THRESHOLD_BYTES,
+  messageBytes,
+  PAYLOAD_SIZE_ATTRIBUTE,
+  type PayloadObjects,
+  pointerBody,
+} from "./payload-pointer.js";
 
 export interface SpoolMessage {
   readonly queueUrl: string;
@@ -39,5 +48,72 @@ export function spoolMessage(message: SpoolMessage): SendMessageCommandInput {
       ? { MessageDeduplicationId: message.deduplicationId }
       : {}),
     ...(message.delaySeconds !== undefined ? { DelaySeconds: message.delaySeconds } : {}),
+  };
+}
+
+/** How a producer offloads bodies too large to send (see payload-pointer.ts). */
+export interface PayloadOffload {
+  /** The PayloadStore's bucket (its `bucketName`, passed to the function's environment). */
+  readonly bucket: string;
+  /**
+   * Where the bodies are written: `s3Offload(bucket)` (payload-objects-s3.ts) gives the S3
+   * adapter. Passed in rather than defaulted so a producer that never offloads (the outbox, the
+   * task API) keeps the S3 SDK out of its dependencies.
+   */
+  readonly objects: PayloadObjects;
+  /**
+   * Body plus attributes above this many bytes go to the store; 0 offloads every message.
+   * @default DEFAULT_OFFLOAD_THRESHOLD_BYTES (262,144: the extended clients' threshold)
+   */
+  readonly thresholdBytes?: number;
+}
+
+/** SQS refuses more than 10 message attributes; the size attribute takes one. */
+const MAX_ATTRIBUTES_WITH_POINTER = 9;
+
+/**
+ * The same SendMessage input, its body moved to the payload store when body and attributes are
+ * over the threshold: the body becomes the extended clients' pointer and the message gains the
+ * `ExtendedPayloadSize` attribute, so any extended-client consumer (Java, Python) or a Spool
+ * consumer with the store resolves it. The object is written before the message is sent, so no
+ * message ever points at nothing.
+ *
+ * The key is the SHA-256 of the body: sending the same body again (a retried send, a FIFO
+ * producer relying on content-based deduplication) writes the same object and the same pointer.
+ * A later write of the same body renews the object's age, which only lengthens its life.
+ */
+export async function offloadLargeBody(
+  input: SendMessageCommandInput,
+  offload: PayloadOffload,
+): Promise<SendMessageCommandInput> {
+  const threshold = offload.thresholdBytes ?? DEFAULT_OFFLOAD_THRESHOLD_BYTES;
+  if (!Number.isInteger(threshold) || threshold < 0 || threshold > SQS_MAX_MESSAGE_BYTES) {
+    throw new RangeError(
+      `thresholdBytes must be an integer from 0 to ${SQS_MAX_MESSAGE_BYTES}, got ${threshold}`,
+    );
+  }
+  const body = input.MessageBody ?? "";
+  const attributes = input.MessageAttributes ?? {};
+  if (body === "" || messageBytes(body, attributes) <= threshold) return input;
+  if (Object.keys(attributes).length > MAX_ATTRIBUTES_WITH_POINTER) {
+    throw new RangeError(
+      `an offloaded message may carry at most ${MAX_ATTRIBUTES_WITH_POINTER} attributes (the pointer's size attribute is the tenth), got ${Object.keys(attributes).length}`,
+    );
+  }
+  const pointer = {
+    bucket: offload.bucket,
+    key: `sha256/${createHash("sha256").update(body, "utf8").digest("hex")}`,
+  };
+  await offload.objects.put(pointer, body);
+  return {
+    ...input,
+    MessageBody: pointerBody(pointer),
+    MessageAttributes: {
+      ...attributes,
+      [PAYLOAD_SIZE_ATTRIBUTE]: {
+        DataType: "Number",
+        StringValue: String(Buffer.byteLength(body, "utf8")),
+      },
+    },
   };
 }

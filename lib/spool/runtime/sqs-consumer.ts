@@ -10,11 +10,12 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ZodType } from "zod";
 import { openDependencyRetryAfter } from "./breaker-policy.js";
-import { type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
+import { CONSUMER_ENV, type ConsumerConfig, consumerConfigFromEnv } from "./consumer-config.js";
 import { defaultDependencies } from "./consumer-dependencies.js";
 import type { ConsumerDefinition, ConsumerDependencies, RecordOutcome } from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
 import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
+import { ConfigurationError } from "./env.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { type IdempotentInput, workAlreadyDone } from "./finished-work.js";
@@ -22,6 +23,7 @@ import { startHeartbeat } from "./heartbeat.js";
 import { jobTracking, type StepContext } from "./job-tracking.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
+import { resolveBody } from "./payload-pointer.js";
 import {
   type Admit,
   DeferredToQueue,
@@ -101,6 +103,13 @@ export function createSqsConsumer<M, R>(
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
   const rateLimiter = rateLimiterFor(config, deps);
+  // Claim-check pointers are read from this bucket only (payload-pointer.ts).
+  const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
+  if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
+    throw new ConfigurationError(
+      `${CONSUMER_ENV.payloadBucket} names a payload store, but the consumer was given no payloadObjects to read it with (sqsConsumerHandler's defaults give the S3 adapter when the function's bundle was built with the variable, as QueueConsumer's payloadStore does; otherwise pass them in its dependencies)`,
+    );
+  }
 
   const finishedWork = (body: unknown) =>
     workAlreadyDone<M, R>(body, definition, deps.persistenceStore, idempotentInput);
@@ -270,7 +279,8 @@ export function createSqsConsumer<M, R>(
         // FIFO records run one after another: one that would start past the deadline does not
         // start at all (it would take an in-progress lease it cannot finish).
         startBeforeDeadline(deadlineAt);
-        body = parseBody(record.body);
+        // A pointer is resolved before anything reads the body; the dead letter keeps the pointer.
+        body = parseBody(await resolveBody(record.body, record.messageAttributes, payloadStore));
         correlationId = correlationIdOf(record, body);
         recordLogger = logger.createChild({
           persistentKeys: { messageId: record.messageId, correlationId, attempt, ...replayKeys },
@@ -451,8 +461,10 @@ export function createSqsConsumer<M, R>(
 export function sqsConsumerHandler<M, R>(
   schema: ZodType<M>,
   build: (deps: ConsumerDependencies) => Omit<ConsumerDefinition<M, R>, "schema">,
+  /** Dependencies that replace the defaults (e.g. `payloadObjects` over another store). */
+  overrides: Partial<ConsumerDependencies> = {},
 ) {
   const config = consumerConfigFromEnv();
-  const deps = defaultDependencies(config);
+  const deps = { ...defaultDependencies(config), ...overrides };
   return createSqsConsumer({ schema, ...build(deps) }, config, deps);
 }

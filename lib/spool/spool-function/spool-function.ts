@@ -15,6 +15,7 @@ import {
   FAULT_INJECTION_ENV,
   FAULTS_BUNDLED_DEFINE,
 } from "../runtime/fault-switch.js";
+import { PAYLOAD_BUCKET_ENV, PAYLOAD_S3_BUNDLED_DEFINE } from "../runtime/payload-switch.js";
 import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import { requireEnvironmentWithinLimit } from "./environment-size.js";
 import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
@@ -41,6 +42,12 @@ export class SpoolFunction extends NodejsFunction {
    * `addEnvironment` cannot add it.
    */
   readonly faultInjectionBundled: boolean;
+  /**
+   * Whether the bundle holds the S3 adapter for claim-check pointers: only when the environment
+   * given at construction names a payload store (SPOOL_PAYLOAD_BUCKET, which QueueConsumer's
+   * `payloadStore` writes), so every other function is spared `@aws-sdk/client-s3`.
+   */
+  readonly payloadS3Bundled: boolean;
 
   constructor(scope: Construct, id: string, props: SpoolFunctionProps) {
     const { logRetention, ...rest } = props;
@@ -78,9 +85,11 @@ export class SpoolFunction extends NodejsFunction {
       bundling: spoolBundling({
         metafile: [true, "true"].includes(scope.node.tryGetContext(BUNDLE_METAFILE_CONTEXT)),
         faultInjection: faultInjectionRequested(rest.environment),
+        payloadS3: payloadS3Requested(rest.environment),
       }),
     });
     this.faultInjectionBundled = faultInjectionRequested(rest.environment);
+    this.payloadS3Bundled = payloadS3Requested(rest.environment);
     if (!rest.role) acknowledgeWildcardResources(role, [RESOURCELESS_ACTIONS_RULE]);
     // After super(): the error names this function's path. Lambda's own limits, which CDK
     // leaves to the deployment to refuse.
@@ -107,8 +116,18 @@ export class SpoolFunction extends NodejsFunction {
         `environment ${key} must be given at construction, when the bundle is built, got ${JSON.stringify(value)} from addEnvironment`,
       );
     }
+    if (key === PAYLOAD_BUCKET_ENV && this.payloadS3Bundled === false) {
+      invalid(
+        this,
+        `environment ${key} must be given at construction, when the bundle is built (its S3 adapter is left out otherwise), got ${JSON.stringify(value)} from addEnvironment`,
+      );
+    }
     return super.addEnvironment(key, value, options);
   }
+}
+
+function payloadS3Requested(environment: Record<string, string> | undefined): boolean {
+  return environment?.[PAYLOAD_BUCKET_ENV] !== undefined;
 }
 
 function faultInjectionRequested(environment: Record<string, string> | undefined): boolean {
@@ -136,20 +155,27 @@ export interface SpoolBundlingOptions {
    * @default false - the injector is compiled out
    */
   readonly faultInjection?: boolean;
+  /**
+   * Keep the S3 adapter for claim-check pointers (lib/spool/runtime/payload-objects-s3.ts) in
+   * the consumer's defaults. Functions with a payload store only.
+   * @default false - compiled out, with `@aws-sdk/client-s3`
+   */
+  readonly payloadS3?: boolean;
 }
 
 /**
  * Minified ESM with source maps and the AWS SDK bundled, so the code runs against the SDK
  * version it was tested with (and on emulators that provide none). Two things a Lambda never uses
  * stay out: the SDK's credential chain beyond the environment (runtime/lambda-credentials.ts) and,
- * unless asked for, the fault injector.
+ * unless asked for, the fault injector and the payload store's S3 adapter.
  */
 export function spoolBundling(options: SpoolBundlingOptions = {}): BundlingOptions & {
   readonly banner: string;
 } {
-  const define: Record<string, string> = options.faultInjection
-    ? {}
-    : { [FAULTS_BUNDLED_DEFINE]: JSON.stringify("false") };
+  const define: Record<string, string> = {
+    ...(options.faultInjection ? {} : { [FAULTS_BUNDLED_DEFINE]: JSON.stringify("false") }),
+    ...(options.payloadS3 ? {} : { [PAYLOAD_S3_BUNDLED_DEFINE]: JSON.stringify("false") }),
+  };
   return {
     metafile: options.metafile ?? false,
     minify: true,

@@ -5,6 +5,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnQueue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { IdempotencyTable } from "../../../../lib/spool/idempotency-table/index.js";
+import { PayloadStore } from "../../../../lib/spool/payload-store/index.js";
 import {
   QueueConsumer,
   type QueueConsumerProps,
@@ -285,6 +286,27 @@ describe("QueueConsumer options", () => {
       "/Test/Consumer",
       Match.stringLikeRegexp("QueueConsumer has no idempotencyTable"),
     );
+  });
+
+  it("with a payload store: reads its objects, and names its bucket in the environment", () => {
+    const stack = newStack({ bundle: false });
+    const queue = new ReliableQueue(stack, "Jobs");
+    const store = new PayloadStore(stack, "Payloads", { queues: [queue] });
+    new QueueConsumer(stack, "Consumer", { source: queue, entry, payloadStore: store });
+    const template = Template.fromStack(stack);
+    const bucket = Object.keys(template.findResources("AWS::S3::Bucket"))[0] as string;
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ SPOOL_PAYLOAD_BUCKET: { Ref: bucket } }) },
+    });
+    expect(actionsOn(template, bucket)).toEqual(["s3:ListBucket"]);
+    const objects = JSON.stringify({
+      "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]],
+    });
+    expect(
+      functionStatements(template)
+        .filter((s) => JSON.stringify(s.Resource) === objects)
+        .map((s) => s.Action),
+    ).toEqual(["s3:GetObject"]);
   });
 
   it("accepts a FIFO source with batchSize 10", () => {

@@ -18,6 +18,7 @@ describe("consumerConfigFromEnv", () => {
         SPOOL_BACKOFF_CAP_SECONDS: "8",
         SPOOL_IDEMPOTENCY_TABLE: "idem",
         SPOOL_IDEMPOTENCY_TTL_SECONDS: "600",
+        SPOOL_PAYLOAD_BUCKET: "payloads",
       }),
     ).toEqual({
       consumerName: "orders",
@@ -26,6 +27,7 @@ describe("consumerConfigFromEnv", () => {
       backoff: { baseSeconds: 1, capSeconds: 8 },
       idempotencyTable: "idem",
       idempotencyTtlSeconds: 600,
+      payloadBucket: "payloads",
     });
   });
 
@@ -45,6 +47,7 @@ describe("consumerConfigFromEnv", () => {
       rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
       jobsTable: "SPOOL_JOBS_TABLE",
       jobKind: "SPOOL_JOB_KIND",
+      payloadBucket: "SPOOL_PAYLOAD_BUCKET",
     });
   });
 

@@ -13,6 +13,12 @@ import {
   outOfAttempts,
   type RecordFailure,
 } from "../../../../lib/spool/runtime/failure-policy.js";
+import {
+  PAYLOAD_SIZE_ATTRIBUTE,
+  pointerBody,
+  resolveBody,
+} from "../../../../lib/spool/runtime/payload-pointer.js";
+import { FakePayloadObjects } from "../../../helpers/fake-payload-objects.js";
 import { readDoc, tableRows } from "../../../helpers/markdown.js";
 
 const BACKOFF: BackoffPolicy = { baseSeconds: 2, capSeconds: 300 };
@@ -190,7 +196,7 @@ describe("the failure-handling table of docs/guarantees.md", () => {
   const rows = tableRows(readDoc("docs/guarantees.md"), "## What happens to a failed message");
   const max = 5;
 
-  const cases: Record<string, (what: string) => void> = {
+  const cases: Record<string, (what: string) => void | Promise<void>> = {
     "Malformed JSON, schema violation, business-rule failure, a business key reused with different content":
       (what) => {
         expect(what).toMatch(/^permanent: sent to the DLQ \*\*at once\*\*/);
@@ -206,6 +212,33 @@ describe("the failure-handling table of docs/guarantees.md", () => {
           expect(decision).toMatchObject({ action: "dead-letter", reason: "permanent-failure" });
           expect(batchResponse(decision)).toBe("success");
         }
+      },
+    "A claim-check pointer that cannot resolve (malformed, another bucket than the consumer's store, its object gone)":
+      async (what) => {
+        expect(what).toMatch(/^permanent: dead-lettered at once \(`PAYLOAD_UNRESOLVABLE`\)/);
+        const objects = new FakePayloadObjects();
+        const store = { bucket: "payloads", objects };
+        const size = { [PAYLOAD_SIZE_ATTRIBUTE]: {} };
+        const outcome = (body: string) =>
+          resolveBody(body, size, store).then(
+            () => undefined,
+            (error: unknown) => classify(error),
+          );
+        for (const body of [
+          "[1]",
+          pointerBody({ bucket: "elsewhere", key: "k" }),
+          pointerBody({ bucket: "payloads", key: "gone" }),
+        ]) {
+          const failure = await outcome(body);
+          expect(failure).toMatchObject({ kind: "permanent", code: "PAYLOAD_UNRESOLVABLE" });
+          const decision = decide(failure as RecordFailure, { attempt: 1 });
+          expect(decision).toMatchObject({ action: "dead-letter", reason: "permanent-failure" });
+        }
+        expect(what).toContain("cannot be read right now (throttling, network) is transient");
+        objects.failGetsWith = named("SlowDown");
+        const throttled = await outcome(pointerBody({ bucket: "payloads", key: "k" }));
+        expect(throttled?.kind).toBe("transient");
+        expect(batchResponse(decide(throttled as RecordFailure, { attempt: 1 }))).toBe("failure");
       },
     "Timeout, throttling, 5xx, unknown error, a duplicate still in progress": (what) => {
       expect(what).toContain("`random(0, min(cap, base·2^(attempt-1)))`");
@@ -307,7 +340,7 @@ describe("the failure-handling table of docs/guarantees.md", () => {
   it.each(rows)("%s", (situation, what) => {
     const check = cases[situation as string];
     expect(check, `no case for the row "${situation}"`).toBeDefined();
-    check?.(what as string);
+    return check?.(what as string);
   });
 });
 

@@ -13,6 +13,9 @@ const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts",
 const sdkEntry = fileURLToPath(
   new URL("../../../helpers/fixtures/sdk-handler.ts", import.meta.url),
 );
+const consumerEntry = fileURLToPath(
+  new URL("../../../helpers/fixtures/consumer-defaults-handler.ts", import.meta.url),
+);
 
 /** The bundled code of each Lambda function of `stack`, by the start of its logical id. */
 function bundledCode(app: App, stack: Stack, ids: string[]): Record<string, string> {
@@ -143,6 +146,30 @@ describe("what a SpoolFunction bundle leaves out", () => {
   });
 });
 
+describe("a SpoolFunction bundle and the payload store's S3 adapter", () => {
+  let code: Record<string, string>;
+
+  beforeAll(() => {
+    const app = new App();
+    const stack = new Stack(app, "Test", { env: { account: "111111111111", region: "us-east-1" } });
+    new SpoolFunction(stack, "NoStore", { entry: consumerEntry });
+    new SpoolFunction(stack, "WithStore", {
+      entry: consumerEntry,
+      environment: { SPOOL_PAYLOAD_BUCKET: "payloads-bucket" },
+    });
+    app.synth();
+    code = bundledCode(app, stack, ["NoStore", "WithStore"]);
+  }, 120_000);
+
+  it("compiles the adapter and @aws-sdk/client-s3 out unless the environment names a store at construction", () => {
+    // The adapter's own message, and the S3 client's service id.
+    expect(code.NoStore).not.toContain("the payload store could not be read");
+    expect(code.NoStore).not.toContain("AmazonS3");
+    expect(code.WithStore).toContain("the payload store could not be read");
+    expect(code.WithStore).toContain("AmazonS3");
+  });
+});
+
 describe("SpoolFunction options", () => {
   it("takes logRetention and the usual NodejsFunction props", () => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -173,8 +200,9 @@ describe("spoolBundling", () => {
     );
     expect(bundling.define).toEqual({
       "process.env.SPOOL_FAULT_INJECTION_BUNDLED": JSON.stringify("false"),
+      "process.env.SPOOL_PAYLOAD_S3_BUNDLED": JSON.stringify("false"),
     });
-    expect(spoolBundling({ faultInjection: true }).define).toEqual({});
+    expect(spoolBundling({ faultInjection: true, payloadS3: true }).define).toEqual({});
     expect(bundling.metafile).toBe(false);
     expect(spoolBundling({ metafile: true }).metafile).toBe(true);
   });
@@ -221,6 +249,21 @@ describe("SpoolFunction validation", () => {
       environment: { SPOOL_FAULT_INJECTION: "enabled" },
     });
     expect(() => hooked.addEnvironment("SPOOL_FAULT_INJECTION", "enabled")).not.toThrow();
+  });
+
+  it("refuses a payload store named after construction, when the bundle left its S3 adapter out", () => {
+    const stack = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Stack");
+    const fn = new SpoolFunction(stack, "Orders", { entry });
+    expectRefusal(
+      () => fn.addEnvironment("SPOOL_PAYLOAD_BUCKET", "payloads"),
+      "Stack/Orders",
+      'environment SPOOL_PAYLOAD_BUCKET must be given at construction, when the bundle is built (its S3 adapter is left out otherwise), got "payloads" from addEnvironment',
+    );
+    const withStore = new SpoolFunction(stack, "Stored", {
+      entry,
+      environment: { SPOOL_PAYLOAD_BUCKET: "payloads" },
+    });
+    expect(() => withStore.addEnvironment("SPOOL_PAYLOAD_BUCKET", "payloads")).not.toThrow();
   });
 
   it.each(["f".repeat(65), "orders.worker"])(
