@@ -105,12 +105,7 @@ const program = new Command("chaos")
             "retries during / after the storm",
             `${report.retriesDuringStorm} / ${report.retriesAfterStorm}`,
           ],
-          [
-            "drain after recovery",
-            report.drainAfterRecoveryMs === undefined
-              ? "not drained"
-              : `${(report.drainAfterRecoveryMs / 1000).toFixed(1)} s`,
-          ],
+          ["drain after recovery", drainAfterRecovery(report.drainAfterRecoveryMs)],
           [
             "out of attempts in the storm (dead-lettered, legitimately)",
             `${report.exhaustedDeadLetters} (${report.exhaustedWithEffect} with an effect)`,
@@ -136,6 +131,12 @@ const program = new Command("chaos")
     }
     process.exitCode = ok ? 0 : 1;
   });
+
+function drainAfterRecovery(ms: number | undefined): string {
+  if (ms === undefined) return "not drained";
+  const seconds = (Math.abs(ms) / 1000).toFixed(1);
+  return ms >= 0 ? `${seconds} s` : `none: drained ${seconds} s before the storm ended`;
+}
 
 /** Prints a report's table and verdict; true when it passed. */
 function printed(title: string, report: ChaosReport, extra: [string, string | number][]): boolean {

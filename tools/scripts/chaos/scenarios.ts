@@ -35,7 +35,10 @@ export interface StormReport extends ChaosReport {
   /** Transient failures logged before the window ended, and after (deliveries already running). */
   readonly retriesDuringStorm: number;
   readonly retriesAfterStorm: number;
-  /** From the end of the window until the source queues were empty. */
+  /**
+   * From the end of the window until the source queues were empty; negative when they emptied
+   * before it ended (the consumers kept up with the storm's retries).
+   */
   readonly drainAfterRecoveryMs: number | undefined;
   /** Dead letters of messages that ran out of attempts on the injected failure. */
   readonly exhaustedDeadLetters: number;
@@ -129,7 +132,7 @@ export async function runStorm(
     stormFaults: options.faults,
     retriesDuringStorm: retryTimes.filter((t) => t < stormEnd).length,
     retriesAfterStorm: retryTimes.filter((t) => t >= stormEnd).length,
-    drainAfterRecoveryMs: drainedAt === undefined ? undefined : Math.max(0, drainedAt - stormEnd),
+    drainAfterRecoveryMs: drainedAt === undefined ? undefined : drainedAt - stormEnd,
     exhaustedDeadLetters: exhausted.length,
     exhaustedWithEffect: exhausted.filter((d) => d.hasEffect).length,
   };
