@@ -57,6 +57,8 @@ const program = new Command("chaos")
   .option("--deadline <seconds>", "how long to wait for everything to settle", count, 1800)
   .action(async (flags) => {
     if (flags.groups < 1) throw new InvalidArgumentError("--groups must be at least 1");
+    if (flags.storm === 0) throw new InvalidArgumentError("--storm must be at least 1 second");
+    if (flags.burst === 0) throw new InvalidArgumentError("--burst must be at least 1");
     const options: ChaosOptions = {
       messages: flags.messages,
       fifo: flags.fifo,
@@ -83,7 +85,6 @@ const program = new Command("chaos")
     }
     if (flags.storm !== undefined) {
       const seconds = flags.storm === true ? 60 : flags.storm;
-      if (seconds < 1) throw new InvalidArgumentError("--storm must be at least 1 second");
       const report = await runStorm(
         clients,
         output,
@@ -116,7 +117,6 @@ const program = new Command("chaos")
     }
     if (flags.burst !== undefined) {
       const times = flags.burst === true ? 20 : flags.burst;
-      if (times < 1) throw new InvalidArgumentError("--burst must be at least 1");
       const report = await runBurst(
         clients,
         output,
