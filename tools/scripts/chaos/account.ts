@@ -106,8 +106,12 @@ export interface Population {
 
 /** The report, plus when each transient failure was logged (for the storm's before/after split). */
 export interface Settled extends ChaosReport {
-  /** Every dead letter: its key, the error code its metadata names, and whether the key has an effect. */
-  readonly deadLetterKeys: { key: string; errorCode: string | undefined; hasEffect: boolean }[];
+  /**
+   * Every dead letter: its key, the error code its metadata names, and whether its key ended
+   * with more outcomes than sends (an effect on top of it: finished work dead-lettered). A key
+   * sent twice may rightly have both: one copy out of attempts, the other applied later.
+   */
+  readonly deadLetterKeys: { key: string; errorCode: string | undefined; excess: boolean }[];
   readonly retryTimes: number[];
   /** Epoch ms at which the source queues were first seen empty (undefined: deadline hit). */
   readonly drainedAt: number | undefined;
@@ -253,10 +257,12 @@ export async function settleAndAccount(
 
   const all = [...standardDead, ...fifoDead];
   const hasEffect = (key: string) => delivered.has(key) || (applied.get(key) ?? 0) > 0;
+  const excessive = (key: string) =>
+    (hasEffect(key) ? 1 : 0) + (deadByKey.get(key) ?? 0) > (sends.get(key) ?? 1);
   const deadLetterKeys = [
     ...standardDead.map((d) => ({ d, key: keyOf(d.message, false) })),
     ...fifoDead.map((d) => ({ d, key: keyOf(d.message, true) })),
-  ].map(({ d, key }) => ({ key, errorCode: d.metadata?.errorCode, hasEffect: hasEffect(key) }));
+  ].map(({ d, key }) => ({ key, errorCode: d.metadata?.errorCode, excess: excessive(key) }));
   return {
     runId: run,
     sent: notifications.length + orderEvents.length,
