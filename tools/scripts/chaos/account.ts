@@ -111,7 +111,12 @@ export interface Settled extends ChaosReport {
    * with more outcomes than sends (an effect on top of it: finished work dead-lettered). A key
    * sent twice may rightly have both: one copy out of attempts, the other applied later.
    */
-  readonly deadLetterKeys: { key: string; errorCode: string | undefined; excess: boolean }[];
+  readonly deadLetterKeys: {
+    key: string;
+    reason: string | undefined;
+    errorCode: string | undefined;
+    excess: boolean;
+  }[];
   readonly retryTimes: number[];
   /** Epoch ms at which the source queues were first seen empty (undefined: deadline hit). */
   readonly drainedAt: number | undefined;
@@ -262,7 +267,12 @@ export async function settleAndAccount(
   const deadLetterKeys = [
     ...standardDead.map((d) => ({ d, key: keyOf(d.message, false) })),
     ...fifoDead.map((d) => ({ d, key: keyOf(d.message, true) })),
-  ].map(({ d, key }) => ({ key, errorCode: d.metadata?.errorCode, excess: excessive(key) }));
+  ].map(({ d, key }) => ({
+    key,
+    reason: d.metadata?.reason,
+    errorCode: d.metadata?.errorCode,
+    excess: excessive(key),
+  }));
   return {
     runId: run,
     sent: notifications.length + orderEvents.length,

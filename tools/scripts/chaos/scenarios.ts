@@ -40,7 +40,7 @@ export interface StormReport extends ChaosReport {
    * before it ended (the consumers kept up with the storm's retries).
    */
   readonly drainAfterRecoveryMs: number | undefined;
-  /** Dead letters of messages that ran out of attempts on the injected failure. */
+  /** Dead letters of messages that ran out of attempts (reason `retries-exhausted`). */
   readonly exhaustedDeadLetters: number;
   /**
    * Of those, how many belong to a key whose work was done anyway beyond its sends (must be 0: a
@@ -128,7 +128,9 @@ export async function runStorm(
     progress,
   );
   const { retryTimes, drainedAt, deadLetterKeys, ...report } = settled;
-  const exhausted = deadLetterKeys.filter((d) => d.errorCode === "INJECTED_TRANSIENT");
+  // Out of attempts on the injected failure, or on what it causes: a FIFO message skipped behind
+  // a failed earlier one of its group on its last delivery (BLOCKED_BY_GROUP), say.
+  const exhausted = deadLetterKeys.filter((d) => d.reason === "retries-exhausted");
   return {
     ...report,
     stormSeconds: options.seconds,
