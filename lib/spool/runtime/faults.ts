@@ -32,6 +32,13 @@ export interface FaultRates {
   /** Share of records that are slowed down by `slowMs`. */
   readonly slowPercent: number;
   readonly slowMs: number;
+  /**
+   * Epoch milliseconds after which these rates stop applying (the record runs clean): a
+   * dependency degraded for a window, then recovered (the chaos check's retry storm). The
+   * emulator's functions share the host clock, so the sender's window is the handler's.
+   * Unset: the rates always apply.
+   */
+  readonly untilEpochMs?: number;
 }
 
 export const NO_FAULTS: FaultRates = {
@@ -69,6 +76,16 @@ function rate(value: unknown, name: string): number {
   return n;
 }
 
+function epochMs(value: unknown): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) {
+    throw new Error(
+      `fault injection: untilEpochMs must be epoch milliseconds, got ${String(value)}`,
+    );
+  }
+  return n;
+}
+
 export function parseFaultRates(json: string | undefined): FaultRates {
   if (!json) return NO_FAULTS;
   const raw = JSON.parse(json) as Record<string, unknown>;
@@ -78,6 +95,7 @@ export function parseFaultRates(json: string | undefined): FaultRates {
     dynamoErrorPercent: rate(raw.dynamoErrorPercent, "dynamoErrorPercent"),
     slowPercent: rate(raw.slowPercent, "slowPercent"),
     slowMs: Math.max(0, Number(raw.slowMs ?? 0)),
+    ...(raw.untilEpochMs === undefined ? {} : { untilEpochMs: epochMs(raw.untilEpochMs) }),
   };
 }
 
@@ -85,6 +103,7 @@ export interface FaultInjectorOptions {
   readonly rates: FaultRates;
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -103,6 +122,7 @@ export class FaultInjector {
   readonly rates: FaultRates;
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
   /** The rates of the record being processed, so DynamoDB calls made for it see them. */
   readonly #current = new AsyncLocalStorage<FaultRates>();
 
@@ -110,6 +130,7 @@ export class FaultInjector {
     this.rates = options.rates;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? defaultSleep;
+    this.#now = options.now ?? Date.now;
   }
 
   #hit(percent: number): boolean {
@@ -119,7 +140,11 @@ export class FaultInjector {
   /** The rates that apply to a record: its own attribute, else the process-wide ones. */
   ratesFor(record: Pick<SQSRecord, "messageAttributes">): FaultRates {
     const own = record.messageAttributes?.[FAULT_RATES_ATTRIBUTE]?.stringValue;
-    return own ? parseFaultRates(own) : this.rates;
+    const rates = own ? parseFaultRates(own) : this.rates;
+    // Read once per record, so a delivery straddling the end of a window is wholly in or out.
+    return rates.untilEpochMs !== undefined && this.#now() >= rates.untilEpochMs
+      ? NO_FAULTS
+      : rates;
   }
 
   /**

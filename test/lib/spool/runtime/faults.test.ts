@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { PermanentError, TransientError } from "../../../../lib/spool/runtime/errors.js";
 import {
   FAULT_ATTRIBUTE,
+  FAULT_RATES_ATTRIBUTE,
   FaultInjector,
   faultInjectorFromEnv,
   InjectedThrottlingError,
@@ -262,5 +263,30 @@ describe("FaultInjector random rates", () => {
       random: () => 0.5,
     });
     expect(() => miss.maybeFailDynamoCall()).not.toThrow();
+  });
+});
+
+describe("time-boxed rates (untilEpochMs): a dependency degraded for a window", () => {
+  const storm = {
+    messageAttributes: {
+      [FAULT_RATES_ATTRIBUTE]: stringAttribute(
+        JSON.stringify({ ...NO_FAULTS, transientPercent: 100, untilEpochMs: 10_000 }),
+      ),
+    },
+  };
+
+  it("applies the rates before the window ends", async () => {
+    const injector = new FaultInjector({ rates: NO_FAULTS, now: () => 9_999 });
+    await expect(injector.beforeRecord(storm, 1, remaining)).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it("runs the record clean once the window has ended", async () => {
+    const injector = new FaultInjector({ rates: NO_FAULTS, now: () => 10_000 });
+    await expect(injector.beforeRecord(storm, 1, remaining)).resolves.toBeUndefined();
+    expect(injector.ratesFor(storm)).toEqual(NO_FAULTS);
+  });
+
+  it("rejects an end that is not a number", () => {
+    expect(() => parseFaultRates('{"untilEpochMs":"soon"}')).toThrow(/untilEpochMs.*soon/);
   });
 });
