@@ -63,7 +63,7 @@ export interface ConsumerAlarmOptions {
 export interface ConsumerMonitoringOptions extends ConsumerAlarmOptions {
   /**
    * The consumer's name in alarm names and on the dashboard.
-   * @default - its `consumerName`
+   * @default - its `serviceName` (which defaults to its `consumerName`)
    */
   readonly name?: string;
 }
@@ -116,7 +116,9 @@ export function consumerKind(
     title: "Consumers",
     matches: (construct: IConstruct): construct is QueueConsumer =>
       construct instanceof QueueConsumer,
-    nameOf: (consumer) => consumer.consumerName,
+    // The service name, which defaults to the consumerName: PriorityLanes' consumers share one
+    // consumerName (one idempotency key space) and are told apart by their service names.
+    nameOf: (consumer) => consumer.serviceName,
     monitor(consumer, context, options) {
       validateConsumerAlarmOptions(consumer, "", options);
       const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };
