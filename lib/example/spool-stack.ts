@@ -7,6 +7,7 @@ import { Events } from "./parts/events.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
+import { Lanes } from "./parts/priority-lanes.js";
 import { RateLimited } from "./parts/rate-limited.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
@@ -39,6 +40,8 @@ export class SpoolStack extends Stack {
   readonly chunkedJobs: ChunkedJobs | undefined;
   /** Test hooks only: a consumer calling its dependency through a circuit breaker. */
   readonly breakerGuarded: BreakerGuarded | undefined;
+  /** Test hooks only: one kind of work on a high and a low priority lane. */
+  readonly lanes: Lanes | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -107,6 +110,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.rateLimited = testHooks
       ? new RateLimited(this, "RateLimited", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.lanes = testHooks
+      ? new Lanes(this, "PriorityLanes", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,
