@@ -139,10 +139,11 @@ export class PriorityLanes extends Construct {
         entry: props.entry,
         handler: props.handler ?? "handler",
         // One key space for the group: the idempotency prefix is the consumerName, so every
-        // lane's consumer gets the same one; the service name (metrics, logs, monitoring's name)
-        // tells the lanes apart.
+        // lane's consumer gets the same one; the service name (metrics, logs) and the monitoring
+        // name (alarms, dashboard) tell the lanes apart.
         consumerName: this.consumerName,
         serviceName: `${this.consumerName}-${lane.name}`,
+        monitoringName: `${this.consumerName}-${lane.name}`,
         idempotencyTable: props.idempotencyTable,
         ...(props.idempotencyTtl ? { idempotencyTtl: props.idempotencyTtl } : {}),
         timeout,

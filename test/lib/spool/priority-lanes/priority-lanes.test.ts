@@ -14,6 +14,7 @@ import { consumerKind } from "../../../../lib/spool/queue-consumer/index.js";
 import { CONSUMER_ENV } from "../../../../lib/spool/runtime/consumer-config.js";
 import { SpoolFunction } from "../../../../lib/spool/spool-function/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { alarmsOf, monitoredStack } from "../../../helpers/spool-monitoring.js";
 
 const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
 
@@ -112,6 +113,28 @@ describe("PriorityLanes", () => {
       },
     });
     expect(laneUrlEnvName("my-group", "bulk")).toBe("SPOOL_LANE_MY_GROUP_BULK_URL");
+  });
+});
+
+describe("PriorityLanes under SpoolMonitoring", () => {
+  it("is discovered lane by lane: a queue and a consumer alarm set per lane, no name clash", () => {
+    const { stack } = monitoredStack({}, (s) => {
+      const table = new IdempotencyTable(s, "Idempotency");
+      new PriorityLanes(s, "Exports", {
+        name: "exports",
+        lanes: [
+          { name: "high", maxConcurrency: 8 },
+          { name: "low", maxConcurrency: 2 },
+        ],
+        entry,
+        idempotencyTable: table.table,
+      });
+    });
+    const names = Object.keys(alarmsOf(Template.fromStack(stack)));
+    for (const lane of ["high", "low"]) {
+      expect(names).toContain(`Ops-consumer-exports-${lane}-errors`);
+      expect(names.some((n) => n.startsWith(`Ops-queue-exports-${lane}-`))).toBe(true);
+    }
   });
 });
 
