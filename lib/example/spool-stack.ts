@@ -8,6 +8,7 @@ import { LargePayloads } from "./parts/large-payloads.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
 import { Operations } from "./parts/operations.js";
+import { Lanes } from "./parts/priority-lanes.js";
 import { RateLimited } from "./parts/rate-limited.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
@@ -42,6 +43,8 @@ export class SpoolStack extends Stack {
   readonly breakerGuarded: BreakerGuarded | undefined;
   /** Test hooks only: a consumer with a claim-check payload store. */
   readonly largePayloads: LargePayloads | undefined;
+  /** Test hooks only: one kind of work on a high and a low priority lane. */
+  readonly lanes: Lanes | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -110,6 +113,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.rateLimited = testHooks
       ? new RateLimited(this, "RateLimited", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.lanes = testHooks
+      ? new Lanes(this, "PriorityLanes", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,

@@ -63,7 +63,7 @@ export interface ConsumerAlarmOptions {
 export interface ConsumerMonitoringOptions extends ConsumerAlarmOptions {
   /**
    * The consumer's name in alarm names and on the dashboard.
-   * @default - its `consumerName`
+   * @default - its `monitoringName` (which defaults to its `consumerName`)
    */
   readonly name?: string;
 }
@@ -116,7 +116,7 @@ export function consumerKind(
     title: "Consumers",
     matches: (construct: IConstruct): construct is QueueConsumer =>
       construct instanceof QueueConsumer,
-    nameOf: (consumer) => consumer.consumerName,
+    nameOf: (consumer) => consumer.monitoringName,
     monitor(consumer, context, options) {
       validateConsumerAlarmOptions(consumer, "", options);
       const o = { ...CONSUMER_ALARM_DEFAULTS, ...defaults, ...options };

@@ -63,6 +63,12 @@ export interface QueueConsumerProps {
    */
   readonly consumerName?: string;
   /**
+   * The consumer's name in monitoring (alarm names, dashboard). Consumers that share a
+   * `consumerName` on purpose (PriorityLanes' lanes: one idempotency key space) need distinct ones.
+   * @default - the consumerName
+   */
+  readonly monitoringName?: string;
+  /**
    * Table for idempotency records.
    * @default - no idempotency: every delivery runs the business step
    */
@@ -172,6 +178,8 @@ export class QueueConsumer extends Construct {
   readonly function: SpoolFunction;
   readonly eventSource: SqsEventSource;
   readonly consumerName: string;
+  /** Its name in monitoring: `monitoringName`, else the consumerName. */
+  readonly monitoringName: string;
   /** The queue this consumer drains. */
   readonly source: ConsumedQueue;
   /** The function timeout (monitoring alarms when invocations come close to it). */
@@ -194,6 +202,8 @@ export class QueueConsumer extends Construct {
     const idempotencyTtl = props.idempotencyTtl ?? Duration.hours(24);
     this.consumerName =
       props.consumerName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: "-" });
+
+    this.monitoringName = props.monitoringName ?? this.consumerName;
 
     validate(this, props, { timeout, batchSize, maxConcurrency, backoff, idempotencyTtl });
     validateRateLimit(this, props.rateLimit, props.idempotencyTable !== undefined);

@@ -260,6 +260,76 @@ describe("stack inventory", () => {
     );
   });
 
+  it("keeps a PriorityLanes group's queues together, highest lane first, labelled by group", async () => {
+    const laned = [
+      ["Zeta", "Spool-Zeta", "Spool/Zeta/Queue/Resource", undefined],
+      ["Bulk", "Spool-Exports-bulk", "Spool/Lanes/exports-bulk/Queue/Resource", ["bulk", 1]],
+      ["Alpha", "Spool-Alpha", "Spool/Alpha/Queue/Resource", undefined],
+      [
+        "Urgent",
+        "Spool-Exports-urgent",
+        "Spool/Lanes/exports-urgent/Queue/Resource",
+        ["urgent", 0],
+      ],
+    ] as const;
+    cfn.on(ListStackResourcesCommand).resolves({
+      StackResourceSummaries: laned.map(([id, name]) => ({
+        LogicalResourceId: id,
+        PhysicalResourceId: url(name),
+        ResourceType: "AWS::SQS::Queue",
+        ResourceStatus: "CREATE_COMPLETE",
+        LastUpdatedTimestamp: new Date(),
+      })),
+    });
+    cfn.on(GetTemplateCommand).resolves({
+      TemplateBody: JSON.stringify({
+        Resources: Object.fromEntries(
+          laned.map(([id, , path, lane]) => [
+            id,
+            {
+              Type: "AWS::SQS::Queue",
+              Metadata: {
+                "aws:cdk:path": path,
+                ...(lane
+                  ? { "spool:lane": { group: "exports", lane: lane[0], rank: lane[1] } }
+                  : {}),
+              },
+            },
+          ]),
+        ),
+      }),
+    });
+    sqs.on(GetQueueAttributesCommand).callsFake((input: { QueueUrl: string }) => ({
+      Attributes: { QueueArn: arn(input.QueueUrl.split("/").pop() as string) },
+    }));
+    const inventory = await loadInventory(clients(), "Spool");
+    expect(inventory.queues.map((q) => [q.name, q.lane?.lane])).toEqual([
+      ["alpha", undefined],
+      ["exports-urgent", "urgent"],
+      ["exports-bulk", "bulk"],
+      ["zeta", undefined],
+    ]);
+    const row = (queue: string, lane?: string) => ({
+      queue,
+      ...(lane ? { lanes: "exports", lane } : {}),
+      queueName: queue,
+      fifo: false,
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+      oldestAgeSeconds: 1,
+      deadLetters: 0,
+      processedPerSecond: 0,
+      secondsToDrain: 0,
+      stalled: false,
+      consumers: [],
+      paused: false,
+    });
+    const text = renderStatus("Spool", [row("alpha"), row("exports-urgent", "urgent")], new Date());
+    expect(text).toMatch(/^exports \[urgent\]\s+0/m);
+    expect(text).toMatch(/^alpha\s+0/m);
+  });
+
   it("reports status from SQS counts and CloudWatch's age and rate, saying n/a without data", async () => {
     cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
       MetricDataResults: input.MetricDataQueries.map((q) => ({

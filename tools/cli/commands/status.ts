@@ -8,6 +8,9 @@ import type { CliContext, SpoolCommand } from "../spool.js";
 
 export interface QueueStatus {
   readonly queue: string;
+  /** For one lane of a PriorityLanes group: the group's name, and the lane's. */
+  readonly lanes?: string;
+  readonly lane?: string;
   readonly queueName: string;
   readonly fifo: boolean;
   readonly visible: number;
@@ -135,6 +138,7 @@ export async function statusReport(
     const mine = typeof consumers === "string" ? [] : consumers.filter((c) => c.queueArn === q.arn);
     return {
       queue: q.name,
+      ...(q.lane ? { lanes: q.lane.group, lane: q.lane.lane } : {}),
       queueName: q.queueName,
       fifo: q.fifo,
       visible: source.visible,
@@ -162,7 +166,9 @@ function queueLabel(r: QueueStatus): string {
     ...(r.fifo ? ["fifo"] : []),
     ...new Set(r.consumers.map((c) => stateMarker(c.state)).filter((m) => m !== undefined)),
   ];
-  return `${r.queue}${markers.length ? ` (${markers.join(", ")})` : ""}`;
+  // A PriorityLanes lane shows as its group and lane ("exports [high]"): the group is the unit.
+  const name = r.lanes !== undefined ? `${r.lanes} [${r.lane}]` : r.queue;
+  return `${name}${markers.length ? ` (${markers.join(", ")})` : ""}`;
 }
 
 export function renderStatus(

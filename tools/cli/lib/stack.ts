@@ -1,4 +1,8 @@
 import type { StackResourceSummary } from "@aws-sdk/client-cloudformation";
+import {
+  LANE_METADATA_KEY,
+  type LaneMetadata,
+} from "../../../lib/spool/priority-lanes/contract.js";
 import { uniqueNames } from "../../../lib/spool/spool-monitoring/names.js";
 import type { AwsClients } from "./aws.js";
 import { SpoolCliError } from "./errors.js";
@@ -20,6 +24,8 @@ export interface SourceQueue extends QueueRef {
   /** From the queue's RedrivePolicy. */
   readonly deadLetterQueue: QueueRef | undefined;
   readonly maxReceiveCount: number | undefined;
+  /** When it is one lane of a PriorityLanes group: the group, the lane and its rank (0 = highest). */
+  readonly lane?: LaneMetadata;
 }
 
 /** What a deployed Spool stack holds, as far as the CLI needs it. */
@@ -43,6 +49,11 @@ export function queueEntityPath(stackName: string, cdkPath: string): string {
   path = path.replace(/\/Resource$/, "");
   path = path.replace(/\/Queue$/, "");
   return path;
+}
+
+function isLaneMetadata(value: unknown): value is LaneMetadata {
+  const v = value as Partial<LaneMetadata> | undefined;
+  return typeof v?.group === "string" && typeof v.lane === "string" && typeof v.rank === "number";
 }
 
 export function queueNameOfUrl(url: string): string {
@@ -93,6 +104,7 @@ export async function loadInventory(
   const resources = await listing;
 
   const paths = new Map<string, string>();
+  const lanes = new Map<string, LaneMetadata>();
   const template = await templating;
   if (template.TemplateBody) {
     const body = JSON.parse(template.TemplateBody) as {
@@ -101,6 +113,8 @@ export async function loadInventory(
     for (const [logicalId, resource] of Object.entries(body.Resources ?? {})) {
       const path = resource.Metadata?.["aws:cdk:path"];
       if (typeof path === "string") paths.set(logicalId, path);
+      const lane = resource.Metadata?.[LANE_METADATA_KEY];
+      if (isLaneMetadata(lane)) lanes.set(logicalId, lane);
     }
   }
 
@@ -156,9 +170,16 @@ export async function loadInventory(
       path,
       deadLetterQueue: q.deadLetterTargetArn ? byArn.get(q.deadLetterTargetArn) : undefined,
       maxReceiveCount: q.maxReceiveCount,
+      ...(lanes.has(q.logicalId) ? { lane: lanes.get(q.logicalId) } : {}),
     };
   });
-  result.sort((a, b) => a.name.localeCompare(b.name));
+  // A lanes group's queues sort together, under the group's name, highest priority first.
+  result.sort(
+    (a, b) =>
+      (a.lane?.group ?? a.name).localeCompare(b.lane?.group ?? b.name) ||
+      (a.lane?.rank ?? 0) - (b.lane?.rank ?? 0) ||
+      a.name.localeCompare(b.name),
+  );
   return { stackName, queues: result, outputs, resources, paths };
 }
 

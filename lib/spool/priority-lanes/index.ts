@@ -1,0 +1,13 @@
+export {
+  LANE_METADATA_KEY,
+  LANE_NAME_PATTERN,
+  type LaneMetadata,
+  lanesEnvName,
+  laneUrlEnvName,
+} from "./contract.js";
+export {
+  type Lane,
+  type LaneProducer,
+  PriorityLanes,
+  type PriorityLanesProps,
+} from "./priority-lanes.js";
