@@ -80,11 +80,17 @@ function eventSourceMappingChecks(lambda: LambdaClient, uuid: string, props: Pro
     );
   }
   const enabled = props.Enabled === undefined ? true : props.Enabled;
-  checks.push(
-    field("Enabled", enabled, (m) => m.State === "Enabled" || m.State === "Enabling", {
+  checks.push({
+    ...field("Enabled", enabled, (m) => m.State === "Enabled" || m.State === "Enabling", {
       Enabled: enabled,
     }),
-  );
+    // A mapping declared enabled but found disabled was paused by an operator (`spool consumers
+    // pause`): that is state, not drift, and "fixing" it would resume a consumer someone stopped
+    // on purpose (the reconciler runs after every local deploy). Declared disabled but found
+    // running is still drift.
+    equal: (declared, observed) =>
+      declared === observed || (declared === true && observed === false),
+  });
   return checks;
 }
 
