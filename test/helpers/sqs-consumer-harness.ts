@@ -69,6 +69,7 @@ export interface HarnessOptions {
   readonly notBefore?: ConsumerDefinition<Message, { handled: string }>["notBefore"];
   readonly isDone?: ConsumerDefinition<Message, { handled: string }>["isDone"];
   readonly jobs?: ConsumerDefinition<Message, { handled: string }>["jobs"];
+  readonly jobKey?: ConsumerDefinition<Message, { handled: string }>["jobKey"];
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -98,6 +99,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       ...(options.notBefore ? { notBefore: options.notBefore } : {}),
       ...(options.isDone ? { isDone: options.isDone } : {}),
       ...(options.jobs ? { jobs: options.jobs } : {}),
+      ...(options.jobKey ? { jobKey: options.jobKey } : {}),
     },
     config,
     {
