@@ -46,17 +46,21 @@ async function items(jobKey: string) {
   return Items as { sk: string; index: number; cursor: number; duplicates?: number }[];
 }
 
+async function sendJob(jobKey: string): Promise<void> {
+  const queueUrl = output("ContinuedJobsQueueUrl");
+  const { MessageBody, MessageAttributes } = spoolMessage({
+    queueUrl,
+    body: { schemaVersion: 1, jobKey, items: ITEMS, itemMillis: 1_500 },
+    correlationId: `corr-${jobKey}`,
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody, MessageAttributes }));
+}
+
 describe("a job longer than one invocation (continued-job)", () => {
   it(`completes ${ITEMS} items through continuations: one job SUCCEEDED at ${ITEMS}/${ITEMS}, one effect per item`, async () => {
     const jobKey = uniqueId("continued");
     const jobId = jobIdFor(CONTINUED_JOB_KIND, jobKey);
-    const queueUrl = output("ContinuedJobsQueueUrl");
-    const { MessageBody, MessageAttributes } = spoolMessage({
-      queueUrl,
-      body: { schemaVersion: 1, jobKey, items: ITEMS, itemMillis: 1_500 },
-      correlationId: `corr-${jobKey}`,
-    });
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody, MessageAttributes }));
+    await sendJob(jobKey);
 
     const job = await waitFor(
       async () => {
@@ -90,6 +94,41 @@ describe("a job longer than one invocation (continued-job)", () => {
     ).toEqual([4, 8]);
 
     // Nothing left behind: no message waiting, none dead-lettered.
+    const dead = await queueCounts(output("ContinuedJobsDeadLetterQueueUrl"));
+    expect(dead.visible + dead.inFlight + dead.delayed).toBe(0);
+  }, 200_000);
+
+  it("spool jobs cancel in a later chunk stops the chain: no item after it, nothing dead-lettered", async () => {
+    const jobKey = uniqueId("continued-cancel");
+    const jobId = jobIdFor(CONTINUED_JOB_KIND, jobKey);
+    await sendJob(jobKey);
+    // Past the first message: the cancel must reach a continuation, through the same job.
+    await waitFor(
+      async () => {
+        const found = await show(jobId);
+        return found?.status === "RUNNING" && (found.progress?.done ?? 0) >= 5;
+      },
+      { what: `${jobId} to get into its second chunk`, timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const cancel = await spool("jobs", "cancel", jobId, "--reason", "int test", "--json");
+    expect(cancel.code, cancel.err).toBe(0);
+    const atCancel = (await items(jobKey)).length;
+
+    await waitFor(
+      async () => {
+        const counts = await queueCounts(output("ContinuedJobsQueueUrl"));
+        return counts.visible + counts.inFlight + counts.delayed === 0;
+      },
+      { what: "the continued-job queue to drain", timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    const done = await items(jobKey);
+    // The item in flight when the cancel landed may finish; nothing after it starts.
+    expect(done.length).toBeGreaterThanOrEqual(atCancel);
+    expect(done.length).toBeLessThanOrEqual(atCancel + 1);
+    expect(done.length).toBeLessThan(ITEMS);
+    const job = await show(jobId);
+    expect(job?.status).toBe("CANCELED");
+    expect(job?.transitions.map((t) => t.status)).toEqual(["RUNNING", "CANCELED"]);
     const dead = await queueCounts(output("ContinuedJobsDeadLetterQueueUrl"));
     expect(dead.visible + dead.inFlight + dead.delayed).toBe(0);
   }, 200_000);
