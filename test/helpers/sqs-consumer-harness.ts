@@ -72,6 +72,7 @@ export interface HarnessOptions {
   readonly jobs?: ConsumerDefinition<Message, { handled: string }>["jobs"];
   /** The payload store's objects (with `config.payloadBucket`). */
   readonly payloadObjects?: PayloadObjects;
+  readonly jobKey?: ConsumerDefinition<Message, { handled: string }>["jobKey"];
 }
 
 export function harness(options: HarnessOptions = {}): Harness {
@@ -101,6 +102,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       ...(options.notBefore ? { notBefore: options.notBefore } : {}),
       ...(options.isDone ? { isDone: options.isDone } : {}),
       ...(options.jobs ? { jobs: options.jobs } : {}),
+      ...(options.jobKey ? { jobKey: options.jobKey } : {}),
     },
     config,
     {

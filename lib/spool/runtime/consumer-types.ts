@@ -42,6 +42,14 @@ export interface RecordContext {
    * when the consumer tracks no jobs.
    */
   readonly cancelled: () => Promise<boolean>;
+  /**
+   * Milliseconds the record has left before its batch must answer (the invocation's time less a
+   * margin, record-deadline.ts): how a step that continues in another message (continuation.ts)
+   * knows to stop. Undefined outside a Lambda queue consumer.
+   */
+  readonly remainingMillis?: () => number;
+  /** The queue the record came from, where a continuation goes. Undefined outside one. */
+  readonly queueUrl?: string;
 }
 
 export interface ConsumerDefinition<M, R> {
@@ -92,6 +100,13 @@ export interface ConsumerDefinition<M, R> {
    * @default - no job tracking
    */
   readonly jobs?: QueueJobs;
+  /**
+   * The key the message's job is named by (`<kind>:<job key>`), when it is not the idempotency
+   * key: the messages of a job done in chunks (continuation.ts) each have their own idempotency
+   * key and share this one, so they progress, finish and cancel one job.
+   * @default the idempotency key
+   */
+  readonly jobKey?: (message: M) => string;
 }
 
 export interface ConsumerDependencies {

@@ -17,6 +17,7 @@ import type {
   RecordContext,
   RecordOutcome,
 } from "./consumer-types.js";
+import { isContinued } from "./continuation.js";
 import type { Classified } from "./errors.js";
 
 /** Thrown past the idempotency layer (which then forgets the key): the job is canceled. */
@@ -47,7 +48,7 @@ export interface JobTracking {
   /**
    * Runs the step of one delivery. With job tracking: RUNNING before it (a CANCELED job is
    * dropped, a finished one acknowledged, both by throwing past the idempotency layer),
-   * SUCCEEDED after it, and a failure of a step whose job was canceled meanwhile counts as the
+   * SUCCEEDED after it (unless it continued in another message), and a failure of a step whose job was canceled meanwhile counts as the
    * cancel it is. Without: the step runs with a context whose job calls do nothing.
    */
   run<R>(
@@ -83,7 +84,7 @@ function checkProgress(done: number, total: number): void {
 }
 
 export function jobTracking<M>(
-  definition: Pick<ConsumerDefinition<M, unknown>, "schema" | "idempotencyKey" | "jobs">,
+  definition: Pick<ConsumerDefinition<M, unknown>, "schema" | "idempotencyKey" | "jobs" | "jobKey">,
   deps: { readonly logger: Logger; readonly metrics: Metrics },
 ): JobTracking {
   const jobs = definition.jobs;
@@ -95,7 +96,7 @@ export function jobTracking<M>(
     if (!jobs) return undefined;
     const parsed = definition.schema.safeParse(body);
     if (!parsed.success) return undefined;
-    const key = definition.idempotencyKey(parsed.data);
+    const key = (definition.jobKey ?? definition.idempotencyKey)(parsed.data);
     return key ? jobs.jobId(key) : undefined;
   };
 
@@ -145,6 +146,8 @@ export function jobTracking<M>(
         if (error !== null && typeof error === "object") stepErrors.set(error, jobId);
         throw error;
       }
+      // A chunk that sent a continuation (continuation.ts) leaves the job RUNNING for the next.
+      if (isContinued(result)) return result;
       const finished = await jobs.succeed(jobId, delivery);
       if (!finished.ok && finished.status === "CANCELED") throw new JobCanceled(jobId, false);
       if (!finished.ok) {

@@ -34,7 +34,13 @@ import {
 import { beforeDeadline, recordDeadlineMs, startBeforeDeadline } from "./record-deadline.js";
 import { REPLAY_DEAD_LETTERED_AGAIN_METRIC, replayLogKeys } from "./replay-marker.js";
 import { requeue, requeuesOf } from "./requeue.js";
-import { applyRetryDelays, HeldOnQueue, holdUntilDue, secondsUntil } from "./retry-delays.js";
+import {
+  applyRetryDelays,
+  HeldOnQueue,
+  holdUntilDue,
+  queueUrlFromArn,
+  secondsUntil,
+} from "./retry-delays.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
@@ -88,9 +94,8 @@ export function createSqsConsumer<M, R>(
   const runStep = async (input: IdempotentInput<M>, context: StepContext, admit?: Admit) => {
     await admit?.(); // the rate limit, if any (rate-limit.ts): not hashed, not stored
     // As a job, if the consumer tracks jobs (job-tracking.ts): RUNNING, then SUCCEEDED.
-    const value = await jobs.run(input.key, context, (ctx) =>
-      definition.process(input.message, ctx),
-    );
+    const jobKey = definition.jobKey?.(input.message) ?? input.key;
+    const value = await jobs.run(jobKey, context, (ctx) => definition.process(input.message, ctx));
     return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
       value: R;
     };
@@ -244,6 +249,8 @@ export function createSqsConsumer<M, R>(
         messageGroupId: record.attributes.MessageGroupId,
         sentAt: new Date(Number(record.attributes.SentTimestamp) || deps.now().getTime()),
         logger: recordLogger,
+        remainingMillis: () => Math.max(0, deadlineAt - Date.now()),
+        queueUrl: queueUrlFromArn(record.eventSourceARN),
       };
       // Records with one key run one after another, so an in-batch duplicate finds the first
       // one's stored result instead of colliding with it while it is still in progress.

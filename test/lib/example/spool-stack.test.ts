@@ -186,10 +186,10 @@ describe("SpoolStack test hooks", () => {
       ) {
         continue;
       }
-      // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts).
-      expect(fn.Timeout).toBe(
-        fn.Environment.Variables.SPOOL_CONSUMER_NAME === "rate-limited" ? 15 : 5,
-      );
+      // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts), the
+      // continued-job consumer twice (its chunks fill 6 of its 10 s; see its test below).
+      const own: Record<string, number> = { "rate-limited": 15, "continued-job": 10 };
+      expect(fn.Timeout).toBe(own[String(fn.Environment.Variables.SPOOL_CONSUMER_NAME)] ?? 5);
       expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("1");
       expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("8");
     }
@@ -244,6 +244,25 @@ describe("SpoolStack test hooks", () => {
     });
     expect(fn.Timeout).toBe(120);
     expect(variant(AWS_ACCOUNT, false).stack.chunkedJobs).toBeUndefined();
+  });
+
+  it("add a continued-job consumer whose jobs outlast its 10 s timeout, continued on its own queue", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const fn = functionNamed(synthesized.template, "continued-job");
+    const jobsTable = synthesized.template.toJSON().Outputs.JobsTableName.Value;
+    expect(fn.Environment.Variables).toMatchObject({
+      SPOOL_JOBS_TABLE: jobsTable,
+      SPOOL_JOB_KIND: "continued-job",
+    });
+    // A 12-item job of 1.5 s items (18 s) cannot fit one invocation.
+    expect(fn.Timeout).toBe(10);
+    expect(fn.Environment.Variables).not.toHaveProperty("SPOOL_HEARTBEAT_EVERY_SECONDS");
+    const parts = synthesized.stack.chunkedJobs;
+    if (!parts) throw new Error("no chunked-jobs part with test hooks");
+    const queues = resourcesOf(synthesized, "AWS::SQS::Queue", parts.continuedQueue).filter(
+      (q) => q.Properties?.RedrivePolicy !== undefined,
+    );
+    expect(queues.map((q) => q.Properties?.VisibilityTimeout)).toEqual([60]);
   });
 
   it("add a breaker-guarded consumer whose breaker is declared (alarmed) and kept in the idempotency table", () => {
