@@ -6,6 +6,7 @@
 
 import { consumerPausedAndResumed, rateLimitHeld } from "./demo/capacity.js";
 import { orderFansOut } from "./demo/events.js";
+import { jobProgressAndCancel } from "./demo/jobs.js";
 import {
   closingStatus,
   declinedOrderExplained,
@@ -53,6 +54,7 @@ async function main() {
     transientRetried,
     rateLimitHeld,
     consumerPausedAndResumed,
+    jobProgressAndCancel,
     delayedTasks,
     recurringRun,
     sagaFulfilled,
