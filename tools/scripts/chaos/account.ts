@@ -12,6 +12,7 @@ import {
 } from "../../../lib/spool/runtime/dead-letter.js";
 import {
   functionLogLines,
+  hiddenMessages,
   type LocalClients,
   outstandingMessages,
   takeMatching,
@@ -61,8 +62,12 @@ export interface Planned {
   readonly poison: boolean;
 }
 
+/** Longer than a scan's hide (takeMatching: 60 s), so letters another scan held come back. */
+const HIDDEN_WAIT_MS = 90_000;
+
 async function collectDeadLetters(clients: LocalClients, queueUrl: string, marker: string) {
   const mine: { message: Message; metadata: DeadLetterMetadata | undefined }[] = [];
+  const waitForHiddenUntil = Date.now() + HIDDEN_WAIT_MS;
   for (let quiet = 0; quiet < 2; ) {
     const taken = await takeMatching(
       clients.sqs,
@@ -71,8 +76,16 @@ async function collectDeadLetters(clients: LocalClients, queueUrl: string, marke
     );
     for (const m of taken)
       mine.push({ message: m, metadata: parseDeadLetterMetadata(m.MessageAttributes) });
-    quiet = taken.length ? 0 : quiet + 1;
-    if (quiet) await new Promise((r) => setTimeout(r, 1_000));
+    if (taken.length) {
+      quiet = 0;
+      continue;
+    }
+    // A scan running beside this one (another chaos run, `spool dlq list`) hides what it is not
+    // taking until its pass ends, ours included: a pass that found nothing proves nothing while
+    // letters are hidden, so it counts as quiet only once none are, or the wait is over.
+    const hidden = await hiddenMessages(clients.sqs, queueUrl);
+    if (hidden === 0 || Date.now() >= waitForHiddenUntil) quiet++;
+    await new Promise((r) => setTimeout(r, 1_000));
   }
   return mine;
 }

@@ -64,6 +64,17 @@ export async function functionLogLines(
   return lines;
 }
 
+/** Messages in flight on a queue: received by someone and not yet deleted or released. */
+export async function hiddenMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
 /** Messages on a queue in any state: visible, in flight, or delayed. */
 export async function outstandingMessages(sqs: SQSClient, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await sqs.send(
