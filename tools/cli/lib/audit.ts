@@ -297,6 +297,52 @@ async function newestFirst<T>(
   return Items as T[];
 }
 
+/**
+ * One kind of operator change in the OperatorAudit table, under its own partition sorted by start
+ * time: recorded as `running` before anything is touched, so a change whose CLI died midway
+ * still names who asked for it and what the state was before, then completed with its outcome.
+ */
+class PartitionAudit<S extends { readonly startedAt: string }, F extends object, E> {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #keys = new Map<string, { pk: string; sk: string }>();
+
+  constructor(
+    db: DynamoDBDocumentClient,
+    table: string,
+    private readonly partition: string,
+    private readonly idOf: (record: S) => string,
+    private readonly what: string,
+  ) {
+    this.#db = db;
+    this.#table = table;
+  }
+
+  async started(record: S): Promise<void> {
+    const id = this.idOf(record);
+    const key = { pk: this.partition, sk: `${record.startedAt}#${id}` };
+    this.#keys.set(id, key);
+    await this.#db.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...key, ...record, status: "running" },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  async finished(id: string, record: F): Promise<void> {
+    const key = this.#keys.get(id);
+    if (!key) throw new Error(`${this.what} ${id} was not started through this audit`);
+    await setFields(this.#db, this.#table, key, record);
+  }
+
+  /** The most recent changes of this kind, newest first. */
+  async history(limit: number): Promise<E[]> {
+    return newestFirst<E>(this.#db, this.#table, this.partition, limit);
+  }
+}
+
 /** A pause or resume of a consumer (its event source mapping), as the audit records it. */
 export interface ConsumerChangeStarted {
   readonly changeId: string;
@@ -340,37 +386,12 @@ const CONSUMER_PARTITION = "consumer-changes";
  * sorted by start time: recorded as `running` before the mapping is touched, so a change whose
  * CLI died midway still names who asked for it and what the state was before.
  */
-export class DynamoConsumerAudit implements ConsumerAudit {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
-  readonly #keys = new Map<string, { pk: string; sk: string }>();
-
+export class DynamoConsumerAudit
+  extends PartitionAudit<ConsumerChangeStarted, ConsumerChangeFinished, ConsumerChangeEntry>
+  implements ConsumerAudit
+{
   constructor(db: DynamoDBDocumentClient, table: string) {
-    this.#db = db;
-    this.#table = table;
-  }
-
-  async started(record: ConsumerChangeStarted): Promise<void> {
-    const key = { pk: CONSUMER_PARTITION, sk: `${record.startedAt}#${record.changeId}` };
-    this.#keys.set(record.changeId, key);
-    await this.#db.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: { ...key, ...record, status: "running" },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  }
-
-  async finished(changeId: string, record: ConsumerChangeFinished): Promise<void> {
-    const key = this.#keys.get(changeId);
-    if (!key) throw new Error(`consumer change ${changeId} was not started through this audit`);
-    await setFields(this.#db, this.#table, key, record);
-  }
-
-  /** The most recent pauses and resumes, newest first. */
-  async history(limit: number): Promise<ConsumerChangeEntry[]> {
-    return newestFirst<ConsumerChangeEntry>(this.#db, this.#table, CONSUMER_PARTITION, limit);
+    super(db, table, CONSUMER_PARTITION, (r) => r.changeId, "consumer change");
   }
 }
 
@@ -413,36 +434,11 @@ const JOB_CANCEL_PARTITION = "job-cancels";
  * recorded as `running` before the job is touched, so a cancel whose CLI died midway still names
  * who asked and what the job's status was.
  */
-export class DynamoJobCancelAudit implements JobCancelAudit {
-  readonly #db: DynamoDBDocumentClient;
-  readonly #table: string;
-  readonly #keys = new Map<string, { pk: string; sk: string }>();
-
+export class DynamoJobCancelAudit
+  extends PartitionAudit<JobCancelStarted, JobCancelFinished, JobCancelEntry>
+  implements JobCancelAudit
+{
   constructor(db: DynamoDBDocumentClient, table: string) {
-    this.#db = db;
-    this.#table = table;
-  }
-
-  async started(record: JobCancelStarted): Promise<void> {
-    const key = { pk: JOB_CANCEL_PARTITION, sk: `${record.startedAt}#${record.cancelId}` };
-    this.#keys.set(record.cancelId, key);
-    await this.#db.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: { ...key, ...record, status: "running" },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-  }
-
-  async finished(cancelId: string, record: JobCancelFinished): Promise<void> {
-    const key = this.#keys.get(cancelId);
-    if (!key) throw new Error(`job cancel ${cancelId} was not started through this audit`);
-    await setFields(this.#db, this.#table, key, record);
-  }
-
-  /** The most recent cancels, newest first. */
-  async history(limit: number): Promise<JobCancelEntry[]> {
-    return newestFirst<JobCancelEntry>(this.#db, this.#table, JOB_CANCEL_PARTITION, limit);
+    super(db, table, JOB_CANCEL_PARTITION, (r) => r.cancelId, "job cancel");
   }
 }
