@@ -1,7 +1,7 @@
 /**
  * Work longer than one invocation on the emulator: the continued-job consumer
  * (lib/example/parts/chunked-jobs.ts, 10 s timeout) runs a 12-item job of 1.5 s items (18 s),
- * four items per message, each message sending the next cursor to its own queue
+ * at most four items per message (fewer when its time budget runs short), each message sending the next cursor to its own queue
  * (lib/spool/runtime/continuation.ts). One job record carries it from start to SUCCEEDED.
  */
 
@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import {
   CONTINUED_JOB_KIND,
   continuedJobKey,
+  ITEMS_PER_CHUNK,
 } from "../../../../lambdas/continued-job/continued-job.js";
 import { jobIdFor } from "../../../../lib/spool/job-table/job-states.js";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
@@ -81,17 +82,25 @@ describe("a job longer than one invocation (continued-job)", () => {
     // Each item's effect happened once: no delivery met an item already written.
     expect(done.filter((i) => i.duplicates !== undefined)).toEqual([]);
     // More than one invocation did the work: the items name the message (cursor) that did them.
-    expect([...new Set(done.map((i) => i.cursor))].sort((a, b) => a - b)).toEqual([0, 4, 8]);
+    // Each message does at most ITEMS_PER_CHUNK items; it does fewer when its time budget runs
+    // short (a loaded machine), so the cursors are a chain from 0, not fixed steps of four.
+    const cursors = [...new Set(done.map((i) => i.cursor))].sort((a, b) => a - b);
+    expect(cursors[0]).toBe(0);
+    expect(cursors.length).toBeGreaterThanOrEqual(Math.ceil(ITEMS / ITEMS_PER_CHUNK));
+    for (const [n, cursor] of cursors.entries()) {
+      const until = cursors[n + 1] ?? ITEMS;
+      expect(until - cursor, `items done by the message at cursor ${cursor}`).toBeGreaterThan(0);
+      expect(until - cursor).toBeLessThanOrEqual(ITEMS_PER_CHUNK);
+    }
     const continued = await functionLogLines(
       output("ContinuedJobsFunctionName"),
       "job continued in a new message",
     );
-    expect(
-      continued
-        .filter((l) => l.correlationId === `corr-${jobKey}`)
-        .map((l) => l.next)
-        .sort(),
-    ).toEqual([4, 8]);
+    // Every continuation sent is a message that then did items, and nothing else sent one.
+    const sent = continued
+      .filter((l) => l.correlationId === `corr-${jobKey}`)
+      .map((l) => l.next as number);
+    expect([...new Set(sent)].sort((a, b) => a - b)).toEqual(cursors.slice(1));
 
     // Nothing left behind: no message waiting, none dead-lettered.
     const dead = await queueCounts(output("ContinuedJobsDeadLetterQueueUrl"));
