@@ -9,7 +9,7 @@
  * first if needed) and prints what happened to every message. Exits non-zero if anything was
  * lost, applied twice or applied out of order.
  */
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import type { ChaosReport } from "./chaos/account.js";
 import { type ChaosOptions, runChaos, SMALL_CHAOS } from "./chaos/run-chaos.js";
 import { runBurst, runStorm } from "./chaos/scenarios.js";
@@ -33,6 +33,17 @@ function percent(value: string): number {
 
 const program = new Command("chaos")
   .description("fault-injected no-loss / no-duplicate run against the local deployment")
+  // A bad argument is a usage error: exit 2 with one line, like the spool CLI (commander exits 1).
+  .exitOverride()
+  .configureOutput({
+    outputError: (text, write) =>
+      write(
+        `chaos: ${text
+          .trim()
+          .replace(/^error: /, "")
+          .replace(/\s*\n\s*/g, " ")}\n`,
+      ),
+  })
   .option(
     "--messages <n>",
     "notification requests on the standard queue",
@@ -196,6 +207,15 @@ function printed(
 }
 
 program.parseAsync().catch((error) => {
+  // Thrown by the action's own checks: commander has not printed it.
+  if (error instanceof InvalidArgumentError) {
+    console.error(`chaos: ${error.message}`);
+    process.exit(2);
+  }
+  if (error instanceof CommanderError) {
+    // A parse error commander already printed; --help and --version end here too, with 0.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
   console.error(`chaos: ${(error as Error).message}`);
   process.exit(1);
 });
