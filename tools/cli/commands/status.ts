@@ -114,10 +114,12 @@ export async function statusReport(
   const [counts, metrics, consumers] = await Promise.all([
     Promise.all(
       inventory.queues.map(async (q) => {
-        // A queue and its DLQ read together: one round trip, not two.
+        // The inventory read the counts with the queues' other attributes moments ago; a queue
+        // without them is read now, with its DLQ (one round trip, not two).
+        const dead = q.deadLetterQueue;
         const [source, dlq] = await Promise.all([
-          queueCounts(clients.sqs, q.url),
-          q.deadLetterQueue ? queueCounts(clients.sqs, q.deadLetterQueue.url) : undefined,
+          q.counts ?? queueCounts(clients.sqs, q.url),
+          dead ? (dead.counts ?? queueCounts(clients.sqs, dead.url)) : undefined,
         ]);
         return { source, dlq };
       }),

@@ -12,7 +12,13 @@ import {
   parseDeadLetterMetadata,
 } from "../../../lib/spool/runtime/dead-letter.js";
 import type { ListedReason } from "./reasons.js";
-import type { QueueRef, SourceQueue } from "./stack.js";
+import {
+  COUNT_ATTRIBUTES,
+  countsOf,
+  type QueueCounts,
+  type QueueRef,
+  type SourceQueue,
+} from "./stack.js";
 
 // Still importable from here, where the filter tests have always found them.
 export { LISTED_REASONS, type ListedReason } from "./reasons.js";
@@ -119,22 +125,11 @@ export function replayAttributes(letter: DeadLetter): Record<string, MessageAttr
   return carried;
 }
 
-export async function queueCounts(sqs: SQSClient, queueUrl: string) {
+export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...COUNT_ATTRIBUTES] }),
   );
-  return {
-    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
+  return countsOf(Attributes);
 }
 
 /**

@@ -13,6 +13,33 @@ export interface QueueRef {
   /** The SQS name (last part of the URL). */
   readonly queueName: string;
   readonly fifo: boolean;
+  /**
+   * Its message counts as the inventory read them (with its other attributes, in the same
+   * request): what `spool status` shows, saving a second read of every queue. A snapshot: a
+   * command that acts on a queue reads its counts again.
+   */
+  readonly counts?: QueueCounts;
+}
+
+export interface QueueCounts {
+  readonly visible: number;
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/** The SQS attributes behind QueueCounts. */
+export const COUNT_ATTRIBUTES = [
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+] as const;
+
+export function countsOf(attributes: Readonly<Record<string, string>>): QueueCounts {
+  return {
+    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
 }
 
 /** A queue that work is sent to (not some queue's dead-letter queue). */
@@ -127,7 +154,7 @@ export async function loadInventory(
       const { Attributes = {} } = await clients.sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
-          AttributeNames: ["QueueArn", "RedrivePolicy", "FifoQueue"],
+          AttributeNames: ["QueueArn", "RedrivePolicy", "FifoQueue", ...COUNT_ATTRIBUTES],
         }),
       );
       const redrive = Attributes.RedrivePolicy
@@ -143,6 +170,10 @@ export async function loadInventory(
           arn: Attributes.QueueArn ?? "",
           queueName: queueNameOfUrl(url),
           fifo: Attributes.FifoQueue === "true" || url.endsWith(".fifo"),
+          // An SQS that does not return them leaves status to read them itself.
+          ...(Attributes.ApproximateNumberOfMessages !== undefined
+            ? { counts: countsOf(Attributes) }
+            : {}),
         } satisfies QueueRef,
         deadLetterTargetArn: redrive?.deadLetterTargetArn,
         maxReceiveCount:
