@@ -15,6 +15,16 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** Commander's own "errors" that are really the answer the user asked for. */
 const ANSWERED = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);
 
+/**
+ * Where stack template facts are kept between commands (lib/template-cache.ts): the project's
+ * `.spool/cache`, or SPOOL_CACHE_DIR; SPOOL_CACHE_DIR=off reads the template every time.
+ */
+function templateCacheDir(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = env.SPOOL_CACHE_DIR;
+  if (dir === "off") return undefined;
+  return dir || join(PROJECT_DIR, ".spool", "cache");
+}
+
 /** Spool's version, as the package.json it ships with says. */
 function version(): string {
   const pkg = join(PROJECT_DIR, "package.json");
@@ -132,7 +142,9 @@ export async function runSpool(argv: readonly string[], options: RunOptions = {}
       return clients;
     },
     inventory() {
-      inventory ??= loadInventory(context.clients(), globals().stack);
+      inventory ??= loadInventory(context.clients(), globals().stack, {
+        cacheDir: templateCacheDir(env),
+      });
       return inventory;
     },
     emit(result) {

@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CloudFormationClient,
   DescribeStacksCommand,
@@ -11,9 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queueStatus, renderStatus } from "../../../tools/cli/commands/status.js";
 import { AwsClients, clientConfig, resolveTarget } from "../../../tools/cli/lib/aws.js";
 import { describeError, SpoolCliError } from "../../../tools/cli/lib/errors.js";
-import { bufferIo } from "../../../tools/cli/lib/io.js";
 import { findQueue, loadInventory, queueEntityPath } from "../../../tools/cli/lib/stack.js";
-import { runSpool } from "../../../tools/cli/spool.js";
 import { spool } from "../../helpers/cli.js";
 
 describe("spool argument parsing", () => {
@@ -262,6 +263,47 @@ describe("stack inventory", () => {
     expect(queueEntityPath("Spool", "Spool/Messaging/Orders/Queue/Resource")).toBe(
       "Messaging/Orders",
     );
+  });
+
+  it("reads the template once per stack version when given a cache dir, again after a deploy", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "spool-cache-"));
+    try {
+      const stack = (status: string, updated: string) =>
+        cfn.on(DescribeStacksCommand).resolves({
+          Stacks: [
+            {
+              StackName: "Spool",
+              StackId: "arn:aws:cloudformation:us-east-1:000000000000:stack/Spool/1234",
+              CreationTime: new Date("2026-12-01T00:00:00Z"),
+              LastUpdatedTime: new Date(updated),
+              StackStatus: status,
+            },
+          ],
+        });
+      const names = async () =>
+        (await loadInventory(clients(), "Spool", { cacheDir })).queues.map((q) => q.name);
+      const expected = ["handmade-queue", "lab/orders", "messaging/orders"];
+
+      stack("UPDATE_COMPLETE", "2026-12-06T10:00:00Z");
+      expect(await names()).toEqual(expected);
+      expect(await names()).toEqual(expected);
+      // The second command named the queues from the kept facts, without the template.
+      expect(cfn.commandCalls(GetTemplateCommand)).toHaveLength(1);
+
+      // A deploy changes LastUpdatedTime: the kept facts belong to the old version.
+      stack("UPDATE_COMPLETE", "2026-12-06T11:00:00Z");
+      expect(await names()).toEqual(expected);
+      expect(cfn.commandCalls(GetTemplateCommand)).toHaveLength(2);
+
+      // Mid-update the template may still change: read every time, never kept.
+      stack("UPDATE_IN_PROGRESS", "2026-12-06T12:00:00Z");
+      await names();
+      await names();
+      expect(cfn.commandCalls(GetTemplateCommand)).toHaveLength(4);
+      expect((await readdir(cacheDir)).filter((n) => n.endsWith(".json"))).toHaveLength(2);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it("keeps a PriorityLanes group's queues together, highest lane first, labelled by group", async () => {

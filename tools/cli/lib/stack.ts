@@ -6,6 +6,12 @@ import {
 import { uniqueNames } from "../../../lib/spool/spool-monitoring/names.js";
 import type { AwsClients } from "./aws.js";
 import { SpoolCliError } from "./errors.js";
+import {
+  keepTemplateFacts,
+  readTemplateFacts,
+  stackVersionKey,
+  type TemplateFacts,
+} from "./template-cache.js";
 
 export interface QueueRef {
   readonly url: string;
@@ -92,9 +98,15 @@ export function queueNameOfUrl(url: string): string {
  * every queue's attributes. Each dead-letter queue is matched to its source through the source's
  * RedrivePolicy (some emulators lack ListDeadLetterSourceQueues, and the policy is the truth).
  */
+export interface InventoryOptions {
+  /** Where template facts are kept between commands (template-cache.ts); none: read each time. */
+  readonly cacheDir?: string;
+}
+
 export async function loadInventory(
   clients: AwsClients,
   stackName: string,
+  options: InventoryOptions = {},
 ): Promise<StackInventory> {
   // Loaded here, not at the top: every command looks things up in an inventory (findQueue,
   // requireOutput…) as it declares itself, and declaring must not load the SDK.
@@ -102,9 +114,8 @@ export async function loadInventory(
     "@aws-sdk/client-cloudformation"
   );
   const { GetQueueAttributesCommand } = await import("@aws-sdk/client-sqs");
-  // The three reads are independent: sent together they cost one round trip, not three (the
-  // template is the slowest answer, and parsing it overlaps the resource pages). Awaited in this
-  // order, so a missing stack is reported as DescribeStacks reports it; what the other two say
+  // The stack and its resources are read together: one round trip, not two. Awaited in this
+  // order, so a missing stack is reported as DescribeStacks reports it; what the listing says
   // then is not awaited, and marked handled.
   const describing = clients.cloudformation.send(
     new DescribeStacksCommand({ StackName: stackName }),
@@ -119,8 +130,7 @@ export async function loadInventory(
     }
     return resources;
   })();
-  const templating = clients.cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
-  for (const pending of [listing, templating]) pending.catch(() => undefined);
+  listing.catch(() => undefined);
 
   const stack = (await describing).Stacks?.[0];
   if (!stack) throw new SpoolCliError(`stack ${stackName} not found`);
@@ -128,22 +138,23 @@ export async function loadInventory(
   for (const o of stack.Outputs ?? []) {
     if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
   }
-  const resources = await listing;
 
-  const paths = new Map<string, string>();
-  const lanes = new Map<string, LaneMetadata>();
-  const template = await templating;
-  if (template.TemplateBody) {
-    const body = JSON.parse(template.TemplateBody) as {
-      Resources?: Record<string, TemplateResource>;
-    };
-    for (const [logicalId, resource] of Object.entries(body.Resources ?? {})) {
-      const path = resource.Metadata?.["aws:cdk:path"];
-      if (typeof path === "string") paths.set(logicalId, path);
-      const lane = resource.Metadata?.[LANE_METADATA_KEY];
-      if (isLaneMetadata(lane)) lanes.set(logicalId, lane);
-    }
+  // The template only when this stack version's facts are not kept (the first command after a
+  // deploy): it is the slowest answer, so it overlaps the resource pages.
+  const version = stackVersionKey(stack);
+  const { cacheDir } = options;
+  const kept = cacheDir && version ? await readTemplateFacts(cacheDir, version) : undefined;
+  const templating = kept
+    ? undefined
+    : clients.cloudformation.send(new GetTemplateCommand({ StackName: stackName }));
+  templating?.catch(() => undefined);
+  const resources = await listing;
+  let facts = kept;
+  if (!facts) {
+    facts = templateFacts((await templating)?.TemplateBody);
+    if (cacheDir && version) await keepTemplateFacts(cacheDir, version, facts);
   }
+  const { paths, lanes } = facts;
 
   const queueResources = resources.filter(
     (r) => r.ResourceType === "AWS::SQS::Queue" && r.PhysicalResourceId,
@@ -212,6 +223,22 @@ export async function loadInventory(
       a.name.localeCompare(b.name),
   );
   return { stackName, queues: result, outputs, resources, paths };
+}
+
+/** Construct paths and lane metadata from a template body. */
+function templateFacts(body: string | undefined): TemplateFacts {
+  const paths = new Map<string, string>();
+  const lanes = new Map<string, LaneMetadata>();
+  if (body) {
+    const template = JSON.parse(body) as { Resources?: Record<string, TemplateResource> };
+    for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
+      const path = resource.Metadata?.["aws:cdk:path"];
+      if (typeof path === "string") paths.set(logicalId, path);
+      const lane = resource.Metadata?.[LANE_METADATA_KEY];
+      if (isLaneMetadata(lane)) lanes.set(logicalId, lane);
+    }
+  }
+  return { paths, lanes };
 }
 
 /**
