@@ -6,6 +6,7 @@ import {
   DescribeStacksCommand,
   GetTemplateCommand,
   ListStackResourcesCommand,
+  type StackStatus,
 } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -268,7 +269,7 @@ describe("stack inventory", () => {
   it("reads the template once per stack version when given a cache dir, again after a deploy", async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), "spool-cache-"));
     try {
-      const stack = (status: string, updated: string) =>
+      const stack = (status: StackStatus, updated: string) =>
         cfn.on(DescribeStacksCommand).resolves({
           Stacks: [
             {
