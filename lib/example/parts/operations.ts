@@ -3,6 +3,7 @@ import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Construct } from "constructs";
 import { delayedTasksKind } from "../../spool/delayed-tasks/monitoring.js";
 import { eventSubscriptionKind } from "../../spool/event-subscription/monitoring.js";
+import { priorityLanesKind } from "../../spool/priority-lanes/monitoring.js";
 import { recurringJobKind } from "../../spool/recurring-job/monitoring.js";
 import { ReliableQueue } from "../../spool/reliable-queue/index.js";
 import { workflowKind } from "../../spool/saga-workflow/monitoring.js";
@@ -36,6 +37,7 @@ export class Operations extends Construct {
     this.monitoring.addKind(recurringJobKind());
     this.monitoring.addKind(outboxKind());
     this.monitoring.addKind(eventSubscriptionKind());
+    this.monitoring.addKind(priorityLanesKind());
     this.auditTable = stateTable(this, "OperatorAudit");
 
     if (props.testHooks) {

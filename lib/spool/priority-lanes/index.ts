@@ -5,6 +5,7 @@ export {
   lanesEnvName,
   laneUrlEnvName,
 } from "./contract.js";
+export { priorityLanesKind } from "./monitoring.js";
 export {
   type Lane,
   type LaneProducer,

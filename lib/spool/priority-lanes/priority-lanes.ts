@@ -162,6 +162,20 @@ export class PriorityLanes extends Construct {
     this.consumers = consumers;
   }
 
+  /** Lane `name`'s concurrency share (its consumer's `maxConcurrency`). */
+  shareOf(name: string): number {
+    return this.consumerOf(name).maxConcurrency;
+  }
+
+  /** The consumer of lane `name`; a name the group lacks throws, naming its lanes. */
+  consumerOf(name: string): QueueConsumer {
+    const consumer = this.consumers.get(name);
+    if (!consumer) {
+      invalid(this, `has no lane "${name}"; its lanes: ${[...this.queues.keys()].join(", ")}`);
+    }
+    return consumer;
+  }
+
   /** The queue of lane `name`; a name the group lacks throws, naming its lanes. */
   queueOf(name: string): ReliableQueue {
     const queue = this.queues.get(name);

@@ -9,12 +9,13 @@ import {
   laneUrlEnvName,
   PriorityLanes,
   type PriorityLanesProps,
+  priorityLanesKind,
 } from "../../../../lib/spool/priority-lanes/index.js";
 import { consumerKind } from "../../../../lib/spool/queue-consumer/index.js";
 import { CONSUMER_ENV } from "../../../../lib/spool/runtime/consumer-config.js";
 import { SpoolFunction } from "../../../../lib/spool/spool-function/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
-import { alarmsOf, monitoredStack } from "../../../helpers/spool-monitoring.js";
+import { alarmsOf, dashboardBody, monitoredStack } from "../../../helpers/spool-monitoring.js";
 
 const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
 
@@ -135,6 +136,44 @@ describe("PriorityLanes under SpoolMonitoring", () => {
       expect(names).toContain(`Ops-consumer-exports-${lane}-errors`);
       expect(names.some((n) => n.startsWith(`Ops-queue-exports-${lane}-`))).toBe(true);
     }
+  });
+});
+
+describe("priorityLanesKind", () => {
+  it("adds one dashboard row per group with every lane on each graph, highest first, and no alarm", () => {
+    const build = (withKind: boolean) =>
+      Template.fromStack(
+        monitoredStack({}, (s, monitoring) => {
+          if (withKind) monitoring.addKind(priorityLanesKind());
+          const table = new IdempotencyTable(s, "Idempotency");
+          new PriorityLanes(s, "Exports", {
+            name: "exports",
+            lanes: [
+              { name: "high", maxConcurrency: 8 },
+              { name: "low", maxConcurrency: 2 },
+            ],
+            entry,
+            idempotencyTable: table.table,
+          });
+        }).stack,
+      );
+    const template = build(true);
+    const body = dashboardBody(template);
+    expect(body).toContain("Priority lanes");
+    for (const title of [
+      "exports: waiting per lane",
+      "exports: oldest message per lane (s)",
+      "exports: processed per lane",
+      "exports: running per lane (of its share)",
+    ]) {
+      expect(body).toContain(title);
+    }
+    // Each lane on the same graph, labelled by lane, its share beside its running count.
+    expect(body).toMatch(/\\"label\\":\\"high\\".*\\"label\\":\\"low\\"/);
+    expect(body).toContain("high (share 8)");
+    expect(body).toContain("low (share 2)");
+    // The lanes page through their own queues' and consumers' alarms: the kind adds none.
+    expect(Object.keys(alarmsOf(template))).toEqual(Object.keys(alarmsOf(build(false))));
   });
 });
 

@@ -30,9 +30,7 @@ import type {
 import { AwsClients, resolveTarget } from "../../../../tools/cli/lib/aws.js";
 import { changeConsumerState } from "../../../../tools/cli/lib/consumer-state.js";
 import { findConsumer, loadConsumers } from "../../../../tools/cli/lib/consumers.js";
-import { bufferIo } from "../../../../tools/cli/lib/io.js";
 import { loadInventory } from "../../../../tools/cli/lib/stack.js";
-import { runSpool } from "../../../../tools/cli/spool.js";
 import { OFFLINE, spool } from "../../../helpers/cli.js";
 
 const account = "000000000000";

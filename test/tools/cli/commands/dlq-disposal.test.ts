@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { bufferIo } from "../../../../tools/cli/lib/io.js";
-import { runSpool } from "../../../../tools/cli/spool.js";
 import { spool } from "../../../helpers/cli.js";
 
 describe("spool dlq archive / discard arguments", () => {

@@ -33,9 +33,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { TasksConfig } from "../../../../lib/spool/delayed-tasks/runtime/tasks.js";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
 import type { JobDefinition } from "../../../../lib/spool/recurring-job/runtime/recurring-jobs.js";
-import { bufferIo } from "../../../../tools/cli/lib/io.js";
 import { nextRunOf } from "../../../../tools/cli/lib/schedules.js";
-import { runSpool } from "../../../../tools/cli/spool.js";
 import { spool } from "../../../helpers/cli.js";
 
 const TASKS: TasksConfig = {
