@@ -10,7 +10,9 @@
  *   so a duplicate of one continuation is suppressed like any duplicate;
  * - the send is the last thing the step does, and the chunk's end is fixed by the cursor and
  *   `itemsPerChunk`: a retry of a step that failed after its send does the same chunk again and
- *   sends the same next cursor, which the next step turns away by its key;
+ *   sends the same next cursor, which the next step turns away by its key. (When the time check
+ *   (`itemMillis`) ended the chunk early, a retry may end it at another item and send another
+ *   cursor: two continuations then overlap, and the next point keeps each item once);
  * - each item's effect is idempotent on its own (a conditional put per item, effect-once.ts), so
  *   the items a failed chunk redoes find their effect done.
  *
