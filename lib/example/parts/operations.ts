@@ -53,6 +53,16 @@ export class Operations extends Construct {
         maxReceiveCount: 2,
         visibilityTimeout: Duration.seconds(30),
       });
+      // Dead letters that expire within two minutes: the suite watches the expiry alarms
+      // (warning at an age over 60 s, page over 90 s: half and a quarter of the retention before
+      // it) fire while the letter is still there, then SQS drop it at its retention.
+      const expiryLab = new ReliableQueue(this, "ExpiryLab", {
+        retentionPeriod: Duration.seconds(60),
+        deadLetterRetentionPeriod: Duration.seconds(120),
+      });
+      new CfnOutput(scope, "ExpiryLabDeadLetterQueueUrl", {
+        value: expiryLab.deadLetterQueue.queueUrl,
+      });
       new CfnOutput(scope, "OpsLabQueueUrl", { value: lab.queue.queueUrl });
       new CfnOutput(scope, "OpsLabDeadLetterQueueUrl", { value: lab.deadLetterQueue.queueUrl });
       new CfnOutput(scope, "OpsLabFifoQueueUrl", { value: labFifo.queue.queueUrl });
