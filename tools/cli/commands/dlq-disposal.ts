@@ -1,12 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { type Command, Option } from "commander";
-import { DirectoryArchive, parseArchiveTarget } from "../lib/archive.js";
+import {
+  type ArchiveSink,
+  type ArchiveTarget,
+  DirectoryArchive,
+  parseArchiveTarget,
+} from "../lib/archive.js";
+import type { AwsClients } from "../lib/aws.js";
 import type { DisposalAction, DisposalOutcome } from "../lib/disposal.js";
 import { addFilterOptions, type FilterOptions, filterFromOptions } from "../lib/filter-options.js";
 import { formatSeconds, renderTable } from "../lib/format.js";
 import { positiveInt } from "../lib/options.js";
 import { Progress } from "../lib/progress.js";
 import { findDeadLetterQueue } from "../lib/stack.js";
+import { clientConfig } from "../lib/target.js";
 import type { CliContext } from "../spool.js";
 
 type DisposalOptions = FilterOptions & {
@@ -58,6 +65,27 @@ export function renderDisposal(outcome: DisposalOutcome): string {
   return lines.join("\n");
 }
 
+/** The sink `--to` names; S3's client is loaded only for an s3:// target. */
+async function archiveSink(
+  clients: AwsClients,
+  target: ArchiveTarget,
+  queue: string,
+  operationId: string,
+): Promise<ArchiveSink> {
+  const name = { queue, operationId, at: new Date() };
+  if (target.kind === "directory") return new DirectoryArchive(target.directory, name);
+  const [{ S3Client }, { S3Archive }] = await Promise.all([
+    import("@aws-sdk/client-s3"),
+    import("../lib/archive-s3.js"),
+  ]);
+  const s3 = new S3Client({
+    ...clientConfig(clients.target),
+    // An emulator serves buckets by path, not by virtual host.
+    forcePathStyle: clients.target.endpoint !== undefined,
+  });
+  return new S3Archive(s3, target, name);
+}
+
 async function dispose(
   context: CliContext,
   action: DisposalAction,
@@ -79,9 +107,7 @@ async function dispose(
     : new DynamoReplayAudit(clients.dynamo, auditTableName(inventory, options.auditTable));
   const operationId = randomUUID();
   const archive =
-    target && !dryRun
-      ? new DirectoryArchive(target.directory, { queue: queue.name, operationId, at: new Date() })
-      : undefined;
+    target && !dryRun ? await archiveSink(clients, target, queue.name, operationId) : undefined;
   const operator = await whoAmI(clients);
   const outcome = await disposeDeadLetters(
     { action, queue, filter, dryRun, limit: options.limit, holdSeconds: options.hold },
@@ -108,8 +134,8 @@ function register(dlq: Command, context: CliContext, action: DisposalAction, sum
   addFilterOptions(command);
   if (action === "archive") {
     command.option(
-      "--to <dir>",
-      "the directory to write the dead letters to, one JSON Lines file per run (required)",
+      "--to <dir|s3://bucket/prefix>",
+      "where to write the dead letters (required): a directory (one JSON Lines file per run) or an S3 bucket and prefix (one folder per run)",
     );
   }
   command

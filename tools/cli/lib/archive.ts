@@ -90,24 +90,54 @@ export interface ArchiveSink {
   close(): Promise<void>;
 }
 
-/**
- * `--to`: a local directory for now. An `s3://` target needs an S3 client this repository does
- * not ship yet, so it is refused rather than half-supported.
- */
-export function parseArchiveTarget(text: string | undefined): { directory: string } {
+/** Where `--to` says the dead letters go: a local directory, or an S3 bucket and key prefix. */
+export type ArchiveTarget =
+  | { readonly kind: "directory"; readonly directory: string }
+  | { readonly kind: "s3"; readonly bucket: string; readonly prefix: string };
+
+/** S3's rules for a bucket name (general purpose buckets). */
+const BUCKET = /^(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** `--to <dir>` or `--to s3://<bucket>[/<prefix>]`; anything else is a usage error. */
+export function parseArchiveTarget(text: string | undefined): ArchiveTarget {
   if (text === undefined || text.trim() === "") {
     throw new SpoolCliError(
-      "archive needs --to <dir>: the directory the dead letters are written to",
+      "archive needs --to <dir> or --to s3://<bucket>[/<prefix>]: where the dead letters are written",
       2,
     );
+  }
+  const s3 = /^s3:\/\/([^/]*)\/?(.*)$/.exec(text);
+  if (s3) {
+    const [, bucket = "", rest = ""] = s3;
+    if (!BUCKET.test(bucket) || bucket.includes("..")) {
+      throw new SpoolCliError(`--to names no valid S3 bucket, got "${text}"`, 2);
+    }
+    const prefix = rest.replace(/\/+$/, "");
+    if (prefix !== "" && prefix.split("/").some((p) => p === "" || p === "." || p === "..")) {
+      throw new SpoolCliError(
+        `--to has an empty or relative part in its S3 prefix, got "${text}"`,
+        2,
+      );
+    }
+    return { kind: "s3", bucket, prefix };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw new SpoolCliError(
-      `--to must be a local directory (an s3:// target is not supported yet), got "${text}"`,
+      `--to must be a local directory or s3://<bucket>[/<prefix>], got "${text}"`,
       2,
     );
   }
-  return { directory: isAbsolute(text) ? text : resolve(text) };
+  return { kind: "directory", directory: isAbsolute(text) ? text : resolve(text) };
+}
+
+/** The archive's name, the same for every kind of sink: `<queue>-<time>-<operation>`. */
+export function archiveName(name: { queue: string; operationId: string; at: Date }): string {
+  const stamp = name.at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  const safeQueue = name.queue.replace(/[^A-Za-z0-9_.-]/g, "_");
+  return `${safeQueue}-${stamp}-${name.operationId}`;
 }
 
 /**
@@ -123,12 +153,7 @@ export class DirectoryArchive implements ArchiveSink {
 
   constructor(directory: string, name: { queue: string; operationId: string; at: Date }) {
     this.#directory = directory;
-    const stamp = name.at
-      .toISOString()
-      .replace(/[-:]/g, "")
-      .replace(/\.\d+Z$/, "Z");
-    const safeQueue = name.queue.replace(/[^A-Za-z0-9_.-]/g, "_");
-    this.location = join(directory, `${safeQueue}-${stamp}-${name.operationId}.jsonl`);
+    this.location = join(directory, `${archiveName(name)}.jsonl`);
   }
 
   async write(records: readonly ArchiveRecord[]): Promise<void> {

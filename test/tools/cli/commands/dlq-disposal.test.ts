@@ -4,7 +4,15 @@ import { spool } from "../../../helpers/cli.js";
 describe("spool dlq archive / discard arguments", () => {
   it.each([
     [["archive", "orders"], /^spool: archive needs --to <dir>/],
-    [["archive", "orders", "--to", "s3://bucket/dead"], /^spool: --to must be a local directory/],
+    [
+      ["archive", "orders", "--to", "s3://Bad_Bucket/dead"],
+      /^spool: --to names no valid S3 bucket/,
+    ],
+    [["archive", "orders", "--to", "s3://bucket/a//b"], /^spool: --to has an empty or relative/],
+    [
+      ["archive", "orders", "--to", "gs://bucket/dead"],
+      /^spool: --to must be a local directory or s3/,
+    ],
     [["discard", "orders", "--limit", "0"], /--limit must be an integer from 1 to 1000000/],
     [
       ["discard", "orders", "--error-code", "NOPE"],
@@ -31,6 +39,8 @@ describe("spool dlq archive / discard arguments", () => {
         expect(out).toContain(option);
       }
     }
-    expect((await spool("dlq", "archive", "--help")).out).toContain("--to <dir>");
+    expect((await spool("dlq", "archive", "--help")).out).toContain(
+      "--to <dir|s3://bucket/prefix>",
+    );
   });
 });

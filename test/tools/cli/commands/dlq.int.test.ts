@@ -1,6 +1,15 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -13,6 +22,7 @@ import { spoolMessage } from "../../../../lib/spool/runtime/producer.js";
 import { parseReplayMarker } from "../../../../lib/spool/runtime/replay-marker.js";
 import { DynamoReplayAudit } from "../../../../tools/cli/lib/audit.js";
 import {
+  config,
   ddb,
   functionLogLines,
   getItem,
@@ -481,6 +491,83 @@ describe("what became of a replay, and replaying elsewhere", () => {
       }
     } finally {
       await sqs.send(new DeleteQueueCommand({ QueueUrl: quarantine }));
+      for (const r of recipients) {
+        await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
+      }
+    }
+  });
+
+  it("archives to S3: the letters go to one object per batch under the operation's folder, then leave the DLQ", async () => {
+    const { recipients, where } = await deadLettered("s3-archive", 3);
+    const s3 = new S3Client({ ...config, forcePathStyle: true });
+    const bucket = uniqueId("spool-archive");
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    try {
+      const run = await spool(
+        "dlq",
+        "archive",
+        "notifications",
+        "--where",
+        where,
+        "--to",
+        `s3://${bucket}/dead-letters`,
+        "--yes",
+        "--json",
+      );
+      expect(run.code, run.err).toBe(0);
+      expect(run.json).toMatchObject({ dryRun: false, matched: 3, removed: 3 });
+      const location = run.json.archiveLocation as string;
+      expect(location).toMatch(
+        new RegExp(`^s3://${bucket}/dead-letters/notifications-\\d{8}T\\d{6}Z-`),
+      );
+
+      const { Contents = [] } = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: location.slice(`s3://${bucket}/`.length),
+        }),
+      );
+      expect(Contents.length).toBeGreaterThan(0);
+      const lines: { body: string; bodySha256: string; deadLetter: { errorCode: string } }[] = [];
+      for (const object of Contents) {
+        expect(object.Key).toMatch(/\/part-\d{5}\.jsonl$/);
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+        const text = (await got.Body?.transformToString()) ?? "";
+        lines.push(
+          ...text
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l)),
+        );
+      }
+      expect(lines.map((l) => JSON.parse(l.body).recipient).sort()).toEqual([...recipients].sort());
+      for (const line of lines) {
+        expect(line.bodySha256).toBe(createHash("sha256").update(line.body).digest("hex"));
+        expect(line.deadLetter.errorCode).toBe("RECIPIENT_SUPPRESSED");
+      }
+
+      // Gone from the DLQ, and the audit names the S3 folder.
+      const { json: left } = await spool(
+        "dlq",
+        "list",
+        "notifications",
+        "--limit",
+        "1000",
+        "--json",
+      );
+      expect(
+        (left ?? []).filter((l: { body: string }) => recipients.some((r) => l.body.includes(r))),
+      ).toEqual([]);
+      const audit = new DynamoReplayAudit(ddb, output("OperatorAuditTableName"));
+      const entry = (await audit.history(200)).find((e) => e.replayId === run.json.operationId);
+      expect(entry).toMatchObject({ action: "archive", moved: 3, archiveLocation: location });
+    } finally {
+      const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+      for (const object of Contents) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+      }
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+      s3.destroy();
       for (const r of recipients) {
         await ddb.send(new DeleteCommand({ TableName: effects(), Key: suppression(r) }));
       }

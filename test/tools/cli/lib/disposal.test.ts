@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DeleteMessageCommand, type MessageAttributeValue } from "@aws-sdk/client-sqs";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEAD_LETTER_ATTRIBUTE } from "../../../../lib/spool/runtime/dead-letter.js";
 import { renderDisposal } from "../../../../tools/cli/commands/dlq-disposal.js";
@@ -12,6 +14,7 @@ import {
   parseArchiveTarget,
   sha256,
 } from "../../../../tools/cli/lib/archive.js";
+import { S3Archive } from "../../../../tools/cli/lib/archive-s3.js";
 import type {
   ReplayAudit,
   ReplayFinished,
@@ -284,15 +287,81 @@ describe("the directory archive", () => {
     expect(await readdir(target)).toHaveLength(1);
   });
 
-  it("refuses a missing or remote --to as a usage error (exit 2)", () => {
-    for (const bad of [undefined, "", "s3://bucket/prefix"]) {
+  it("refuses a missing, malformed or unknown --to as a usage error (exit 2)", () => {
+    for (const bad of [
+      undefined,
+      "",
+      "s3://",
+      "s3://Upper-Case/x",
+      "s3://ab",
+      "s3://bucket/../x",
+      "s3://bucket/a//b",
+      "gs://bucket/prefix",
+    ]) {
       try {
         parseArchiveTarget(bad);
-        expect.unreachable();
+        expect.unreachable(String(bad));
       } catch (error) {
-        expect((error as { exitCode: number }).exitCode).toBe(2);
+        expect((error as { exitCode: number }).exitCode, String(bad)).toBe(2);
       }
     }
-    expect(parseArchiveTarget("/tmp/x")).toEqual({ directory: "/tmp/x" });
+    expect(parseArchiveTarget("/tmp/x")).toEqual({ kind: "directory", directory: "/tmp/x" });
+    expect(parseArchiveTarget("s3://spool-archive")).toEqual({
+      kind: "s3",
+      bucket: "spool-archive",
+      prefix: "",
+    });
+    expect(parseArchiveTarget("s3://spool.archive/dead/letters/")).toEqual({
+      kind: "s3",
+      bucket: "spool.archive",
+      prefix: "dead/letters",
+    });
+  });
+});
+
+describe("S3Archive", () => {
+  let s3: AwsClientStub<S3Client>;
+  beforeEach(() => {
+    s3 = mockClient(S3Client);
+  });
+  afterEach(() => s3.restore());
+
+  const name = {
+    queue: "lab/orders",
+    operationId: "op-1",
+    at: new Date("2026-12-06T20:00:00.123Z"),
+  };
+  const record = { version: 1, messageId: "m1", body: "x" } as unknown as ArchiveRecord;
+
+  it("writes each batch as a new object under one folder per operation, never replacing one", async () => {
+    s3.on(PutObjectCommand).resolves({});
+    const archive = new S3Archive(new S3Client({}), { bucket: "keep", prefix: "dlq" }, name);
+    expect(archive.location).toBe("s3://keep/dlq/lab_orders-20261206T200000Z-op-1/");
+    await archive.write([record, { ...record, messageId: "m2" }]);
+    await archive.write([]);
+    await archive.write([{ ...record, messageId: "m3" }]);
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => p.Key)).toEqual([
+      "dlq/lab_orders-20261206T200000Z-op-1/part-00001.jsonl",
+      "dlq/lab_orders-20261206T200000Z-op-1/part-00002.jsonl",
+    ]);
+    expect(puts.every((p) => p.IfNoneMatch === "*" && p.ChecksumAlgorithm === "SHA256")).toBe(true);
+    expect(
+      String(puts[0]?.Body)
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).messageId),
+    ).toEqual(["m1", "m2"]);
+  });
+
+  it("fails the write when S3 does not store the object, and retries it under the same key", async () => {
+    s3.on(PutObjectCommand).rejectsOnce(new Error("SlowDown")).resolves({});
+    const archive = new S3Archive(new S3Client({}), { bucket: "keep", prefix: "" }, name);
+    await expect(archive.write([record])).rejects.toThrow("SlowDown");
+    await archive.write([record]);
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      "lab_orders-20261206T200000Z-op-1/part-00001.jsonl",
+      "lab_orders-20261206T200000Z-op-1/part-00001.jsonl",
+    ]);
   });
 });
