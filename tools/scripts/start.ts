@@ -12,6 +12,7 @@ import {
   declinedOrderExplained,
   poisonReplayedAfterFix,
 } from "./demo/operations.js";
+import { largePayloadClaimChecked } from "./demo/payloads.js";
 import {
   type DemoContext,
   duplicatesSuppressed,
@@ -55,6 +56,7 @@ async function main() {
     rateLimitHeld,
     consumerPausedAndResumed,
     jobProgressAndCancel,
+    largePayloadClaimChecked,
     delayedTasks,
     recurringRun,
     sagaFulfilled,

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
+import { join, relative } from "node:path";
 import { CloudWatchClient, paginateDescribeAlarms } from "@aws-sdk/client-cloudwatch";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { spoolMessage } from "../../../lib/spool/runtime/producer.js";
 import { bufferIo } from "../../cli/lib/io.js";
+import { PROJECT_DIR } from "../../cli/lib/project.js";
 import { runSpool } from "../../cli/spool.js";
 import { functionLogLines } from "../lib/aws.js";
 import { localClientConfig, localEndpoint } from "../lib/local-cloud.js";
 import { ok, say, seconds, step, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
+import { MALFORMED_CORRELATION_ID } from "./queues.js";
 import { spool } from "./spool-cli.js";
 import { declinedOrderId } from "./workflows.js";
 
@@ -108,7 +111,36 @@ export async function poisonReplayedAfterFix(ctx: DemoContext): Promise<void> {
   ok(
     `delivered ${processed === 1 && !delivery.duplicateDeliveries ? "exactly once" : `${processed} times`} ${seconds(Date.parse(String(delivery.deliveredAt)) - replayedAt)} after the replay began, correlation id ${delivery.correlationId} kept from the original`,
   );
+  say("");
+  say("What became of the replay: delivered, dead-lettered again, or still in flight?");
+  await spool("dlq", "history", outcome.replayId);
+
+  say("");
+  say(
+    "The malformed message from earlier is beyond any fix a replay could carry: archive it (written out first, then deleted), so it does not expire unseen at the DLQ's retention.",
+  );
+  const archiveDir = join(PROJECT_DIR, ".spool", "demo-archive");
+  const malformed = ["--attribute", `correlation-id=${MALFORMED_CORRELATION_ID}`];
+  const { json: archived } = await spool(
+    "dlq",
+    "archive",
+    "notifications",
+    ...malformed,
+    "--to",
+    archiveDir,
+    "--yes",
+    "--json",
+  );
+  const archive = archived as { removed: number; archiveLocation?: string };
+  ok(
+    `archived ${archive.removed} dead letter to ${relative(PROJECT_DIR, archive.archiveLocation ?? archiveDir)} (body, attributes and dead-letter metadata, one JSON line each), then deleted it`,
+  );
   await spool("dlq", "history", "notifications", "--limit", "3");
+  const entry = ctx.ledger.findIndex((e) => e.message === "malformed body");
+  const earlier = ctx.ledger[entry];
+  if (earlier && archive.removed === 1) {
+    ctx.ledger[entry] = { ...earlier, outcome: `${earlier.outcome} → archived` };
+  }
   ctx.ledger.push({
     message: `${id} (suppressed)`,
     outcome: "DLQ → fixed → replayed → delivered once",

@@ -135,10 +135,13 @@ export async function duplicatesSuppressed(ctx: DemoContext): Promise<void> {
   ctx.ledger.push({ message: `${id} ×3`, outcome: `1 delivery, ${suppressed} suppressed` });
 }
 
+/** The correlation id of the malformed message (the triage scene archives it by this). */
+export const MALFORMED_CORRELATION_ID = `demo-${run}`;
+
 export async function poisonDeadLettered(ctx: DemoContext): Promise<void> {
   step("Poison: a malformed message goes to the dead-letter queue at once, with its reasons");
   const marker = `broken-${run}`;
-  const correlationId = `demo-${run}`;
+  const correlationId = MALFORMED_CORRELATION_ID;
   await ctx.clients.sqs.send(
     new SendMessageCommand(
       spoolMessage({
