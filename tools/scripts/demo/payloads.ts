@@ -14,7 +14,8 @@ import { ok, say, seconds, step, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
 
 const run = randomUUID().slice(0, 6);
-const kb = (bytes: number) => `${Math.round(bytes / 1024).toLocaleString("en-US")} KB`;
+// Decimal kilobytes: the 900,000-byte body shows as the 900 KB the heading promises.
+const kb = (bytes: number) => `${Math.round(bytes / 1000).toLocaleString("en-US")} KB`;
 
 /**
  * A body too large for a message, through the claim-check: the producer helper stores it in the
