@@ -142,9 +142,9 @@ const HISTORY_PARTITION = "replays";
  * The audit trail in DynamoDB (the stack's OperatorAudit table: PITR on, retained on stack
  * deletion). One summary item per replay under a single partition sorted by start time, so
  * "who replayed what, when" is one query; one item per moved message under the replay's own
- * partition, written as each message moves, so even a replay killed midway leaves a record of
- * every message it moved. The summary says "running" until the replay finishes; a replay that
- * was killed stays "running".
+ * partition, written beside each batch's delete (one BatchWriteItem), so a replay killed midway
+ * leaves a record of what it moved, short of at most the batches in hand. The summary says
+ * "running" until the replay finishes; a replay that was killed stays "running".
  */
 export class DynamoReplayAudit implements ReplayAudit {
   readonly #db: DynamoDBDocumentClient;
