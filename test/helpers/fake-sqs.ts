@@ -26,8 +26,8 @@ export interface FakeMessage {
  * An in-memory SQS for unit tests of code that receives, hides, releases, sends and deletes:
  * visibility timeouts, receipt handles and receive counts behave as in SQS. A queue whose URL
  * ends in .fifo hands out a message group only while none of its messages is in flight, in
- * order, as SQS does. Time is the injected clock's. `refuse` makes SendMessageBatch fail the
- * entries it names a reason for (a partial batch failure).
+ * order, as SQS does. Time is the injected clock's. `refuse` makes SendMessage fail, and
+ * SendMessageBatch fail the entries, it names a reason for (a partial batch failure).
  */
 export function fakeSqs(clock: { now: () => number } = { now: () => Date.now() }) {
   const queues = new Map<string, FakeMessage[]>();
@@ -109,6 +109,8 @@ export function fakeSqs(clock: { now: () => number } = { now: () => Date.now() }
     return {};
   });
   mock.on(SendMessageCommand).callsFake((input) => {
+    const reason = fake.refuse(input.MessageBody ?? "");
+    if (reason) throw Object.assign(new Error(`refused: ${reason}`), { name: reason });
     const system: Record<string, string> = {};
     if (input.MessageGroupId) system.MessageGroupId = input.MessageGroupId;
     if (input.MessageDeduplicationId) system.MessageDeduplicationId = input.MessageDeduplicationId;
@@ -159,7 +161,7 @@ export function fakeSqs(clock: { now: () => number } = { now: () => Date.now() }
     };
   });
   const fake = {
-    /** A reason to refuse this body in a SendMessageBatch, or undefined to take it. */
+    /** A reason to refuse this body in a send, or undefined to take it. */
     refuse: (_body: string): string | undefined => undefined,
     mock,
     client: new SQSClient({ region: "us-east-1" }),

@@ -313,8 +313,20 @@ export async function replayDeadLetters(
     now,
   };
 
+  // FIFO: once SQS refused a letter of a group, this pass sends none of that group after it, so
+  // the group's order on the target never skips one. Those held back stay in the DLQ, reported.
+  const stuckGroups = new Map<string, string>();
+  const groupOf = (letter: DeadLetter) => letter.groupId ?? "spool-replay";
+
   /** Sends what it was handed (matched, in receive order), after a token each under `--rate`. */
-  const move = async (pending: DeadLetter[]): Promise<void> => {
+  const move = async (given: DeadLetter[]): Promise<void> => {
+    const pending = target.fifo ? given.filter((l) => !stuckGroups.has(groupOf(l))) : given;
+    for (const letter of target.fifo ? given : []) {
+      const stuck = stuckGroups.get(groupOf(letter));
+      if (stuck) {
+        failures.push({ id: letter.id, error: `held back behind ${stuck} of its message group` });
+      }
+    }
     if (!batchContext || pending.length === 0) return;
     try {
       for (const _ of pending) await bucket?.take(deps.signal);
@@ -325,6 +337,10 @@ export async function replayDeadLetters(
     }
     const outcome = await moveBatch(batchContext, pending);
     failures.push(...outcome.failures);
+    for (const failure of target.fifo ? outcome.failures : []) {
+      const letter = pending.find((l) => l.id === failure.id);
+      if (letter && !stuckGroups.has(groupOf(letter))) stuckGroups.set(groupOf(letter), letter.id);
+    }
     notDeleted.push(...outcome.notDeleted);
     const undeleted = new Set(outcome.notDeleted.map((n) => n.id));
     for (const m of outcome.moved) {

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
@@ -6,13 +7,16 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
+import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEAD_LETTER_ATTRIBUTE } from "../../../../lib/spool/runtime/dead-letter.js";
-import type {
-  ReplayAudit,
-  ReplayFinished,
-  ReplayMoved,
-  ReplayStarted,
+import {
+  DynamoReplayAudit,
+  type ReplayAudit,
+  type ReplayFinished,
+  type ReplayMoved,
+  type ReplayStarted,
 } from "../../../../tools/cli/lib/audit.js";
 import {
   type ReplayRequest,
@@ -206,6 +210,102 @@ describe("dlq replay in batches", () => {
     for (const m of sent) {
       expect(m.system.MessageDeduplicationId).toBe(replayDeduplicationId(ids[m.body] as string));
     }
+  });
+});
+
+describe("a FIFO replay after a refused letter", () => {
+  it("holds back the rest of that letter's group, so the group never skips one; other groups move", async () => {
+    const fifo = queue(true);
+    const dlq = fifo.deadLetterQueue.url;
+    const ids: Record<string, string> = {};
+    for (const body of ["a0", "b0", "a1", "b1", "a2", "a3", "b2"]) {
+      ids[body] = sqs.put(dlq, body, metadata(0), { MessageGroupId: body[0] as string });
+    }
+    sqs.refuse = (body) => (body === "a1" ? "InternalError" : undefined);
+
+    const outcome = await replayDeadLetters(
+      request({ queue: fifo, pipelines: 1, batchSize: 1 }),
+      deps(),
+    );
+
+    expect(sqs.messages(fifo.url).map((m) => m.body)).toEqual(["a0", "b0", "b1", "b2"]);
+    expect(sqs.visible(dlq).map((m) => m.body)).toEqual(["a1", "a2", "a3"]);
+    expect(outcome.failures).toEqual([
+      { id: ids.a1, error: expect.stringContaining("InternalError") },
+      { id: ids.a2, error: `held back behind ${ids.a1} of its message group` },
+      { id: ids.a3, error: `held back behind ${ids.a1} of its message group` },
+    ]);
+  });
+});
+
+describe("how a replay spreads its work", () => {
+  const shape = (overrides: Partial<ReplayRequest>) => replayShape(request(overrides));
+
+  it("keeps the kill-midway shape under a low --rate: one loop, one letter per send", () => {
+    expect(shape({ ratePerSecond: 4, holdSeconds: 5 })).toEqual({
+      pipelines: 1,
+      perReceive: 10,
+      perSend: 1,
+    });
+    // Never more in hand than the rate sends in half the hold.
+    expect(shape({ ratePerSecond: 0.5, holdSeconds: 5 })).toEqual({
+      pipelines: 1,
+      perReceive: 1,
+      perSend: 1,
+    });
+    expect(shape({ ratePerSecond: 1_000, holdSeconds: 60 })).toMatchObject({
+      pipelines: 4,
+      perSend: 1,
+    });
+  });
+
+  it("batches without a rate, and a dry run ignores the rate", () => {
+    expect(shape({})).toEqual({ pipelines: 4, perReceive: 10, perSend: 10 });
+    expect(shape({ dryRun: true, ratePerSecond: 1 })).toMatchObject({ pipelines: 4 });
+    expect(replayShape({ ...request(), pipelines: undefined, batchSize: undefined })).toEqual({
+      pipelines: 1,
+      perReceive: 10,
+      perSend: 1,
+    });
+  });
+});
+
+describe("DynamoReplayAudit.movedAll", () => {
+  it("writes a batch's records 25 to a call and writes again what DynamoDB left unprocessed", async () => {
+    const ddb = mockClient(DynamoDBDocumentClient);
+    let first = true;
+    ddb.on(BatchWriteCommand).callsFake((input) => {
+      const requests = input.RequestItems.audit;
+      if (!first) return {};
+      first = false;
+      return { UnprocessedItems: { audit: requests.slice(0, 2) } };
+    });
+    const dynamo = new DynamoReplayAudit(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })),
+      "audit",
+    );
+    const records = Array.from({ length: 20 }, (_, i) => ({
+      deadLetterId: `dl-${i}`,
+      originalId: `o-${i}`,
+      newMessageId: `m-${i}`,
+      errorCode: "X",
+      movedAt: "2026-12-06T00:00:00.000Z",
+      replayCount: i < 10 ? 1 : 2,
+      ...(i < 10 ? {} : { previousReplayId: "replay-0", previousDeadLetterId: `old-${i}` }),
+    }));
+
+    await dynamo.movedAll("replay-1", records);
+
+    const calls = ddb
+      .commandCalls(BatchWriteCommand)
+      .map((c) => c.args[0].input.RequestItems?.audit);
+    // 20 message items and 10 again# items: 25, the 2 left unprocessed again, then 5.
+    expect(calls.map((c) => c?.length)).toEqual([25, 2, 5]);
+    const keys = calls.flat().map((r) => `${r?.PutRequest?.Item?.pk} ${r?.PutRequest?.Item?.sk}`);
+    expect(new Set(keys).size).toBe(30);
+    expect(keys).toContain("replay#replay-1 message#dl-19");
+    expect(keys).toContain("replay#replay-0 again#old-19");
+    ddb.restore();
   });
 });
 
