@@ -22,6 +22,8 @@ export interface BatchOutcome {
   readonly failures: { id: string; error: string }[];
   /** Sent but not deleted from the DLQ: a duplicate, never a loss. */
   readonly notDeleted: { id: string; error: string }[];
+  /** Why the audit records of the moved ones could not be written (the replay stops on it). */
+  auditError?: unknown;
 }
 
 export interface BatchContext {
@@ -79,17 +81,24 @@ export async function moveBatch(
     });
   });
   const sent = outcome.moved.map((m) => m.letter);
-  const [notDeleted] = await Promise.all([
+  // Side by side, and both awaited to the end: a failed audit write does not leave a delete
+  // running behind the replay's back.
+  const [notDeleted, audited] = await Promise.all([
     deleteAll(sqs, dlq.url, sent),
-    records.length === 0
-      ? undefined
+    (records.length === 0
+      ? Promise.resolve()
       : context.audit.movedAll
         ? context.audit.movedAll(replayId, records)
         : (async () => {
             for (const record of records) await context.audit.moved(replayId, record);
-          })(),
+          })()
+    ).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    ),
   ]);
   outcome.notDeleted.push(...notDeleted);
+  if (audited) outcome.auditError = audited.error;
   return outcome;
 }
 

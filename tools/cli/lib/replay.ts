@@ -353,6 +353,7 @@ export async function replayDeadLetters(
       });
     }
     deps.progress?.tick(outcome.moved.length);
+    if (outcome.auditError !== undefined) throw outcome.auditError;
   };
 
   /** One of several receive → filter → send → delete loops sharing the reader and the bucket. */
@@ -387,8 +388,8 @@ export async function replayDeadLetters(
           if (interrupted || fatal !== undefined) break;
         }
       }
-      // Interrupted with letters in hand but not sent: they are released with the rest.
-      if (interrupted) matched -= pending.length;
+      // Stopping with letters in hand but not sent: they are released with the rest.
+      if (interrupted || fatal !== undefined) matched -= pending.length;
       else await move(pending);
     }
   };

@@ -189,6 +189,23 @@ describe("dlq replay in batches", () => {
     expect(audit.moves).toHaveLength(3);
   });
 
+  it("stops at the first audit write that fails, with that batch deleted and the rest left in the DLQ", async () => {
+    for (let i = 0; i < 25; i++) sqs.put(DLQ, `{"n":${i}}`, metadata(i));
+    audit.movedAll = async () => {
+      throw new Error("audit table throttled");
+    };
+
+    await expect(replayDeadLetters(request({ pipelines: 1 }), deps())).rejects.toThrow(
+      "audit table throttled",
+    );
+
+    expect(sqs.mock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(sqs.messages(SRC)).toHaveLength(10);
+    expect(sqs.messages(DLQ)).toHaveLength(15);
+    expect(sqs.visible(DLQ)).toHaveLength(15);
+    expect(audit.finishedWith).toMatchObject({ status: "failed", moved: 10 });
+  });
+
   it("keeps each FIFO group in order across parallel pipelines, with its group and a stable deduplication id", async () => {
     const fifo = queue(true);
     const dlq = fifo.deadLetterQueue.url;
