@@ -129,7 +129,7 @@ export function renderReplay(outcome: ReplayOutcome): string {
   const lines: string[] = [];
   if (outcome.nativeUnavailable) {
     lines.push(
-      `SQS's message move task is not available at this endpoint (${truncate(outcome.nativeUnavailable, 80)}): moving them itself (receive, send, delete, ten at a time).`,
+      `SQS's message move task is not available at this endpoint (${truncate(outcome.nativeUnavailable, 80)}): moving them itself (receive, send, delete).`,
     );
   }
   const rate = outcome.elapsedMs > 0 ? (outcome.moved / outcome.elapsedMs) * 1000 : 0;
