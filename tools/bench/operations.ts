@@ -1,14 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { PurgeQueueCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
-import { DEAD_LETTER_ATTRIBUTE } from "../../lib/spool/runtime/dead-letter.js";
 import { bufferIo } from "../cli/lib/io.js";
 import { runSpool } from "../cli/spool.js";
-import type { LocalClients } from "../scripts/lib/aws.js";
 import { localEndpoint } from "../scripts/lib/local-cloud.js";
 import type { Figure } from "./run.js";
 import { percentile } from "./stats.js";
 
-async function spool(...argv: string[]) {
+/** Runs the CLI in-process against the emulator; its JSON output and how long it took. */
+export async function spool(...argv: string[]) {
   const io = bufferIo();
   const started = performance.now();
   const code = await runSpool(argv, {
@@ -20,54 +17,12 @@ async function spool(...argv: string[]) {
 }
 
 /**
- * The operator CLI's figures on the consumer-less OpsLab queue (a test-hooks deployment):
- * `spool status`, and a dry run and an unthrottled replay of `count` dead letters.
+ * The operator CLI's read figures: `spool status`, `spool schedules list`, `spool jobs show`
+ * (the replay's are in replay.ts).
  */
-export async function measureOperations(
-  clients: LocalClients,
-  output: (name: string) => string,
-  count = 200,
-): Promise<Figure[]> {
-  const dlq = output("OpsLabDeadLetterQueueUrl");
-  const tag = `bench-${randomUUID().slice(0, 8)}`;
-  for (let i = 0; i < count; i += 10) {
-    await clients.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: dlq,
-        Entries: Array.from({ length: Math.min(10, count - i) }, (_, j) => ({
-          Id: `m${j}`,
-          MessageBody: JSON.stringify({ n: i + j }),
-          MessageAttributes: {
-            bench: { DataType: "String", StringValue: tag },
-            [DEAD_LETTER_ATTRIBUTE]: {
-              DataType: "String",
-              StringValue: JSON.stringify({
-                version: 1,
-                reason: "permanent-failure",
-                errorClass: "PermanentError",
-                errorCode: "BENCH",
-                errorMessage: "bench",
-                messageId: `bench-${i + j}`,
-                attempts: 1,
-                firstFailureAt: new Date().toISOString(),
-                lastFailureAt: new Date().toISOString(),
-                sourceQueue: "bench",
-                correlationId: "bench",
-                schemaVersion: null,
-                consumer: "bench",
-              }),
-            },
-          },
-        })),
-      }),
-    );
-  }
+export async function measureOperations(): Promise<Figure[]> {
   const status: number[] = [];
   for (let i = 0; i < 5; i++) status.push((await spool("status", "--json")).ms);
-  const filter = ["--attribute", `bench=${tag}`, "--json"];
-  const dry = await spool("dlq", "replay", "ops-lab", ...filter, "--dry-run");
-  const moved = await spool("dlq", "replay", "ops-lab", ...filter, "--hold", "120");
-  await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: output("OpsLabQueueUrl") }));
 
   const schedules: number[] = [];
   for (let i = 0; i < 5; i++) schedules.push((await spool("schedules", "list", "--json")).ms);
@@ -100,18 +55,6 @@ export async function measureOperations(
       value: percentile(status, 50),
       unit: "ms",
       note: "in-process, stack inventory read each time",
-    },
-    {
-      name: `spool dlq replay --dry-run, ${dry.json.examined} dead letters`,
-      value: dry.json.examined / (dry.ms / 1000),
-      unit: "msg/s",
-      note: "read and released, nothing moved",
-    },
-    {
-      name: `spool dlq replay, ${moved.json.moved} dead letters, no --rate`,
-      value: moved.json.moved / (moved.ms / 1000),
-      unit: "msg/s",
-      note: "send, then delete, then an audit item, one message at a time",
     },
   ];
 }

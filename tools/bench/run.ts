@@ -4,6 +4,7 @@
  * figures are for people (and the README), not for pass/fail.
  *
  * `npm run bench -- --only bundles`: only the Lambda bundle figures (no emulator needed).
+ * `npm run bench -- --only replay`: only the `spool dlq replay` figures (results/replay.json).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -27,6 +28,7 @@ import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { measureOperations } from "./operations.js";
+import { measureReplay } from "./replay.js";
 import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
 
@@ -66,12 +68,43 @@ async function benchBundles(): Promise<BundleMeasurement> {
   return measured;
 }
 
+/** The figures as one table (value rounded to its unit), and written to results/<file>. */
+function report(title: string, figures: readonly Figure[], file: string): void {
+  const rows = figures.map((f) => [
+    f.name,
+    `${f.value.toFixed(f.unit === "ms" || f.unit === "msg/s" ? 0 : 1)} ${f.unit}`,
+    f.note ?? "",
+  ]);
+  console.log(`\n${bold(title)} (${new Date().toISOString()}, node ${process.version})\n`);
+  console.log(table(["figure", "value", "note"], rows));
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(
+    join(RESULTS, file),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, figures }, null, 2)}\n`,
+  );
+}
+
+/** `--only replay`: the `spool dlq replay` figures alone (emulator started, stack deployed). */
+async function benchReplay(): Promise<void> {
+  const before = (await detectEmulator(localEndpoint())) !== undefined;
+  const started = await startEmulator();
+  const { outputs } = await deployLocal({ quiet: true });
+  const output = (name: string) => {
+    const value = outputs[name];
+    if (!value) throw new Error(`missing stack output ${name}`);
+    return value;
+  };
+  report("spool dlq replay", await measureReplay(localClients().sqs, output), "replay.json");
+  if (!before && started.pid) await stopEmulator();
+}
+
 async function main() {
   const only = process.argv.indexOf("--only");
   if (only >= 0) {
     const part = process.argv[only + 1];
-    if (part !== "bundles") throw new Error(`--only takes "bundles", got ${String(part)}`);
-    await benchBundles();
+    if (part === "bundles") await benchBundles();
+    else if (part === "replay") await benchReplay();
+    else throw new Error(`--only takes "bundles" or "replay", got ${String(part)}`);
     return;
   }
   // The in-process runs would print an EMF line per batch; the figures are what matter here.
@@ -219,23 +252,11 @@ async function main() {
     figures.push({ name: `${name}, p95`, value: percentile(values, 95), unit: "ms" });
   }
 
-  figures.push(...(await measureOperations(localClients(), output)));
+  figures.push(...(await measureOperations()));
+  figures.push(...(await measureReplay(localClients().sqs, output)));
   figures.push(...measureCliStart());
 
-  const rows = figures.map((f) => [
-    f.name,
-    `${f.value.toFixed(f.unit === "ms" || f.unit === "msg/s" ? 0 : 1)} ${f.unit}`,
-    f.note ?? "",
-  ]);
-  console.log(
-    `\n${bold("Spool benchmarks")} (${new Date().toISOString()}, node ${process.version})\n`,
-  );
-  console.log(table(["figure", "value", "note"], rows));
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(
-    join(RESULTS, "latest.json"),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, figures }, null, 2)}\n`,
-  );
+  report("Spool benchmarks", figures, "latest.json");
   if (!before && start.value.pid) await stopEmulator();
 }
 

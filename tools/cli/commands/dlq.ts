@@ -129,7 +129,7 @@ export function renderReplay(outcome: ReplayOutcome): string {
   const lines: string[] = [];
   if (outcome.nativeUnavailable) {
     lines.push(
-      `SQS's message move task is not available at this endpoint (${truncate(outcome.nativeUnavailable, 80)}): moving message by message.`,
+      `SQS's message move task is not available at this endpoint (${truncate(outcome.nativeUnavailable, 80)}): moving them itself (receive, send, delete).`,
     );
   }
   const rate = outcome.elapsedMs > 0 ? (outcome.moved / outcome.elapsedMs) * 1000 : 0;
@@ -193,6 +193,8 @@ type ReplayOptions = FilterOptions & {
   native: boolean;
   auditTable?: string;
   to?: string;
+  pipelines: number;
+  batchSize: number;
 };
 
 async function list(context: CliContext, ref: string, options: { limit: number; hold: number }) {
@@ -277,6 +279,8 @@ async function replay(context: CliContext, ref: string, options: ReplayOptions) 
       holdSeconds: options.hold,
       allowNative: options.native,
       target,
+      pipelines: options.pipelines,
+      batchSize: options.batchSize,
     },
     {
       sqs: clients.sqs,
@@ -345,6 +349,18 @@ export const dlqCommand: SpoolCommand = {
           .default(60),
       )
       .option("--no-native", "never use SQS's own move task, even for an unfiltered replay")
+      .option(
+        "--pipelines <n>",
+        "receive → send → delete loops side by side (fewer under a low --rate)",
+        positiveInt("--pipelines", 16),
+        4,
+      )
+      .option(
+        "--batch-size <n>",
+        "dead letters per send and per delete (1 moves them one at a time; --rate sends one)",
+        positiveInt("--batch-size", 10),
+        10,
+      )
       .option(
         "--to <queue>",
         "send them to this queue instead of their own (a quarantine or low-rate queue: its name in the stack, or its URL)",

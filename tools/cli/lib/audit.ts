@@ -1,6 +1,7 @@
 import { userInfo } from "node:os";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -128,6 +129,8 @@ export interface ReplayFinished {
 export interface ReplayAudit {
   started(record: ReplayStarted): Promise<void>;
   moved(replayId: string, record: ReplayMoved): Promise<void>;
+  /** Several at once (a batch sent together); without it, `moved` is called for each. */
+  movedAll?(replayId: string, records: readonly ReplayMoved[]): Promise<void>;
   finished(replayId: string, record: ReplayFinished): Promise<void>;
 }
 
@@ -139,9 +142,9 @@ const HISTORY_PARTITION = "replays";
  * The audit trail in DynamoDB (the stack's OperatorAudit table: PITR on, retained on stack
  * deletion). One summary item per replay under a single partition sorted by start time, so
  * "who replayed what, when" is one query; one item per moved message under the replay's own
- * partition, written as each message moves, so even a replay killed midway leaves a record of
- * every message it moved. The summary says "running" until the replay finishes; a replay that
- * was killed stays "running".
+ * partition, written beside each batch's delete (one BatchWriteItem), so a replay killed midway
+ * leaves a record of what it moved, short of at most the batches in hand. The summary says
+ * "running" until the replay finishes; a replay that was killed stays "running".
  */
 export class DynamoReplayAudit implements ReplayAudit {
   readonly #db: DynamoDBDocumentClient;
@@ -166,37 +169,18 @@ export class DynamoReplayAudit implements ReplayAudit {
   }
 
   async moved(replayId: string, record: ReplayMoved): Promise<void> {
-    await this.#db.send(
-      new PutCommand({
-        TableName: this.#table,
-        Item: {
-          pk: `replay#${replayId}`,
-          sk: `message#${record.deadLetterId}`,
-          replayId,
-          ...record,
-        },
-      }),
-    );
-    if (record.previousReplayId && record.previousDeadLetterId) {
-      // The earlier replay's history must still count it as dead-lettered again, though it
-      // has now left the DLQ (and carries this replay's mark, if replayed).
-      const again: ReplayedAgain = {
-        deadLetterId: record.previousDeadLetterId,
-        action: record.action ?? "replay",
-        byReplayId: replayId,
-        at: record.movedAt,
-      };
-      await this.#db.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: {
-            pk: `replay#${record.previousReplayId}`,
-            sk: `again#${record.previousDeadLetterId}`,
-            ...again,
-          },
-        }),
-      );
+    for (const Item of movedItems(replayId, record)) {
+      await this.#db.send(new PutCommand({ TableName: this.#table, Item }));
     }
+  }
+
+  /** The same items as `moved` for each, written 25 to a BatchWriteItem call. */
+  async movedAll(replayId: string, records: readonly ReplayMoved[]): Promise<void> {
+    await writeAll(
+      this.#db,
+      this.#table,
+      records.flatMap((r) => movedItems(replayId, r)),
+    );
   }
 
   async finished(replayId: string, record: ReplayFinished): Promise<void> {
@@ -256,6 +240,51 @@ export class DynamoReplayAudit implements ReplayAudit {
       start = page.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+}
+
+/** The items recording one moved letter. */
+function movedItems(replayId: string, record: ReplayMoved): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = [
+    { pk: `replay#${replayId}`, sk: `message#${record.deadLetterId}`, replayId, ...record },
+  ];
+  if (record.previousReplayId && record.previousDeadLetterId) {
+    // The earlier replay's history must still count it as dead-lettered again, though it
+    // has now left the DLQ (and carries this replay's mark, if replayed).
+    const again: ReplayedAgain = {
+      deadLetterId: record.previousDeadLetterId,
+      action: record.action ?? "replay",
+      byReplayId: replayId,
+      at: record.movedAt,
+    };
+    items.push({
+      pk: `replay#${record.previousReplayId}`,
+      sk: `again#${record.previousDeadLetterId}`,
+      ...again,
+    });
+  }
+  return items;
+}
+
+/**
+ * Puts items 25 to a call, writing again what DynamoDB left unprocessed (it does so when it
+ * throttles) after a short pause; throws when some are still left after a few rounds.
+ */
+async function writeAll(
+  db: DynamoDBDocumentClient,
+  table: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 0; requests.length > 0; round++) {
+      if (round === 5) throw new Error(`${requests.length} audit items left unwritten`);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      const { UnprocessedItems } = await db.send(
+        new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+      );
+      requests = (UnprocessedItems?.[table] ?? []) as typeof requests;
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type DeadLetterMetadata,
   parseDeadLetterMetadata,
 } from "../../../lib/spool/runtime/dead-letter.js";
+import { mapLimited } from "./map-limited.js";
 import type { ListedReason } from "./reasons.js";
 import {
   COUNT_ATTRIBUTES,
@@ -56,6 +57,9 @@ export interface DeadLetter {
   readonly correlationId: string | undefined;
   readonly groupId: string | undefined;
 }
+
+/** How many ChangeMessageVisibilityBatch calls a release keeps in flight. */
+const RELEASE_CONCURRENCY = 8;
 
 export function toDeadLetter(message: Message, source: SourceQueue): DeadLetter {
   const system = (message.Attributes ?? {}) as Record<string, string>;
@@ -135,8 +139,14 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
 /**
  * Reads dead letters without consuming them: each is received with a visibility timeout of
  * `holdSeconds` (so one pass sees each message once, and nothing else takes it meanwhile), and
- * `release` makes it visible again. Nothing here deletes. A long poll that returns nothing ends
- * the pass: on AWS a long poll asks every SQS server, so an empty answer means none are visible.
+ * `release` makes it visible again. Nothing here deletes.
+ *
+ * The pass reads with short polls (they answer at once) and ends when one comes back empty while
+ * the queue's count says nothing is visible. A short poll on AWS asks only some SQS servers, so
+ * an empty one with a count above zero is checked with a long poll (it asks every server, but
+ * waits a whole second when the queue really is empty: the cost every pass paid before). The
+ * count is approximate on AWS (it can trail fresh dead letters for up to a minute): such a
+ * letter waits for the next pass, it is never lost.
  */
 export class DeadLetterReader {
   readonly #sqs: SQSClient;
@@ -168,18 +178,25 @@ export class DeadLetterReader {
    * is held again but not returned twice.
    */
   async next(max = 10, holdSeconds = this.#holdSeconds): Promise<DeadLetter[]> {
+    let waitSeconds = 0;
     for (let polls = 0; polls < 10; polls++) {
       const { Messages = [] } = await this.#sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.#dlq.url,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
           VisibilityTimeout: holdSeconds,
-          WaitTimeSeconds: 1,
+          WaitTimeSeconds: waitSeconds,
           MessageAttributeNames: ["All"],
           MessageSystemAttributeNames: ["All"],
         }),
       );
-      if (Messages.length === 0) return [];
+      if (Messages.length === 0) {
+        if (waitSeconds > 0) return [];
+        if ((await queueCounts(this.#sqs, this.#dlq.url)).visible === 0) return [];
+        waitSeconds = 1;
+        continue;
+      }
+      waitSeconds = 0;
       const fresh: DeadLetter[] = [];
       const again: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[] = [];
       for (const message of Messages) {
@@ -222,16 +239,16 @@ export class DeadLetterReader {
         ReceiptHandle: this.#held.get(id) as string,
         VisibilityTimeout: 0,
       }));
-    let released = 0;
-    for (let i = 0; i < entries.length; i += 10) {
-      const chunk = entries.slice(i, i + 10);
-      const result = await this.#sqs.send(
+    const chunks: (typeof entries)[] = [];
+    for (let i = 0; i < entries.length; i += 10) chunks.push(entries.slice(i, i + 10));
+    // Several at a time: a filtered pass over thousands of letters releases hundreds of batches.
+    const results = await mapLimited(chunks, RELEASE_CONCURRENCY, (chunk) =>
+      this.#sqs.send(
         new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#dlq.url, Entries: chunk }),
-      );
-      released += result.Successful?.length ?? 0;
-    }
+      ),
+    );
     for (const id of ids) this.#held.delete(id);
-    return released;
+    return results.reduce((sum, r) => sum + (r.Successful?.length ?? 0), 0);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * A token bucket: `take()` resolves when a token is available. Tokens refill continuously at
  * `ratePerSecond`, up to `burst` (1 by default, so the flow is evenly spaced and never exceeds
- * the rate over any window). Hand-written: it is twenty lines, and the clock and sleep must be
+ * the rate over any window), whoever takes them. Hand-written: it is twenty lines, and the clock and sleep must be
  * injectable for tests.
  */
 export class TokenBucket {
@@ -38,15 +38,23 @@ export class TokenBucket {
     this.#updatedAt = now;
   }
 
-  /** Waits until a token is available and takes it. */
+  /**
+   * Takes a token, waiting for it when there is none. A taker that finds none reserves the next
+   * one (the count goes below zero) and sleeps until it is due, so several takers at once (the
+   * replay's pipelines) queue up one token apart, never closer, and none is lost to rounding.
+   */
   async take(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
     this.#refill();
-    while (this.#tokens < 1) {
-      if (signal?.aborted) throw signal.reason;
-      await this.#sleep(Math.ceil(((1 - this.#tokens) / this.ratePerSecond) * 1000));
-      this.#refill();
-    }
     this.#tokens -= 1;
+    if (this.#tokens >= 0) return;
+    // Whole milliseconds, rounded up: timers round fractions down and would wake a send early.
+    await this.#sleep(Math.ceil((-this.#tokens / this.ratePerSecond) * 1000 - 1e-9));
+    if (signal?.aborted) {
+      // Not used: give it back, so the takers queued behind it do not wait for nothing.
+      this.#tokens += 1;
+      throw signal.reason;
+    }
   }
 }
 

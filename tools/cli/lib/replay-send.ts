@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import {
   type MessageAttributeValue,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -87,6 +89,21 @@ export function replayMessageAttributes(
   return { attributes, marked: true };
 }
 
+/** What SendMessage(Batch) needs to put one dead letter on the target, as it was. */
+function replayEntry(target: QueueRef, letter: DeadLetter, marker: ReplayMarker) {
+  const { attributes } = replayMessageAttributes(letter, marker);
+  return {
+    MessageBody: letter.body,
+    ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+    ...(target.fifo
+      ? {
+          MessageGroupId: letter.groupId ?? "spool-replay",
+          MessageDeduplicationId: replayDeduplicationId(letter.id),
+        }
+      : {}),
+  };
+}
+
 /** Sends one dead letter to the replay's target; resolves to its new message id. */
 export async function sendBack(
   sqs: SQSClient,
@@ -94,20 +111,53 @@ export async function sendBack(
   letter: DeadLetter,
   marker: ReplayMarker,
 ): Promise<string> {
-  const { attributes } = replayMessageAttributes(letter, marker);
   const result = await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: target.url,
-      MessageBody: letter.body,
-      ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
-      ...(target.fifo
-        ? {
-            MessageGroupId: letter.groupId ?? "spool-replay",
-            MessageDeduplicationId: replayDeduplicationId(letter.id),
-          }
-        : {}),
-    }),
+    new SendMessageCommand({ QueueUrl: target.url, ...replayEntry(target, letter, marker) }),
   );
   if (!result.MessageId) throw new Error("SendMessage returned no message id");
   return result.MessageId;
+}
+
+/** One letter's fate in a send: its new id on the target, or why it was not sent. */
+export type SendResult = { readonly sent: string } | { readonly error: string };
+
+/**
+ * Sends up to 10 dead letters in one call (a single one with SendMessage), in their order: on a
+ * FIFO target the entries of a group keep it. Resolves to one result per letter, in order; a
+ * letter SQS does not list as successful counts as not sent, so it is never deleted.
+ */
+export async function sendBackAll(
+  sqs: SQSClient,
+  target: QueueRef,
+  letters: readonly { letter: DeadLetter; marker: ReplayMarker }[],
+): Promise<SendResult[]> {
+  if (letters.length === 1) {
+    const [{ letter, marker }] = letters as [{ letter: DeadLetter; marker: ReplayMarker }];
+    return [
+      await sendBack(sqs, target, letter, marker).then(
+        (sent) => ({ sent }),
+        (error: unknown) => ({ error: (error as Error).message }),
+      ),
+    ];
+  }
+  const entries: SendMessageBatchRequestEntry[] = letters.map(({ letter, marker }, i) => ({
+    Id: `e${i}`,
+    ...replayEntry(target, letter, marker),
+  }));
+  try {
+    const { Successful = [], Failed = [] } = await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: target.url, Entries: entries }),
+    );
+    const sent = new Map(Successful.map((s) => [s.Id, s.MessageId]));
+    const failed = new Map(Failed.map((f) => [f.Id, `${f.Code ?? "error"}: ${f.Message ?? ""}`]));
+    return entries.map((entry): SendResult => {
+      const id = sent.get(entry.Id);
+      if (id) return { sent: id };
+      return { error: failed.get(entry.Id) ?? "SendMessageBatch did not report this entry" };
+    });
+  } catch (error) {
+    // Not known to be on the target, so none is deleted: if SQS did take some before the call
+    // failed, a later replay sends them again (a duplicate, never a loss).
+    return entries.map(() => ({ error: (error as Error).message }));
+  }
 }

@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import {
-  DeleteMessageCommand,
-  type SQSClient,
-  StartMessageMoveTaskCommand,
-} from "@aws-sdk/client-sqs";
+import { type SQSClient, StartMessageMoveTaskCommand } from "@aws-sdk/client-sqs";
 import { parseReplayMarker } from "../../../lib/spool/runtime/replay-marker.js";
 import type { Operator, ReplayAudit } from "./audit.js";
-import { DeadLetterReader, queueCounts } from "./dead-letters.js";
+import { type DeadLetter, DeadLetterReader, queueCounts } from "./dead-letters.js";
 import { SpoolCliError } from "./errors.js";
 import {
   type DeadLetterFilter,
@@ -16,14 +12,9 @@ import {
 } from "./filters.js";
 import type { Progress } from "./progress.js";
 import { TokenBucket } from "./rate-limiter.js";
+import { moveBatch } from "./replay-batch.js";
 import { followMoveTask } from "./replay-move-task.js";
-import {
-  previousReplay,
-  type ReplayTarget,
-  replayMarkerFor,
-  replayMessageAttributes,
-  sendBack,
-} from "./replay-send.js";
+import type { ReplayTarget } from "./replay-send.js";
 import type { QueueRef, SourceQueue } from "./stack.js";
 
 // Still importable from here, where the replay tests and the CLI docs have always found them.
@@ -45,6 +36,59 @@ export interface ReplayRequest {
   readonly allowNative: boolean;
   /** Where to send them (`--to`); default: back to the queue they came from. */
   readonly target?: ReplayTarget | undefined;
+  /**
+   * How many receive → send → delete loops run side by side (`--pipelines`).
+   * @default 1
+   */
+  readonly pipelines?: number | undefined;
+  /**
+   * Dead letters per send and per delete, 1 to 10 (`--batch-size`); under `--rate` always 1.
+   * @default 1 (one at a time, as before batches)
+   */
+  readonly batchSize?: number | undefined;
+}
+
+/**
+ * How a replay spreads its work: `pipelines` loops, each receiving `perReceive` letters at a
+ * time and sending `perSend` at a time.
+ *
+ * Under `--rate` a token is one message and the bucket holds one, so a send carries one letter
+ * (a batch would be a burst); one loop sends about a hundred a second that way, so there is a
+ * loop per hundred of the rate. And it never holds more than it can send within half the hold,
+ * so nothing in hand becomes visible (and receivable by someone else) before it is dealt with.
+ */
+export function replayShape(request: ReplayRequest): {
+  pipelines: number;
+  perReceive: number;
+  perSend: number;
+} {
+  const asked = Math.max(1, request.pipelines ?? 1);
+  const rate = request.dryRun ? undefined : request.ratePerSecond;
+  if (rate === undefined) {
+    return {
+      pipelines: asked,
+      perReceive: 10,
+      perSend: Math.max(1, Math.min(10, request.batchSize ?? 1)),
+    };
+  }
+  const held = Math.max(1, Math.floor((rate * request.holdSeconds) / 2));
+  const pipelines = Math.max(1, Math.min(asked, Math.ceil(rate / 100), Math.floor(held / 10)));
+  return {
+    pipelines,
+    perReceive: Math.max(1, Math.min(10, Math.floor(held / pipelines))),
+    perSend: 1,
+  };
+}
+
+function summaryOf(letter: DeadLetter): ReplayedMessage {
+  return {
+    id: letter.id,
+    originalId: letter.originalId,
+    errorCode: letter.errorCode,
+    reason: letter.reason,
+    groupId: letter.groupId,
+    deadLetteredAt: letter.deadLetteredAt.toISOString(),
+  };
 }
 
 /** The queue a replay sends to when it is given none: the one the dead letters came from. */
@@ -243,11 +287,7 @@ export async function replayDeadLetters(
           ...(deps.sleep ? { sleep: deps.sleep } : {}),
         })
       : undefined;
-  // Receive no more than can be sent within half the hold, so nothing in hand becomes visible
-  // (and receivable by someone else) before this replay has dealt with it.
-  const perBatch = bucket
-    ? Math.max(1, Math.min(10, Math.floor((bucket.ratePerSecond * request.holdSeconds) / 2)))
-    : 10;
+  const { pipelines, perReceive, perSend } = replayShape(request);
 
   const messages: ReplayedMessage[] = [];
   const failures: { id: string; error: string }[] = [];
@@ -258,20 +298,77 @@ export async function replayDeadLetters(
   let interrupted = false;
   let fatal: unknown;
   const limitReached = () => request.limit !== undefined && matched >= request.limit;
+  const stopped = () => {
+    if (deps.signal?.aborted) interrupted = true;
+    return interrupted || fatal !== undefined || limitReached();
+  };
+  const batchContext = audit && {
+    sqs: deps.sqs,
+    dlq,
+    target,
+    audit,
+    replayId,
+    replayedBy: deps.operator.principal,
+    elsewhere,
+    now,
+  };
 
-  try {
-    scan: while (!limitReached()) {
-      if (deps.signal?.aborted) {
-        interrupted = true;
-        break;
+  // FIFO: once SQS refused a letter of a group, this pass sends none of that group after it, so
+  // the group's order on the target never skips one. Those held back stay in the DLQ, reported.
+  const stuckGroups = new Map<string, string>();
+  const groupOf = (letter: DeadLetter) => letter.groupId ?? "spool-replay";
+
+  /** Sends what it was handed (matched, in receive order), after a token each under `--rate`. */
+  const move = async (given: DeadLetter[]): Promise<void> => {
+    const pending = target.fifo ? given.filter((l) => !stuckGroups.has(groupOf(l))) : given;
+    for (const letter of target.fifo ? given : []) {
+      const stuck = stuckGroups.get(groupOf(letter));
+      if (stuck) {
+        failures.push({ id: letter.id, error: `held back behind ${stuck} of its message group` });
       }
-      const wanted = request.limit !== undefined ? request.limit - matched : 10;
-      const batch = await reader.next(Math.min(perBatch, Math.max(1, wanted)));
+    }
+    if (!batchContext || pending.length === 0) return;
+    try {
+      for (const _ of pending) await bucket?.take(deps.signal);
+    } catch {
+      interrupted = true;
+      matched -= pending.length;
+      return;
+    }
+    const outcome = await moveBatch(batchContext, pending);
+    failures.push(...outcome.failures);
+    for (const failure of target.fifo ? outcome.failures : []) {
+      const letter = pending.find((l) => l.id === failure.id);
+      if (letter && !stuckGroups.has(groupOf(letter))) stuckGroups.set(groupOf(letter), letter.id);
+    }
+    notDeleted.push(...outcome.notDeleted);
+    const undeleted = new Set(outcome.notDeleted.map((n) => n.id));
+    for (const m of outcome.moved) {
+      moved++;
+      if (!undeleted.has(m.letter.id)) reader.forget(m.letter.id);
+      messages.push({
+        ...summaryOf(m.letter),
+        newMessageId: m.newMessageId,
+        replayCount: m.replayCount,
+      });
+    }
+    deps.progress?.tick(outcome.moved.length);
+    if (outcome.auditError !== undefined) throw outcome.auditError;
+  };
+
+  /** One of several receive → filter → send → delete loops sharing the reader and the bucket. */
+  const pipeline = async (): Promise<void> => {
+    while (!stopped()) {
+      const wanted = request.limit !== undefined ? request.limit - matched : perReceive;
+      const batch = await reader.next(Math.min(perReceive, Math.max(1, wanted)));
+      // Nothing visible for this one. The others finish what they hold and see for themselves:
+      // on a FIFO queue an empty answer may only mean every group is in another's hands.
       if (batch.length === 0) break;
+      let pending: DeadLetter[] = [];
       for (const letter of batch) {
         if (deps.signal?.aborted) {
           interrupted = true;
-          break scan;
+          break;
         }
         examined++;
         if (request.dryRun) deps.progress?.tick(1);
@@ -280,62 +377,32 @@ export async function replayDeadLetters(
         if (parseReplayMarker(letter.attributes)?.replayId === replayId) continue;
         if (limitReached() || !matchDeadLetter(request.filter, letter, now()).match) continue;
         matched++;
-        const summary: ReplayedMessage = {
-          id: letter.id,
-          originalId: letter.originalId,
-          errorCode: letter.errorCode,
-          reason: letter.reason,
-          groupId: letter.groupId,
-          deadLetteredAt: letter.deadLetteredAt.toISOString(),
-        };
         if (request.dryRun) {
-          messages.push(summary);
+          messages.push(summaryOf(letter));
           continue;
         }
-        try {
-          await bucket?.take(deps.signal);
-        } catch {
-          interrupted = true;
-          matched--;
-          break scan;
+        pending.push(letter);
+        if (pending.length >= perSend) {
+          await move(pending);
+          pending = [];
+          if (interrupted || fatal !== undefined) break;
         }
-        const marker = replayMarkerFor(letter, {
-          replayId,
-          replayedAt: now().toISOString(),
-          replayedBy: deps.operator.principal,
-          ...(elsewhere ? { target: target.name } : {}),
-        });
-        const sent = await sendBack(deps.sqs, target, letter, marker).catch((error: unknown) => {
-          failures.push({ id: letter.id, error: (error as Error).message });
-          return undefined;
-        });
-        if (!sent) continue;
-        moved++;
-        try {
-          await deps.sqs.send(
-            new DeleteMessageCommand({ QueueUrl: dlq.url, ReceiptHandle: letter.receiptHandle }),
-          );
-          reader.forget(letter.id);
-        } catch (error) {
-          notDeleted.push({ id: letter.id, error: (error as Error).message });
-        }
-        messages.push({ ...summary, newMessageId: sent, replayCount: marker.count });
-        deps.progress?.tick(1);
-        await audit?.moved(replayId, {
-          deadLetterId: letter.id,
-          originalId: letter.originalId,
-          newMessageId: sent,
-          errorCode: letter.errorCode,
-          movedAt: now().toISOString(),
-          replayCount: marker.count,
-          // No slot left for the mark: history cannot find it in a DLQ (see replay-outcome.ts).
-          ...(replayMessageAttributes(letter, marker).marked ? {} : { unmarked: true }),
-          ...previousReplay(letter),
-        });
       }
+      // Stopping with letters in hand but not sent: they are released with the rest.
+      if (interrupted || fatal !== undefined) matched -= pending.length;
+      else await move(pending);
     }
-  } catch (error) {
-    fatal = error;
+  };
+
+  try {
+    await Promise.all(
+      Array.from({ length: pipelines }, () =>
+        pipeline().catch((error: unknown) => {
+          // The first failure stops the other pipelines at their next step.
+          fatal ??= error;
+        }),
+      ),
+    );
   } finally {
     deps.progress?.end();
     // Everything held that was not moved goes back, whatever happened above.
