@@ -172,8 +172,8 @@ export class SagaWorkflow extends Construct {
 
   /**
    * Lets `grantee` answer this saga's waiting callback steps: `states:SendTaskSuccess`,
-   * `SendTaskFailure` and `SendTaskHeartbeat` on this state machine only (IAM matches a task
-   * token to the state machine whose execution issued it).
+   * `SendTaskFailure` and `SendTaskHeartbeat`, with this state machine's ARN as the resource
+   * (CDK's grantTaskResponse): the narrowest scope IAM offers for a task token, never `*`.
    */
   grantTaskResponse(grantee: IGrantable): Grant {
     return this.stateMachine.grantTaskResponse(grantee);
