@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Token } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { IdempotencyTable } from "../spool/idempotency-table/index.js";
+import { Approvals } from "./parts/approvals.js";
 import { BreakerGuarded } from "./parts/breaker-guarded.js";
 import { ChunkedJobs } from "./parts/chunked-jobs.js";
 import { Events } from "./parts/events.js";
@@ -45,6 +46,8 @@ export class SpoolStack extends Stack {
   readonly largePayloads: LargePayloads | undefined;
   /** Test hooks only: one kind of work on a high and a low priority lane. */
   readonly lanes: Lanes | undefined;
+  /** Test hooks only: a saga with a step that waits for an approval. */
+  readonly approvals: Approvals | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -154,6 +157,14 @@ export class SpoolStack extends Stack {
           handlerEnvironment,
           consumerTimeout,
           backoff,
+        })
+      : undefined;
+
+    this.approvals = testHooks
+      ? new Approvals(this, "Approvals", {
+          jobs: this.workflows.jobs,
+          effectsTable,
+          handlerEnvironment,
         })
       : undefined;
 

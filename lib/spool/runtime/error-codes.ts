@@ -209,6 +209,15 @@ export const SPOOL_ERROR_CODES = {
   INVALID_PAYLOAD: { kind: "permanent", meaning: "the saga step's payload is malformed" },
   INVALID_REQUEST: { kind: "permanent", meaning: "the request does not match its schema" },
   UNKNOWN_STEP: { kind: "permanent", meaning: "no action or compensation is defined for the step" },
+  CALLBACK_NOT_HANDED_ON: {
+    kind: "permanent",
+    meaning:
+      "a callback step's action said no (rejected or failed), so its token was not handed on",
+  },
+  JOB_NOT_WAITING: {
+    kind: "permanent",
+    meaning: "a callback step's job is no longer RUNNING in this execution: nobody could answer it",
+  },
   EXECUTION_NAME_REUSED: {
     kind: "permanent",
     meaning: "the execution name was used for a different input (a business-key collision)",

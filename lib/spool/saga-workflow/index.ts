@@ -1,3 +1,4 @@
+export { CALLBACK_REJECTED } from "./contract.js";
 export {
   type WorkflowAlarmOptions,
   type WorkflowMonitoringOptions,

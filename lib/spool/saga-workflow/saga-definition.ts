@@ -7,6 +7,7 @@ import {
   Fail,
   type IChainable,
   type INextable,
+  IntegrationPattern,
   JitterType,
   JsonPath,
   Pass,
@@ -18,6 +19,7 @@ import {
 import { type DynamoUpdateItem, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
 import type { JobStatus } from "../job-table/job-states.js";
+import { CALLBACK_REJECTED } from "./contract.js";
 import { type RecordJobOptions, recordJobTask } from "./record-job-task.js";
 import type { SagaRetry, SagaStep, SagaWorkflowProps } from "./saga-workflow-props.js";
 
@@ -256,15 +258,24 @@ class DefinitionBuilder {
       fromHere,
     );
 
+    const timeout = step.taskTimeout ?? this.props.stepTimeout;
     const task = new LambdaInvoke(this.scope, name, {
       lambdaFunction: step.function,
-      payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: this.payload(name, "action"),
       resultPath: result,
-      ...(this.props.stepTimeout ? { taskTimeout: Timeout.duration(this.props.stepTimeout) } : {}),
+      ...(timeout ? { taskTimeout: Timeout.duration(timeout) } : {}),
+      ...(step.callback
+        ? {
+            // The function hands the token on and returns; the step's result is the output of
+            // SendTaskSuccess (not wrapped), which the outcome check below reads as usual.
+            integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload: this.payload(name, "action", true),
+            ...(step.heartbeat ? { heartbeatTimeout: Timeout.duration(step.heartbeat) } : {}),
+          }
+        : { payloadResponseOnly: true, payload: this.payload(name, "action") }),
     });
-    this.addRetries(task, { ...this.stepRetry, ...step.retry });
+    if (step.callback) this.addCallbackRetries(task, { ...this.stepRetry, ...step.retry });
+    else this.addRetries(task, { ...this.stepRetry, ...step.retry });
     task.addCatch(errored, { errors: [Errors.ALL], resultPath: "$.caught" });
 
     const outcome = `${result}.outcome`;
@@ -307,10 +318,11 @@ class DefinitionBuilder {
     return task;
   }
 
-  private payload(step: string, phase: "action" | "compensation"): TaskInput {
+  private payload(step: string, phase: "action" | "compensation", callback = false): TaskInput {
     return TaskInput.fromObject({
       step,
       phase,
+      ...(callback ? { taskToken: JsonPath.taskToken } : {}),
       ...(this.props.jobTable ? { jobId: JsonPath.stringAt("$.jobId") } : {}),
       correlationId: JsonPath.stringAt("$.correlationId"),
       request: JsonPath.objectAt("$.request"),
@@ -330,6 +342,27 @@ class DefinitionBuilder {
     task.addRetry({ errors: PERMANENT_ERRORS, maxAttempts: 0 });
     task.addRetry({
       errors: [Errors.TASKS_FAILED, Errors.TIMEOUT],
+      interval: retry.interval,
+      backoffRate: retry.backoffRate,
+      maxAttempts: retry.maxAttempts,
+      maxDelay: retry.maxDelay,
+      jitterStrategy: JitterType.FULL,
+    });
+  }
+
+  /**
+   * A callback step retries only what re-asking can fix: its function failing to take the token
+   * (a thrown error: the retry hands out a new token). The answers are final: a timeout or a
+   * missed heartbeat means nobody answered in time, and a SendTaskFailure with
+   * `Spool.Rejected` or `PermanentError` means someone said no; all of them compensate at once.
+   */
+  private addCallbackRetries(task: LambdaInvoke, retry: Required<SagaRetry>): void {
+    task.addRetry({
+      errors: [...PERMANENT_ERRORS, CALLBACK_REJECTED, Errors.HEARTBEAT_TIMEOUT, Errors.TIMEOUT],
+      maxAttempts: 0,
+    });
+    task.addRetry({
+      errors: [Errors.TASKS_FAILED],
       interval: retry.interval,
       backoffRate: retry.backoffRate,
       maxAttempts: retry.maxAttempts,

@@ -27,6 +27,29 @@ export interface SagaStep {
    * @default - the workflow's `stepRetry`
    */
   readonly retry?: SagaRetry;
+  /**
+   * Makes this a callback step (`lambda:invoke.waitForTaskToken`): the function is handed the
+   * step's task token (`taskToken` in its payload, `ctx.taskToken` in createSagaStepHandler),
+   * hands it on (stores it for an approver, sends it to another system) and returns; the step
+   * then waits until someone calls `SendTaskSuccess` (output `{ "outcome": "ok", … }`) or
+   * `SendTaskFailure` with the token, or `taskTimeout` passes. A timeout, a failure and a
+   * rejected outcome compensate like any other failed step.
+   * @default - a request-response step: the function's result is the step's result
+   */
+  readonly callback?: boolean;
+  /**
+   * Longest time one attempt of this step may take (Step Functions' `TimeoutSeconds`): for a
+   * callback step, how long it waits for the answer. Required for a callback step.
+   * @default - the workflow's `stepTimeout`
+   */
+  readonly taskTimeout?: Duration;
+  /**
+   * Callback steps only: the holder of the token must call `SendTaskHeartbeat` at least this
+   * often, or the step fails with `States.HeartbeatTimeout` and compensates (Step Functions'
+   * `HeartbeatSeconds`). Shorter than `taskTimeout`.
+   * @default - no heartbeat: only `taskTimeout` bounds the wait
+   */
+  readonly heartbeat?: Duration;
 }
 
 /** Exponential backoff with full jitter, as Step Functions' Retry fields. */

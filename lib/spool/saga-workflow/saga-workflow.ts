@@ -1,5 +1,6 @@
 import { Annotations, Duration, Names, RemovalPolicy } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import {
@@ -155,11 +156,26 @@ export class SagaWorkflow extends Construct {
       this.statusSync = fn;
       this.statusSyncDeadLetterQueue = deadLetterQueue;
     }
+    if (props.steps.some((s) => s.callback) && !props.jobTable) {
+      Annotations.of(this).addWarningV2(
+        "spool:callbackWithoutJobTable",
+        "SagaWorkflow has a callback step but no jobTable: its function must keep the task token somewhere an approver can find it",
+      );
+    }
     if (!props.steps.some((s) => s.compensation)) {
       Annotations.of(this).addWarningV2(
         "spool:sagaWithoutCompensation",
         "SagaWorkflow has no step with a compensation: a failure undoes nothing",
       );
     }
+  }
+
+  /**
+   * Lets `grantee` answer this saga's waiting callback steps: `states:SendTaskSuccess`,
+   * `SendTaskFailure` and `SendTaskHeartbeat`, with this state machine's ARN as the resource
+   * (CDK's grantTaskResponse): the narrowest scope IAM offers for a task token, never `*`.
+   */
+  grantTaskResponse(grantee: IGrantable): Grant {
+    return this.stateMachine.grantTaskResponse(grantee);
   }
 }

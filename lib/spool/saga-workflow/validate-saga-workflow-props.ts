@@ -1,7 +1,7 @@
 import { Token } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
-import type { SagaRetry, SagaWorkflowProps } from "./saga-workflow-props.js";
+import type { SagaRetry, SagaStep, SagaWorkflowProps } from "./saga-workflow-props.js";
 
 const STEP_NAME = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
 /** Step Functions' longest execution. */
@@ -54,6 +54,66 @@ export function validateSagaWorkflowProps(
   );
   if (stepTimeout !== undefined && timeout !== undefined && stepTimeout > timeout) {
     invalid(scope, `stepTimeout must not exceed timeout (${timeout} s), got ${stepTimeout} s`);
+  }
+  for (const [i, step] of props.steps.entries()) validateWaiting(scope, i, step, timeout);
+}
+
+/**
+ * A callback step's wait: bounded (an unanswered step must end, and compensate, on its own),
+ * within the execution's timeout, and with a heartbeat shorter than the wait. A heartbeat on a
+ * request-response step is refused: its function holds no token to send heartbeats with, so
+ * HeartbeatSeconds would only act as a second, shorter timeout.
+ */
+function validateWaiting(
+  scope: IConstruct,
+  i: number,
+  step: SagaStep,
+  timeout: number | undefined,
+): void {
+  const prop = `steps[${i}]`;
+  const wholeSeconds = "a whole number of seconds, at least 1";
+  const taskTimeout = requireSeconds(
+    scope,
+    `${prop}.taskTimeout`,
+    step.taskTimeout,
+    1,
+    Number.POSITIVE_INFINITY,
+    wholeSeconds,
+    { wholeSeconds: true },
+  );
+  if (taskTimeout !== undefined && timeout !== undefined && taskTimeout > timeout) {
+    invalid(
+      scope,
+      `${prop}.taskTimeout must not exceed timeout (${timeout} s), got ${taskTimeout} s`,
+    );
+  }
+  if (step.callback && step.taskTimeout === undefined) {
+    invalid(
+      scope,
+      `${prop}.taskTimeout is required with callback (how long "${step.name}" waits for its answer before it compensates), got none`,
+    );
+  }
+  if (step.heartbeat === undefined) return;
+  if (!step.callback) {
+    invalid(
+      scope,
+      `${prop}.heartbeat needs callback: true (a request-response function holds no task token to send heartbeats with; bound it with taskTimeout), got ${step.heartbeat.toHumanString()} on "${step.name}"`,
+    );
+  }
+  const heartbeat = requireSeconds(
+    scope,
+    `${prop}.heartbeat`,
+    step.heartbeat,
+    1,
+    Number.POSITIVE_INFINITY,
+    wholeSeconds,
+    { wholeSeconds: true },
+  );
+  if (heartbeat !== undefined && taskTimeout !== undefined && heartbeat >= taskTimeout) {
+    invalid(
+      scope,
+      `${prop}.heartbeat must be shorter than ${prop}.taskTimeout (${taskTimeout} s), got ${heartbeat} s`,
+    );
   }
 }
 

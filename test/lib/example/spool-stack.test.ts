@@ -246,6 +246,18 @@ describe("SpoolStack test hooks", () => {
     expect(variant(AWS_ACCOUNT, false).stack.chunkedJobs).toBeUndefined();
   });
 
+  it("add an approval saga whose callback step waits 20 s for spool jobs approve|reject", () => {
+    const synthesized = variant(EMULATOR_ACCOUNT, true);
+    const approvals = synthesized.stack.approvals;
+    expect(approvals).toBeDefined();
+    const machines = synthesized.template.findResources("AWS::StepFunctions::StateMachine");
+    const approval = Object.entries(machines).find(([id]) => id.startsWith("ApprovalsApproval"));
+    const definition = JSON.stringify(approval?.[1].Properties.DefinitionString);
+    expect(definition).toContain("lambda:invoke.waitForTaskToken");
+    expect(definition).toContain('\\"TimeoutSeconds\\":20');
+    expect(variant(AWS_ACCOUNT, false).stack.approvals).toBeUndefined();
+  });
+
   it("add a continued-job consumer whose jobs outlast its 10 s timeout, continued on its own queue", () => {
     const synthesized = variant(EMULATOR_ACCOUNT, true);
     const fn = functionNamed(synthesized.template, "continued-job");

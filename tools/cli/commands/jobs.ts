@@ -8,6 +8,7 @@ import {
 import type { JobReport } from "../../../lib/spool/saga-workflow/runtime/job-report.js";
 import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable, truncate } from "../lib/format.js";
+import type { JobAnswerOutcome } from "../lib/job-answer.js";
 import type { JobCancelOutcome } from "../lib/job-cancel.js";
 import type { JobListing } from "../lib/jobs.js";
 import { positiveInt } from "../lib/options.js";
@@ -64,6 +65,12 @@ export function renderJobReport(report: JobReport): string {
       "progress",
       job.progress
         ? `${job.progress.done}/${job.progress.total}${job.progress.note ? ` (${truncate(job.progress.note, 60)})` : ""} at ${job.progress.at}`
+        : undefined,
+    ),
+    line(
+      "waiting",
+      job.waiting && job.status === "RUNNING"
+        ? `${job.waiting.step} since ${job.waiting.since}${job.waiting.question ? ` (${truncate(job.waiting.question, 60)})` : ""}: spool jobs approve|reject ${job.jobId}`
         : undefined,
     ),
     line("attempts", job.attempts ?? 0),
@@ -250,6 +257,50 @@ async function cancel(
   context.emit({ text: renderJobCancel(outcome), json: outcome });
 }
 
+export function renderJobAnswer(o: JobAnswerOutcome): string {
+  return [
+    o.answer === "approve"
+      ? `Approved step ${o.step} of job ${o.jobId}: the saga goes on.`
+      : `Rejected step ${o.step} of job ${o.jobId}${o.reason ? ` (${o.reason})` : ""}: the saga compensates its completed steps.`,
+    `Recorded as answer ${o.answerId}; follow it with spool jobs show ${o.jobId}.`,
+  ].join("\n");
+}
+
+async function answer(
+  context: CliContext,
+  id: string,
+  approve: boolean,
+  options: { kind?: string; reason?: string; table?: string; auditTable?: string },
+): Promise<void> {
+  if (!options.kind && !id.includes(":")) {
+    // A usage error (exit 2), before anything is read: an answer must name exactly one job.
+    throw new SpoolCliError(
+      `a job id is <kind>:<business key> (e.g. approval:${id}), or pass --kind <kind> with the business key, got "${id}"`,
+      2,
+    );
+  }
+  const { auditTableName, DynamoJobAnswerAudit, whoAmI } = await import("../lib/audit.js");
+  const { answerJobAudited } = await import("../lib/job-answer.js");
+  const inventory = await context.inventory();
+  const table = jobsTable(inventory, options.table);
+  const clients = context.clients();
+  const outcome = await answerJobAudited(
+    options.kind ? jobIdFor(options.kind, id) : id,
+    { approve, ...(options.reason ? { reason: options.reason } : {}) },
+    {
+      jobs: { db: clients.dynamo, table },
+      sfn: clients.sfn,
+      audit: new DynamoJobAnswerAudit(
+        clients.dynamo,
+        auditTableName(inventory, options.auditTable),
+      ),
+      operator: await whoAmI(clients),
+      stack: inventory.stackName,
+    },
+  );
+  context.emit({ text: renderJobAnswer(outcome), json: outcome });
+}
+
 function status(value: string, previous: JobStatus[] = []): JobStatus[] {
   const upper = value.toUpperCase();
   if (!isJobStatus(upper)) {
@@ -328,6 +379,44 @@ export const jobsCommand: SpoolCommand = {
           options: { kind?: string; reason: string; table?: string; auditTable?: string },
         ) => cancel(context, id, options),
       );
+
+    for (const approve of [true, false]) {
+      const name = approve ? "approve" : "reject";
+      const command = jobs
+        .command(name)
+        .description(
+          approve
+            ? "approve the workflow step a job waits in (a callback step): the saga goes on; audited"
+            : "reject the workflow step a job waits in: the saga compensates its completed steps; audited",
+        )
+        .argument("<id>", "the job id (approval:r-7), or a business key with --kind", jobIdArg)
+        .option("--kind <kind>", "the job kind, when <id> is a business key");
+      if (approve) {
+        command.option(
+          "--reason <text>",
+          "why, recorded in the audit and the step's result",
+          reasonArg,
+        );
+      } else {
+        command.requiredOption(
+          "--reason <text>",
+          "why, recorded in the audit and the failure",
+          reasonArg,
+        );
+      }
+      command
+        .option("--table <table>", `the job table (default: the stack's ${JOBS_TABLE_OUTPUT})`)
+        .option(
+          "--audit-table <table>",
+          "the audit table (default: the stack's OperatorAuditTableName)",
+        )
+        .action(
+          (
+            id: string,
+            options: { kind?: string; reason?: string; table?: string; auditTable?: string },
+          ) => answer(context, id, approve, options),
+        );
+    }
 
     jobs
       .command("list")

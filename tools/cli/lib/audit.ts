@@ -471,3 +471,40 @@ export class DynamoJobCancelAudit
     super(db, table, JOB_CANCEL_PARTITION, (r) => r.cancelId, "job cancel");
   }
 }
+
+/** A `spool jobs approve|reject`, as the audit records it (never with the task token). */
+export interface JobAnswerStarted {
+  readonly answerId: string;
+  readonly stack: string;
+  readonly table: string;
+  readonly jobId: string;
+  readonly answer: "approve" | "reject";
+  /** The waiting step answered, and the execution it waits in. */
+  readonly step: string;
+  readonly executionArn: string;
+  readonly reason?: string;
+  readonly operator: Operator;
+  readonly startedAt: string;
+}
+
+export interface JobAnswerFinished {
+  /** `not-waiting`: Step Functions no longer knew the task (answered already, or timed out). */
+  readonly status: "completed" | "not-waiting" | "failed";
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+export interface JobAnswerAudit {
+  started(record: JobAnswerStarted): Promise<void>;
+  finished(answerId: string, record: JobAnswerFinished): Promise<void>;
+}
+
+/** Approvals and rejections in the OperatorAudit table, under `job-answers`, newest first. */
+export class DynamoJobAnswerAudit
+  extends PartitionAudit<JobAnswerStarted, JobAnswerFinished, JobAnswerStarted>
+  implements JobAnswerAudit
+{
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    super(db, table, "job-answers", (r) => r.answerId, "job answer");
+  }
+}

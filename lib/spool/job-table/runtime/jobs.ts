@@ -68,6 +68,20 @@ export interface JobRecord {
   readonly transitions: JobTransitionRecord[];
   /** How far a running step got, as it last reported (see reportJobProgress). */
   readonly progress?: JobProgress;
+  /** A workflow step waiting for an answer, with its task token (see waiting.ts). */
+  readonly waiting?: WaitingStep;
+}
+
+/** A workflow step waiting for SendTaskSuccess / SendTaskFailure. */
+export interface WaitingStep {
+  readonly step: string;
+  /** The execution ARN the step waits in: the job's `executionArn` while it is the one running. */
+  readonly execution: string;
+  readonly taskToken: string;
+  /** When the step started waiting (ISO). */
+  readonly since: string;
+  /** What the approver is asked, shown by `spool jobs show`. */
+  readonly question?: string;
 }
 
 /** A running job's own account of how far it got: `done` of `total` units, and a note. */

@@ -1,5 +1,6 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getJob, type JobRecord, type JobStore } from "../../job-table/runtime/jobs.js";
+import { withoutTaskToken } from "../../job-table/runtime/waiting.js";
 import { type ExecutionSummary, type StateVisit, summarizeExecution } from "./executions.js";
 
 /**
@@ -99,7 +100,8 @@ export async function describeJob(deps: JobReportDeps, jobId: string): Promise<J
   timeline.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return {
     jobId,
-    job,
+    // A waiting step's token completes it: a report shows that the job waits, never the token.
+    job: withoutTaskToken(job),
     execution,
     ...(executionError ? { executionError } : {}),
     timeline,

@@ -49,6 +49,8 @@ export interface SagaStepPayload<R> {
   readonly faults?: Record<string, string>;
   /** Compensations only: what went wrong. */
   readonly failure?: SagaFailure;
+  /** Callback steps only: the token that completes the step (`$$.Task.Token`). */
+  readonly taskToken?: string;
 }
 
 export type StepResult =
@@ -71,6 +73,12 @@ export interface StepContext {
   readonly jobId: string | undefined;
   readonly results: Record<string, unknown>;
   readonly failure: SagaFailure | undefined;
+  /**
+   * Callback steps only (`callback: true`): the token whoever answers the step passes to
+   * SendTaskSuccess / SendTaskFailure. A capability: store it where only the answerer reads it,
+   * and never log it. The action's `ok` result only says the token was handed on.
+   */
+  readonly taskToken?: string;
   readonly logger: Logger;
 }
 
@@ -99,6 +107,7 @@ const Payload = z.object({
   execution: z.string(),
   retryCount: z.number().int().min(0),
   faults: z.record(z.string(), z.string()).optional(),
+  taskToken: z.string().min(1).optional(),
   failure: z
     .object({
       step: z.string(),
@@ -162,8 +171,9 @@ export function createSagaStepHandler<R>(
         .map((i) => `${i.path.join(".")}: ${i.message}`)
         .join("; ")}`;
       deps.logger.error(reason);
-      const phase = (event as { phase?: unknown } | null)?.phase;
-      if (phase === "compensation") throw new PermanentError(reason, { code: "INVALID_PAYLOAD" });
+      const { phase, taskToken } = (event as { phase?: unknown; taskToken?: unknown } | null) ?? {};
+      if (phase === "compensation" || taskToken !== undefined)
+        throw new PermanentError(reason, { code: "INVALID_PAYLOAD" });
       return failed("INVALID_PAYLOAD", reason);
     }
     const payload = parsed.data;
@@ -188,8 +198,12 @@ export function createSagaStepHandler<R>(
       jobId: payload.jobId,
       results: payload.results,
       failure: payload.failure,
+      ...(payload.taskToken ? { taskToken: payload.taskToken } : {}),
       logger,
     };
+    // A callback step's result is ignored by Step Functions (it waits for the token), so a no
+    // must fail the invocation instead, or the step would wait until its timeout.
+    const callback = payload.taskToken !== undefined;
     const run = phase === "action" ? definition.actions[step] : definition.compensations[step];
     try {
       if (!run) {
@@ -226,10 +240,16 @@ export function createSagaStepHandler<R>(
       }
       const result = await run(request.data, ctx);
       logger.info(`${phase} done`, { outcome: result.outcome });
+      if (callback && result.outcome !== "ok") {
+        const { code, reason } = result as { code: string; reason: string };
+        throw new PermanentError(`${result.outcome} (${code}): ${reason}`, {
+          code: "CALLBACK_NOT_HANDED_ON",
+        });
+      }
       return result;
     } catch (error) {
       const failure = classify(error);
-      if (failure.kind === "permanent" && phase === "action") {
+      if (failure.kind === "permanent" && phase === "action" && !callback) {
         logger.warn("action failed permanently", { failure });
         return failed(failure.code, failure.message);
       }

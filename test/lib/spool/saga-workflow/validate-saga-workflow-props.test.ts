@@ -38,6 +38,49 @@ describe("SagaWorkflow props validation", () => {
       { timeout: Duration.minutes(1), stepTimeout: Duration.minutes(2) },
       "stepTimeout must not exceed timeout (60 s), got 120 s",
     ],
+    [
+      { steps: (s: Stack) => [{ name: "ask", function: fn(s, "A"), callback: true }] },
+      'steps[0].taskTimeout is required with callback (how long "ask" waits for its answer before it compensates), got none',
+    ],
+    [
+      {
+        steps: (s: Stack) => [
+          {
+            name: "ask",
+            function: fn(s, "A"),
+            callback: true,
+            taskTimeout: Duration.minutes(5),
+            heartbeat: Duration.minutes(5),
+          },
+        ],
+      },
+      "steps[0].heartbeat must be shorter than steps[0].taskTimeout (300 s), got 300 s",
+    ],
+    [
+      {
+        steps: (s: Stack) => [
+          { name: "work", function: fn(s, "A"), heartbeat: Duration.seconds(30) },
+        ],
+      },
+      'steps[0].heartbeat needs callback: true (a request-response function holds no task token to send heartbeats with; bound it with taskTimeout), got 30 seconds on "work"',
+    ],
+    [
+      {
+        timeout: Duration.minutes(10),
+        steps: (s: Stack) => [
+          { name: "ask", function: fn(s, "A"), callback: true, taskTimeout: Duration.hours(1) },
+        ],
+      },
+      "steps[0].taskTimeout must not exceed timeout (600 s), got 3600 s",
+    ],
+    [
+      {
+        steps: (s: Stack) => [
+          { name: "ask", function: fn(s, "A"), callback: true, taskTimeout: Duration.millis(1500) },
+        ],
+      },
+      "steps[0].taskTimeout must be a whole number of seconds, at least 1, got 1.5 s",
+    ],
   ] as const)("fails synthesis on bad props: %j", (props, message) => {
     expect(() => build(props as never)).toThrow(message);
   });
