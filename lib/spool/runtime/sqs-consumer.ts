@@ -41,6 +41,9 @@ import {
   queueUrlFromArn,
   secondsUntil,
 } from "./retry-delays.js";
+import { tenantOf } from "./tenant.js";
+import { tenantMetricsFor } from "./tenant-metrics.js";
+import { admitTenant, tenantBatch, tenantQuotaFor } from "./tenant-quota.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
@@ -108,6 +111,8 @@ export function createSqsConsumer<M, R>(
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
   const rateLimiter = rateLimiterFor(config, deps);
+  const tenantQuota = tenantQuotaFor(config, deps);
+  const tenantMetrics = tenantMetricsFor(config, metrics);
   // Claim-check pointers are read from this bucket only (payload-pointer.ts).
   const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
   if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
@@ -155,6 +160,7 @@ export function createSqsConsumer<M, R>(
       now: deps.now(),
     });
     metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
+    tenantMetrics?.deadLettered(tenantOf(record, body));
     // A replayed message that died again: the replay did not fix it (an alarm watches this).
     const replay = replayLogKeys(record.messageAttributes);
     if (replay.replayId) metrics.addMetric(REPLAY_DEAD_LETTERED_AGAIN_METRIC, MetricUnit.Count, 1);
@@ -193,6 +199,7 @@ export function createSqsConsumer<M, R>(
       logger.warn("FIFO records carry no MessageGroupId; a failure stops the rest of the batch");
     }
     const retryDelays = new Map<string, number>();
+    const tenants = tenantBatch(deps.now(), context.getRemainingTimeInMillis());
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
@@ -241,6 +248,11 @@ export function createSqsConsumer<M, R>(
         recordLogger.info("not yet due: sent again with a delay", { delaySeconds });
         return { status: "held", delaySeconds };
       }
+      // The tenant's in-flight quota (tenant-quota.ts), before the idempotency record is taken,
+      // so a deferred record costs none of its writes.
+      const lease = await admitTenant(tenantQuota, { record, body, batch: tenants });
+      if (lease instanceof DeferredToQueue)
+        return { status: "deferred", delaySeconds: lease.delaySeconds };
       const input = idempotentInput(message, key);
       const recordContext: StepContext = {
         messageId: record.messageId,
@@ -259,13 +271,21 @@ export function createSqsConsumer<M, R>(
         await rateLimiter?.admit({ record, body, attempt, deadlineAt });
         startBeforeDeadline(deadlineAt);
       };
+      let leaseHeld = lease !== undefined;
       const output = await serializer
         .run(key, () => idempotentStep(input, recordContext, admit))
-        .catch((error: unknown) => jobs.outcomeOf(error) ?? deferralOf(error));
+        .catch(async (error: unknown) => {
+          leaseHeld = false;
+          await lease?.release();
+          return jobs.outcomeOf(error) ?? deferralOf(error);
+        });
+      // Read before anything else awaits: a later duplicate's hook marks the same stored object.
+      const duplicate = duplicates.has(output);
+      if (leaseHeld) await lease?.release();
       if (output instanceof DeferredToQueue)
         return { status: "deferred", delaySeconds: output.delaySeconds };
       if ("status" in output) return output; // its job settled it: canceled, or already finished
-      const duplicate = duplicates.has(output);
+      if (!duplicate) tenantMetrics?.processed(tenantOf(record, body), record, deps.now());
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
         idempotencyKey: key,
@@ -456,6 +476,7 @@ export function createSqsConsumer<M, R>(
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;
     } finally {
+      tenantMetrics?.flush();
       metrics.publishStoredMetrics();
     }
   };
