@@ -12,6 +12,7 @@ import { Lanes } from "./parts/priority-lanes.js";
 import { RateLimited } from "./parts/rate-limited.js";
 import { Scheduling } from "./parts/scheduling.js";
 import { stateTable } from "./parts/state-table.js";
+import { TenantFair } from "./parts/tenant-fairness.js";
 import { Workflows } from "./parts/workflows.js";
 
 /** The account id every LocalStack-compatible emulator uses. */
@@ -45,6 +46,8 @@ export class SpoolStack extends Stack {
   readonly largePayloads: LargePayloads | undefined;
   /** Test hooks only: one kind of work on a high and a low priority lane. */
   readonly lanes: Lanes | undefined;
+  /** Test hooks only: a consumer holding each tenant to an in-flight quota. */
+  readonly tenantFair: TenantFair | undefined;
 
   constructor(scope: Construct, id: string, props: SpoolStackProps = {}) {
     super(scope, id, props);
@@ -113,6 +116,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.rateLimited = testHooks
       ? new RateLimited(this, "RateLimited", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.tenantFair = testHooks
+      ? new TenantFair(this, "TenantFair", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,
