@@ -2,7 +2,7 @@
  * An in-memory stand-in for the tenant quota's items (tenant-quota.ts): it evaluates the three
  * conditional writes of QUOTA_WRITES (take a slot under `n < max`, give one back, reclaim an
  * expired lease) and GetItem, so tests see real condition failures and the count and the lease
- * attributes move together as they do in DynamoDB.
+ * attributes (`L<k>_<id>`, k slots each) move together as they do in DynamoDB.
  */
 import {
   type AttributeValue,
@@ -27,11 +27,11 @@ export interface FakeTenantQuotaTable {
   beforeWrite: ((input: UpdateItemCommandInput) => void) | undefined;
   /** false: a failed condition returns no item (as an emulator may), so the reader must GetItem. */
   returnItemOnFailure: boolean;
-  /** The item's count of leases. */
+  /** The item's count of slots held. */
   countOf(id: string): number;
   /** The lease attributes of an item, name → expiry (epoch ms). */
   leasesOf(id: string): Record<string, number>;
-  /** Puts leases as a crashed invocation would have left them. */
+  /** Puts leases (name → expiry) as crashed invocations would have left them. */
   setLeases(id: string, leases: Record<string, number>): void;
 }
 
@@ -46,11 +46,15 @@ export function fakeTenantQuotaTable(mock: AwsClientStub<DynamoDBClient>): FakeT
     leasesOf: (id) =>
       Object.fromEntries(
         Object.entries(table.items.get(id) ?? {})
-          .filter(([name]) => name.startsWith("L_"))
+          .filter(([name]) => /^L\d+_/.test(name))
           .map(([name, value]) => [name, Number(value.N)]),
       ),
     setLeases: (id, leases) => {
-      const item: Item = { id: { S: id }, n: { N: String(Object.keys(leases).length) } };
+      const slots = Object.keys(leases).reduce(
+        (sum, name) => sum + Number(/^L(\d+)_/.exec(name)?.[1] ?? 1),
+        0,
+      );
+      const item: Item = { id: { S: id }, n: { N: String(slots) } };
       for (const [name, until] of Object.entries(leases)) item[name] = { N: String(until) };
       table.items.set(id, item);
     },
@@ -71,18 +75,18 @@ export function fakeTenantQuotaTable(mock: AwsClientStub<DynamoDBClient>): FakeT
       });
     };
     if (input.UpdateExpression === QUOTA_WRITES.take.update) {
-      if (item.n !== undefined && !(n < Number(values[":max"]?.N))) fail();
+      if (item.n !== undefined && !(n <= Number(values[":room"]?.N))) fail();
       item[lease] = values[":until"] as AttributeValue;
       item.expiration = values[":exp"] as AttributeValue;
-      item.n = { N: String(n + 1) };
+      item.n = { N: String(n + Number(values[":k"]?.N)) };
     } else if (input.ConditionExpression === QUOTA_WRITES.give.condition) {
       if (item[lease] === undefined) fail();
       delete item[lease];
-      item.n = { N: String(n - 1) };
+      item.n = { N: String(n + Number(values[":minusK"]?.N)) };
     } else if (input.ConditionExpression === QUOTA_WRITES.reclaim.condition) {
       if (item[lease]?.N !== values[":until"]?.N) fail();
       delete item[lease];
-      item.n = { N: String(n - 1) };
+      item.n = { N: String(n + Number(values[":minusK"]?.N)) };
     } else {
       throw new Error(`unexpected update ${input.UpdateExpression}`);
     }

@@ -199,7 +199,7 @@ export function createSqsConsumer<M, R>(
       logger.warn("FIFO records carry no MessageGroupId; a failure stops the rest of the batch");
     }
     const retryDelays = new Map<string, number>();
-    const tenants = tenantBatch(deps.now(), context.getRemainingTimeInMillis());
+    const tenants = tenantBatch(deps.now(), context.getRemainingTimeInMillis(), records);
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
@@ -250,9 +250,8 @@ export function createSqsConsumer<M, R>(
       }
       // The tenant's in-flight quota (tenant-quota.ts), before the idempotency record is taken,
       // so a deferred record costs none of its writes.
-      const lease = await admitTenant(tenantQuota, { record, body, batch: tenants });
-      if (lease instanceof DeferredToQueue)
-        return { status: "deferred", delaySeconds: lease.delaySeconds };
+      const deferred = await admitTenant(tenantQuota, { record, body, batch: tenants });
+      if (deferred) return { status: "deferred", delaySeconds: deferred.delaySeconds };
       const input = idempotentInput(message, key);
       const recordContext: StepContext = {
         messageId: record.messageId,
@@ -271,20 +270,13 @@ export function createSqsConsumer<M, R>(
         await rateLimiter?.admit({ record, body, attempt, deadlineAt });
         startBeforeDeadline(deadlineAt);
       };
-      let leaseHeld = lease !== undefined;
       const output = await serializer
         .run(key, () => idempotentStep(input, recordContext, admit))
-        .catch(async (error: unknown) => {
-          leaseHeld = false;
-          await lease?.release();
-          return jobs.outcomeOf(error) ?? deferralOf(error);
-        });
-      // Read before anything else awaits: a later duplicate's hook marks the same stored object.
-      const duplicate = duplicates.has(output);
-      if (leaseHeld) await lease?.release();
+        .catch((error: unknown) => jobs.outcomeOf(error) ?? deferralOf(error));
       if (output instanceof DeferredToQueue)
         return { status: "deferred", delaySeconds: output.delaySeconds };
       if ("status" in output) return output; // its job settled it: canceled, or already finished
+      const duplicate = duplicates.has(output);
       if (!duplicate) tenantMetrics?.processed(tenantOf(record, body), record, deps.now());
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
@@ -471,7 +463,10 @@ export function createSqsConsumer<M, R>(
           });
       // Records skipped behind a failed predecessor never ran: their heartbeat ends with the
       // batch, before their retry delays are set.
-      const response = await batch.finally(() => heartbeat.stopAll());
+      // The batch's tenant leases go back once all its records are done (tenant-quota.ts).
+      const response = await batch.finally(() =>
+        Promise.all([heartbeat.stopAll(), tenantQuota?.release(tenants)]),
+      );
       if (fifo) await handleSkipped(response, new Set(retryDelays.keys()));
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;

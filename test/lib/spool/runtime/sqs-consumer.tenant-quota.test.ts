@@ -59,6 +59,10 @@ const resent = () => sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[
 describe("a consumer with a per-tenant in-flight quota", () => {
   it("runs a tenant's records up to its quota, defers the rest without burning a receive, and gives the slots back", async () => {
     const h = harness({ config: { tenantFairness } });
+    const writes: string[] = [];
+    table.beforeWrite = (input) => {
+      writes.push(`${input.UpdateExpression?.split(" ")[0]} ${input.Key?.id?.S}`);
+    };
     const response = await invoke(
       h,
       ...["a1", "a2", "a3", "a4"].map((id) => ofTenant(id, "acme")),
@@ -80,10 +84,31 @@ describe("a consumer with a per-tenant in-flight quota", () => {
     expect(h.store?.table.size).toBe(3);
     expect(table.countOf(ITEM("acme"))).toBe(0);
     expect(table.countOf(ITEM("bravo"))).toBe(0);
+    // One write per tenant to take the batch's slots (two for acme's four records, the quota),
+    // one per tenant to give them back once the batch is done.
+    expect(writes.sort()).toEqual([
+      "REMOVE test-consumer#tenant-quota#acme",
+      "REMOVE test-consumer#tenant-quota#bravo",
+      "SET test-consumer#tenant-quota#acme",
+      "SET test-consumer#tenant-quota#bravo",
+    ]);
+    expect(
+      table.updates.find((u) => u.Key?.id?.S === ITEM("acme"))?.ExpressionAttributeValues,
+    ).toMatchObject({ ":k": { N: "2" } });
+  });
+
+  it("takes a batch's slots for a tenant all at once or not at all, so its running records stay together", async () => {
+    // One of acme's two slots is held elsewhere: this batch's three records of acme take none.
+    table.setLeases(ITEM("acme"), { L1_x: NOW.getTime() + 60_000 });
+    const h = harness({ config: { tenantFairness } });
+    await invoke(h, ...["a1", "a2", "a3"].map((id) => ofTenant(id, "acme")));
+    expect(h.process).not.toHaveBeenCalled();
+    expect(resent()).toHaveLength(3);
+    expect(table.countOf(ITEM("acme"))).toBe(1);
   });
 
   it("defers a full tenant's further records in the batch without calling DynamoDB again", async () => {
-    table.setLeases(ITEM("acme"), { L_x: NOW.getTime() + 60_000, L_y: NOW.getTime() + 60_000 });
+    table.setLeases(ITEM("acme"), { L2_x: NOW.getTime() + 60_000 });
     const h = harness({ config: { tenantFairness } });
     await invoke(h, ...Array.from({ length: 8 }, (_, i) => ofTenant(`a${i}`, "acme")));
     expect(h.process).not.toHaveBeenCalled();
@@ -94,7 +119,7 @@ describe("a consumer with a per-tenant in-flight quota", () => {
   });
 
   it("recovers the slots of an invocation that died: expired leases are reclaimed", async () => {
-    table.setLeases(ITEM("acme"), { L_x: NOW.getTime() - 1, L_y: NOW.getTime() - 1 });
+    table.setLeases(ITEM("acme"), { L1_x: NOW.getTime() - 1, L1_y: NOW.getTime() - 1 });
     const h = harness({ config: { tenantFairness } });
     const response = await invoke(h, ofTenant("a1", "acme"));
     expect(failedIds(response)).toEqual([]);
@@ -103,7 +128,7 @@ describe("a consumer with a per-tenant in-flight quota", () => {
     expect(table.countOf(ITEM("acme"))).toBe(0);
   });
 
-  it("holds a lease until the invocation can no longer run (plus a margin), and releases it after a failure", async () => {
+  it("holds a lease until the invocation can no longer run (plus a margin), and gives it back after a failure", async () => {
     const h = harness({
       config: { tenantFairness },
       process: async () => {
