@@ -6,14 +6,14 @@
  *
  * **The bound.** Without the quota, the consumer runs 100 records at a time in the order SQS
  * (MiniStack: send order) hands them out, so B's 20 wait behind A's 2,000: at least
- * 2,000 × 3 s / 100 = 60 s before the first B effect, on an idle machine. With it, A holds at most
- * 25 slots (three invocations' worth) and every other record of A that the consumer receives is
- * re-sent with a 1–2 s delay without calling DynamoDB again in that batch, which costs
- * milliseconds, so the other invocations cycle through A's backlog instead of working it off. B's
- * records then wait for one pass over what is queued ahead of them plus their own 3 s of work,
- * and B's 20 fit in its own quota, so none of them is deferred. That pass takes about 10 s on an
- * idle 2-core machine; B_P95_BOUND_MS (45 s) leaves room for a suite running beside it while
- * staying under the 60 s that no quota would give even on an idle machine.
+ * 2,000 × 3 s / 100 = 60 s before the first B effect, however fast the machine. With it, A holds
+ * at most 25 slots, taken ten at a time by whole batches (two or three invocations), and every
+ * other record of A the consumer receives is re-sent with a 1–2 s delay (one failed write per
+ * batch, then no DynamoDB call), so the other invocations cycle through A's backlog instead of
+ * working it off. B's records wait for one pass over what is queued ahead of them plus their own
+ * 3 s of work, and B's 20 fit in its own quota, so none of them is deferred. That pass took about
+ * 20 s with the machine's load average at 9 (two cores, the suite and other work beside it):
+ * B_P95_BOUND_MS (45 s) leaves twice that, and stays under the 60 s no quota could beat.
  *
  * **A's backlog.** A's effects land at most 25 per WORK_MS (about 8 a second): when B's last
  * effect lands, A must still have more than 1,000 of its 2,000 without an effect.
