@@ -258,6 +258,7 @@ export function createSqsConsumer<M, R>(
         correlationId,
         attempt,
         messageGroupId: record.attributes.MessageGroupId,
+        tenantId: tenantOf(record, body),
         sentAt: new Date(Number(record.attributes.SentTimestamp) || deps.now().getTime()),
         logger: recordLogger,
         remainingMillis: () => Math.max(0, deadlineAt - Date.now()),
