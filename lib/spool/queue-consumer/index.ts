@@ -13,3 +13,4 @@ export {
   type VisibilityHeartbeat,
 } from "./queue-consumer.js";
 export type { RateLimit, RateLimitKey } from "./rate-limit.js";
+export type { TenantFairness } from "./tenant-fairness.js";

@@ -12,6 +12,7 @@ import { REPLAY_DEAD_LETTERED_AGAIN_METRIC } from "../runtime/replay-marker.js";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { invalid, requireInteger } from "../runtime/validation.js";
 import { QueueConsumer } from "./queue-consumer.js";
+import { monitorTenants } from "./tenant-monitoring.js";
 
 /** Alarm thresholds for a queue consumer's function. */
 export interface ConsumerAlarmOptions {
@@ -57,6 +58,12 @@ export interface ConsumerAlarmOptions {
    * @default 0
    */
   readonly maxReplayDeadLetteredAgain?: number;
+  /**
+   * Alarm, per tenant the consumer names in `tenantFairness.alarmTenants`, when more of that
+   * tenant's records than this are dead-lettered within 5 minutes (a dead-letter spike).
+   * @default 10
+   */
+  readonly maxTenantDeadLettered?: number;
 }
 
 /** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
@@ -76,6 +83,7 @@ export const CONSUMER_ALARM_DEFAULTS = {
   concurrencyAtCap: true,
   breakerOpen: true,
   maxReplayDeadLetteredAgain: 0,
+  maxTenantDeadLettered: 10,
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
@@ -89,6 +97,13 @@ export function validateConsumerAlarmOptions(
     scope,
     `${prefix}maxReplayDeadLetteredAgain`,
     options.maxReplayDeadLetteredAgain,
+    0,
+    1_000_000_000,
+  );
+  requireInteger(
+    scope,
+    `${prefix}maxTenantDeadLettered`,
+    options.maxTenantDeadLettered,
     0,
     1_000_000_000,
   );
@@ -262,6 +277,7 @@ export function consumerKind(
           width: 8,
         }),
       );
+      if (consumer.tenantFairness) monitorTenants(consumer, context, o);
       if (breakerMetrics.length > 0) {
         context.addWidgets(
           new GraphWidget({

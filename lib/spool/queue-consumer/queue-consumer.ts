@@ -11,6 +11,11 @@ import { SpoolFunction } from "../spool-function/index.js";
 import { validateBreakers } from "./breakers.js";
 import { grantJobs, jobsEnvironment, type QueueConsumerJobs, validateJobs } from "./jobs.js";
 import { type RateLimit, rateLimitEnvironment, validateRateLimit } from "./rate-limit.js";
+import {
+  type TenantFairness,
+  tenantFairnessEnvironment,
+  validateTenantFairness,
+} from "./tenant-fairness.js";
 
 /** What the consumer needs to know of its queue; a ReliableQueue satisfies it. */
 export interface ConsumedQueue {
@@ -108,6 +113,14 @@ export interface QueueConsumerProps {
    */
   readonly rateLimit?: RateLimit;
   /**
+   * Caps the records of one tenant in flight at once, across all concurrent invocations (leases
+   * in the `idempotencyTable`, which it requires; standard sources only). A record over its
+   * tenant's share is put back with a delay, spending no delivery, while others run; the consumer
+   * also publishes per-tenant metrics. See the README's "Tenant fairness".
+   * @default - no quota: one tenant's backlog may take every invocation
+   */
+  readonly tenantFairness?: TenantFairness;
+  /**
    * Tracks each message as a job in this table (PENDING → RUNNING → SUCCEEDED | RETRYING |
    * DEAD_LETTERED | CANCELED), with progress and cooperative cancel for the step; the handler
    * passes `queueJobs(documentClient(dynamo))` as its definition's `jobs`. See the README's "Job tracking".
@@ -188,6 +201,10 @@ export class QueueConsumer extends Construct {
   readonly maxConcurrency: number;
   /** The dependency breakers its handler declares (monitoring alarms on each while open). */
   readonly breakers: readonly string[];
+  /** Whether it holds tenants to a quota (and publishes per-tenant metrics). */
+  readonly tenantFairness: boolean;
+  /** The tenants whose dead letters get their own alarm (`tenantFairness.alarmTenants`). */
+  readonly alarmTenants: readonly string[];
   /** Where its EMF metrics go, and their `service` dimension (monitoring reads them). */
   readonly metricsNamespace: string;
   readonly serviceName: string;
@@ -209,6 +226,11 @@ export class QueueConsumer extends Construct {
     validateRateLimit(this, props.rateLimit, props.idempotencyTable !== undefined);
     const jobKind = validateJobs(this, props.jobs, this.consumerName);
     this.breakers = validateBreakers(this, props.breakers, props.idempotencyTable !== undefined);
+    this.tenantFairness = props.tenantFairness !== undefined;
+    this.alarmTenants = validateTenantFairness(this, props.tenantFairness, {
+      hasIdempotencyTable: props.idempotencyTable !== undefined,
+      fifo: source.fifo,
+    });
     this.metricsNamespace = props.metricsNamespace ?? "Spool";
     this.serviceName = props.serviceName ?? this.consumerName;
     this.source = source;
@@ -247,6 +269,7 @@ export class QueueConsumer extends Construct {
             }
           : {}),
         ...rateLimitEnvironment(this, props.rateLimit),
+        ...tenantFairnessEnvironment(props.tenantFairness),
         ...jobsEnvironment(props.jobs, jobKind),
         ...(props.payloadStore
           ? { [CONSUMER_ENV.payloadBucket]: props.payloadStore.bucketName }
@@ -268,8 +291,8 @@ export class QueueConsumer extends Construct {
     if (props.idempotencyTable) {
       // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>", its rate
       // limit's buckets are "<consumerName>#rate-limit#<bucket>", its dependency breakers
-      // "<consumerName>#breaker#<name>"): the table is shared, and one
-      // consumer must not touch another's (or a producer's) keys.
+      // "<consumerName>#breaker#<name>", its tenant leases "<consumerName>#tenant-quota#<tenant>"):
+      // the table is shared, and one consumer must not touch another's (or a producer's) keys.
       this.function.addToRolePolicy(
         new PolicyStatement({
           actions: [

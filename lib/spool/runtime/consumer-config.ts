@@ -18,6 +18,11 @@ import {
 } from "./job-port.js";
 import { PAYLOAD_BUCKET_ENV } from "./payload-switch.js";
 import { decodeKeySelector, MAX_PER_SECOND, type RateLimitPolicy } from "./rate-limit-policy.js";
+import {
+  DEFAULT_TENANT_RETRY_AFTER_SECONDS,
+  MAX_IN_FLIGHT_PER_TENANT,
+  type TenantFairnessPolicy,
+} from "./tenant-fairness-policy.js";
 
 export { JOB_KIND_PATTERN, type JobTrackingConfig } from "./job-port.js";
 
@@ -35,6 +40,8 @@ export const CONSUMER_ENV = {
   rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
   rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
+  tenantMaxInFlight: "SPOOL_TENANT_MAX_IN_FLIGHT",
+  tenantRetryAfterSeconds: "SPOOL_TENANT_RETRY_AFTER_SECONDS",
   ...JOBS_ENV,
   payloadBucket: PAYLOAD_BUCKET_ENV,
 } as const;
@@ -56,6 +63,8 @@ export interface ConsumerConfig {
   readonly heartbeat?: HeartbeatPolicy | undefined;
   /** Undefined: no rate limit (see rate-limit.ts). */
   readonly rateLimit?: RateLimitPolicy | undefined;
+  /** Undefined: no per-tenant in-flight quota (see tenant-quota.ts). */
+  readonly tenantFairness?: TenantFairnessPolicy | undefined;
   /** Undefined: no job tracking (see job-tracking.ts). */
   readonly jobs?: JobTrackingConfig | undefined;
   /** The PayloadStore bucket claim-check pointers are read from; undefined: none is resolved. */
@@ -101,6 +110,7 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     ),
     heartbeat: heartbeatPolicy(env),
     rateLimit: rateLimitPolicy(env),
+    tenantFairness: tenantFairnessPolicy(env),
     jobs: jobTrackingConfig(env),
     payloadBucket: optionalEnv(CONSUMER_ENV.payloadBucket, env),
   };
@@ -148,6 +158,22 @@ function rateLimitPolicy(env: Env): RateLimitPolicy | undefined {
     );
   }
   return { perSecond, burst: intEnv(burst, { min: 1 }, env), key: selector };
+}
+
+/** The quota alone or with its retry delay; the delay never alone. */
+function tenantFairnessPolicy(env: Env): TenantFairnessPolicy | undefined {
+  const { tenantMaxInFlight: max, tenantRetryAfterSeconds: retry } = CONSUMER_ENV;
+  if (optionalEnv(max, env) === undefined) {
+    if (optionalEnv(retry, env) !== undefined) {
+      throw new ConfigurationError(`${retry} is set without ${max}`);
+    }
+    return undefined;
+  }
+  return {
+    maxInFlightPerTenant: intEnv(max, { min: 1, max: MAX_IN_FLIGHT_PER_TENANT }, env),
+    retryAfterMs:
+      intEnv(retry, { min: 1, max: 900, fallback: DEFAULT_TENANT_RETRY_AFTER_SECONDS }, env) * 1000,
+  };
 }
 
 /** Each bound is checked on its own by intEnv; what is left is a cap below the base. */

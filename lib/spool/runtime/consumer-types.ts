@@ -26,6 +26,8 @@ export interface RecordContext {
   /** Delivery number, 1 for the first (ApproximateReceiveCount). */
   readonly attempt: number;
   readonly messageGroupId: string | undefined;
+  /** The record's tenant (tenant.ts), when it has one: what a message it sends on should carry. */
+  readonly tenantId?: string | undefined;
   /** When SQS accepted the message (its SentTimestamp attribute). */
   readonly sentAt: Date;
   readonly logger: Logger;

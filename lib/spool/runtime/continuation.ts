@@ -81,7 +81,7 @@ export interface ChunkArgs<B> {
   readonly delaySeconds?: number;
   readonly ctx: Pick<
     RecordContext,
-    "cancelled" | "reportProgress" | "correlationId" | "logger" | "remainingMillis"
+    "cancelled" | "reportProgress" | "correlationId" | "logger" | "remainingMillis" | "tenantId"
   >;
   /** Does item `index`; its effect must be idempotent (a retry may do it again). */
   readonly item: (index: number) => Promise<void>;
@@ -141,6 +141,8 @@ export async function runChunk<B>(args: ChunkArgs<B>): Promise<ChunkOutcome> {
         queueUrl: args.queueUrl,
         body: args.next(index),
         correlationId: ctx.correlationId,
+        // The continuation is the same tenant's work: its quota and fair-queue share go with it.
+        ...(ctx.tenantId !== undefined ? { tenantId: ctx.tenantId } : {}),
         ...(args.delaySeconds ? { delaySeconds: args.delaySeconds } : {}),
       }),
     ),

@@ -3,6 +3,7 @@ import type { ZodType } from "zod";
 import * as z from "zod";
 import { newCorrelationId } from "./correlation.js";
 import { PermanentError } from "./errors.js";
+import { TENANT_ID_PATTERN } from "./tenant.js";
 
 /**
  * The envelope every Spool event travels in, whatever carries it (outbox row, EventBridge
@@ -13,6 +14,8 @@ import { PermanentError } from "./errors.js";
  * - `schemaVersion`: `major.minor`. A minor adds optional fields (old readers ignore them), a
  *   major changes meaning, so a consumer accepts only the majors it was written for;
  * - `time`, `source`, `correlationId`: when, which producer, which request it belongs to;
+ * - `tenantId` (optional, a minor addition): whose work it is (tenant.ts); a consumer holds each
+ *   tenant to its in-flight quota and reports metrics per tenant by it;
  * - `data`: the payload, described by `type` and `schemaVersion`.
  */
 export interface SpoolEvent<D = unknown> {
@@ -22,6 +25,8 @@ export interface SpoolEvent<D = unknown> {
   readonly time: string;
   readonly source: string;
   readonly correlationId: string;
+  /** The tenant the event belongs to, when the producer has tenants. */
+  readonly tenantId?: string;
   readonly data: D;
 }
 
@@ -56,6 +61,8 @@ export interface NewEvent<D> {
   readonly id?: string;
   /** @default now */
   readonly time?: Date;
+  /** 1–128 letters, digits or `. _ : -`. @default - no tenant */
+  readonly tenantId?: string;
 }
 
 /** A new event; throws on a malformed type, version, source or id (a producer bug). */
@@ -67,6 +74,7 @@ export function createEvent<D>(input: NewEvent<D>): SpoolEvent<D> {
     time: (input.time ?? new Date()).toISOString(),
     source: input.source,
     correlationId: input.correlationId ?? newCorrelationId(),
+    ...(input.tenantId !== undefined ? { tenantId: input.tenantId } : {}),
     data: input.data,
   };
   const checked = EnvelopeFields.safeParse(event);
@@ -86,6 +94,10 @@ const EnvelopeFields = z.object({
   time: z.iso.datetime({ offset: true }),
   source: z.string().regex(SOURCE_PATTERN, "source: 1–256 safe characters, not aws.*"),
   correlationId: z.string().regex(CORRELATION_ID_PATTERN, "correlationId: 1–128 safe characters"),
+  tenantId: z
+    .string()
+    .regex(TENANT_ID_PATTERN, "tenantId: 1–128 letters, digits or . _ : -")
+    .optional(),
 });
 
 /**

@@ -9,6 +9,7 @@ import {
   type PayloadObjects,
   pointerBody,
 } from "./payload-pointer.js";
+import { assertTenantId, TENANT_ID_ATTRIBUTE } from "./tenant.js";
 
 export interface SpoolMessage {
   readonly queueUrl: string;
@@ -20,6 +21,12 @@ export interface SpoolMessage {
   readonly groupId?: string;
   /** FIFO: the producer's idempotency key within SQS's 5-minute window. */
   readonly deduplicationId?: string;
+  /**
+   * The tenant whose work this is (tenant.ts): carried as the `tenant-id` attribute, and on a
+   * standard queue sent as the `MessageGroupId` (SQS fair queues), unless `groupId` is given.
+   * 1–128 letters, digits or `. _ : -`; anything else throws a RangeError.
+   */
+  readonly tenantId?: string;
   /** Standard queues only: 0–900 s. */
   readonly delaySeconds?: number;
   readonly attributes?: Record<string, string>;
@@ -39,11 +46,18 @@ export function spoolMessage(message: SpoolMessage): SendMessageCommandInput {
   for (const [name, value] of Object.entries(message.attributes ?? {})) {
     attributes[name] = { DataType: "String", StringValue: value };
   }
+  const tenantId = message.tenantId === undefined ? undefined : assertTenantId(message.tenantId);
+  if (tenantId !== undefined) {
+    attributes[TENANT_ID_ATTRIBUTE] = { DataType: "String", StringValue: tenantId };
+  }
+  // On a FIFO queue the group id is the ordering key and stays the producer's choice; on a
+  // standard queue it only says whose message this is, which fair queues spread delivery by.
+  const groupId = message.groupId ?? (message.queueUrl.endsWith(".fifo") ? undefined : tenantId);
   return {
     QueueUrl: message.queueUrl,
     MessageBody: typeof message.body === "string" ? message.body : JSON.stringify(message.body),
     MessageAttributes: attributes,
-    ...(message.groupId !== undefined ? { MessageGroupId: message.groupId } : {}),
+    ...(groupId !== undefined ? { MessageGroupId: groupId } : {}),
     ...(message.deduplicationId !== undefined
       ? { MessageDeduplicationId: message.deduplicationId }
       : {}),

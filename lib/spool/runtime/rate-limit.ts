@@ -289,8 +289,12 @@ export class RateLimiter {
  */
 export class DeferredToQueue extends Error {
   override readonly name = "DeferredToQueue";
-  constructor(readonly delaySeconds: number) {
-    super(`over the rate limit: sent again with a ${delaySeconds} s delay`);
+  constructor(
+    readonly delaySeconds: number,
+    /** Why: the rate limit, or a tenant at its in-flight quota (tenant-quota.ts). */
+    reason = "over the rate limit",
+  ) {
+    super(`${reason}: sent again with a ${delaySeconds} s delay`);
   }
 }
 

@@ -41,6 +41,10 @@ export async function requeue(
         [REQUEUES_ATTRIBUTE]: { DataType: "Number", StringValue: String(requeuesOf(record) + 1) },
       },
       DelaySeconds: delaySeconds,
+      // Requeued from a standard queue only: its group id names the tenant (tenant.ts).
+      ...(record.attributes.MessageGroupId
+        ? { MessageGroupId: record.attributes.MessageGroupId }
+        : {}),
     }),
   );
 }

@@ -135,6 +135,10 @@ export async function holdUntilDue(
       MessageBody: record.body,
       MessageAttributes: carriedAttributes(record),
       DelaySeconds: delaySeconds,
+      // A standard queue's group id names the tenant (tenant.ts): the copy stays in its share.
+      ...(record.attributes.MessageGroupId
+        ? { MessageGroupId: record.attributes.MessageGroupId }
+        : {}),
     }),
   );
   return delaySeconds;

@@ -41,6 +41,9 @@ import {
   queueUrlFromArn,
   secondsUntil,
 } from "./retry-delays.js";
+import { tenantOf } from "./tenant.js";
+import { tenantMetricsFor } from "./tenant-metrics.js";
+import { admitTenant, tenantBatch, tenantQuotaFor } from "./tenant-quota.js";
 
 // The consumer's configuration and queue URLs have their own SDK-free or SQS-only modules; they
 // stay importable from here, where handler authors look first.
@@ -108,6 +111,8 @@ export function createSqsConsumer<M, R>(
   // Configured up front (Powertools would on first use) so a completed key can be looked up.
   deps.persistenceStore?.configure({ config: idempotencyConfig, keyPrefix: config.consumerName });
   const rateLimiter = rateLimiterFor(config, deps);
+  const tenantQuota = tenantQuotaFor(config, deps);
+  const tenantMetrics = tenantMetricsFor(config, metrics);
   // Claim-check pointers are read from this bucket only (payload-pointer.ts).
   const payloadStore = { bucket: config.payloadBucket, objects: deps.payloadObjects };
   if (config.payloadBucket !== undefined && deps.payloadObjects === undefined) {
@@ -155,6 +160,7 @@ export function createSqsConsumer<M, R>(
       now: deps.now(),
     });
     metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
+    tenantMetrics?.deadLettered(tenantOf(record, body));
     // A replayed message that died again: the replay did not fix it (an alarm watches this).
     const replay = replayLogKeys(record.messageAttributes);
     if (replay.replayId) metrics.addMetric(REPLAY_DEAD_LETTERED_AGAIN_METRIC, MetricUnit.Count, 1);
@@ -193,6 +199,7 @@ export function createSqsConsumer<M, R>(
       logger.warn("FIFO records carry no MessageGroupId; a failure stops the rest of the batch");
     }
     const retryDelays = new Map<string, number>();
+    const tenants = tenantBatch(deps.now(), context.getRemainingTimeInMillis(), records);
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
     const serializer = new KeyedSerializer();
@@ -241,12 +248,17 @@ export function createSqsConsumer<M, R>(
         recordLogger.info("not yet due: sent again with a delay", { delaySeconds });
         return { status: "held", delaySeconds };
       }
+      // The tenant's in-flight quota (tenant-quota.ts), before the idempotency record is taken,
+      // so a deferred record costs none of its writes.
+      const deferred = await admitTenant(tenantQuota, { record, body, batch: tenants });
+      if (deferred) return { status: "deferred", delaySeconds: deferred.delaySeconds };
       const input = idempotentInput(message, key);
       const recordContext: StepContext = {
         messageId: record.messageId,
         correlationId,
         attempt,
         messageGroupId: record.attributes.MessageGroupId,
+        tenantId: tenantOf(record, body),
         sentAt: new Date(Number(record.attributes.SentTimestamp) || deps.now().getTime()),
         logger: recordLogger,
         remainingMillis: () => Math.max(0, deadlineAt - Date.now()),
@@ -266,6 +278,7 @@ export function createSqsConsumer<M, R>(
         return { status: "deferred", delaySeconds: output.delaySeconds };
       if ("status" in output) return output; // its job settled it: canceled, or already finished
       const duplicate = duplicates.has(output);
+      if (!duplicate) tenantMetrics?.processed(tenantOf(record, body), record, deps.now());
       metrics.addMetric(duplicate ? "DuplicatesSuppressed" : "Processed", MetricUnit.Count, 1);
       recordLogger.info(duplicate ? "duplicate suppressed" : "processed", {
         idempotencyKey: key,
@@ -451,11 +464,15 @@ export function createSqsConsumer<M, R>(
           });
       // Records skipped behind a failed predecessor never ran: their heartbeat ends with the
       // batch, before their retry delays are set.
-      const response = await batch.finally(() => heartbeat.stopAll());
+      // The batch's tenant leases go back once all its records are done (tenant-quota.ts).
+      const response = await batch.finally(() =>
+        Promise.all([heartbeat.stopAll(), tenantQuota?.release(tenants)]),
+      );
       if (fifo) await handleSkipped(response, new Set(retryDelays.keys()));
       await applyRetryDelays(sqs, records, response, retryDelays, logger);
       return response;
     } finally {
+      tenantMetrics?.flush();
       metrics.publishStoredMetrics();
     }
   };

@@ -186,9 +186,14 @@ describe("SpoolStack test hooks", () => {
       ) {
         continue;
       }
-      // The rate-limited part gets three times that (lib/example/parts/rate-limited.ts), the
-      // continued-job consumer twice (its chunks fill 6 of its 10 s; see its test below).
-      const own: Record<string, number> = { "rate-limited": 15, "continued-job": 10 };
+      // The rate-limited and tenant-fair parts get three times that
+      // (lib/example/parts/rate-limited.ts, tenant-fairness.ts), the continued-job consumer twice
+      // (its chunks fill 6 of its 10 s; see its test below).
+      const own: Record<string, number> = {
+        "rate-limited": 15,
+        "tenant-fair": 15,
+        "continued-job": 10,
+      };
       expect(fn.Timeout).toBe(own[String(fn.Environment.Variables.SPOOL_CONSUMER_NAME)] ?? 5);
       expect(fn.Environment.Variables.SPOOL_BACKOFF_BASE_SECONDS).toBe("1");
       expect(fn.Environment.Variables.SPOOL_BACKOFF_CAP_SECONDS).toBe("8");

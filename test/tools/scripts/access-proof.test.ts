@@ -208,6 +208,31 @@ describe("the access proof catches a permission too many", () => {
     );
   });
 
+  it("proves a consumer with tenant fairness can move its own tenant leases and a neighbour cannot", async () => {
+    // The reference stack's AWS template has no consumer with tenantFairness (only the emulator's
+    // test-hooks part has one): give the notifications consumer the quota's variable.
+    const withQuota = (t: Template) => {
+      const fn = resource(t, "AWS::Lambda::Function", "MessagingNotificationsConsumerFunction");
+      const env = fn.Properties.Environment as { Variables: Record<string, unknown> };
+      env.Variables.SPOOL_TENANT_MAX_IN_FLIGHT = "10";
+    };
+    const proved = await proveMutated(withQuota);
+    expect(proved.failures).toEqual([]);
+    const kinds = proved.results.map((r) => r.path.kind);
+    expect(kinds).toContain("tenant lease");
+    expect(kinds).toContain("another consumer's tenant leases");
+    const broken = await proveMutated((t) => {
+      withQuota(t);
+      const neighbour = resource(t, "AWS::IAM::Policy", "EventsAnalyticsConsumerFunctionRole");
+      for (const s of statementsOf(neighbour)) delete s.Condition;
+    });
+    expect(broken.failures).toContainEqual(
+      expect.stringMatching(
+        /^another consumer's tenant leases: .* dynamodb:UpdateItem .*dynamodb:LeadingKeys=notifications#tenant-quota#probe.* should be denied, got Allowed$/,
+      ),
+    );
+  });
+
   it("reports a consumer granted a wildcard on the tables", async () => {
     const mutated = await proveMutated((t) => {
       const policy = resource(t, "AWS::IAM::Policy", "MessagingNotificationsConsumerFunctionRole");

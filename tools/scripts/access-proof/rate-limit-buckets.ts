@@ -1,23 +1,54 @@
 /**
- * The token buckets of rate-limited consumers (QueueConsumer's `rateLimit`): items keyed
- * `<consumerName>#rate-limit#<bucket>` in the consumer's idempotency table. Each consumer must be
- * able to read and move its own buckets, and no other user of the table may move them (a
- * neighbour draining a bucket would stall the consumer; one filling it would lift its limit).
+ * The shared state items of consumers in their idempotency table: the token buckets of
+ * rate-limited consumers (QueueConsumer's `rateLimit`, items `<consumerName>#rate-limit#<bucket>`)
+ * and the tenant leases of consumers with tenant fairness (`tenantFairness`, items
+ * `<consumerName>#tenant-quota#<tenant>`). Each consumer must be able to read and move its own,
+ * and no other user of the table may move them (a neighbour draining a bucket or filling a
+ * tenant's leases would stall the consumer; one filling a bucket or removing leases would lift
+ * its limit).
  */
 import { CONSUMER_ENV } from "../../../lib/spool/runtime/consumer-config.js";
 import { type AccessPath, environmentOf, roleOf, tls } from "./access-path.js";
 import { keyPrefixOf } from "./grant-paths.js";
 import type { TemplateModel } from "./template-model.js";
 
-/** What the runtime sends per bucket (rate-limit.ts): a conditional update, a read on contention. */
-const BUCKET_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem"];
+/**
+ * What the runtime sends per item (rate-limit.ts, tenant-quota.ts): conditional updates, and a
+ * read when a failed condition returns no item.
+ */
+const STATE_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem"];
+
+/** One kind of state item: the path kinds, the key segment, and what marks a consumer using it. */
+interface StateKind {
+  readonly own: string;
+  readonly theirs: string;
+  readonly noun: string;
+  readonly segment: string;
+  readonly marker: string;
+}
+
+const RATE_LIMIT: StateKind = {
+  own: "rate-limit bucket",
+  theirs: "another consumer's rate-limit bucket",
+  noun: "buckets",
+  segment: "rate-limit",
+  marker: CONSUMER_ENV.rateLimitPerSecond,
+};
+
+const TENANT_QUOTA: StateKind = {
+  own: "tenant lease",
+  theirs: "another consumer's tenant leases",
+  noun: "tenant leases",
+  segment: "tenant-quota",
+  marker: CONSUMER_ENV.tenantMaxInFlight,
+};
 
 interface TableUser {
   readonly fn: string;
   readonly table: string;
   readonly principal: string;
   readonly prefix: string;
-  readonly rateLimited: boolean;
+  readonly env: Record<string, unknown>;
 }
 
 function tableUsers(model: TemplateModel): TableUser[] {
@@ -32,25 +63,30 @@ function tableUsers(model: TemplateModel): TableUser[] {
         table,
         principal: model.arnOf(role),
         prefix: keyPrefixOf(model, fn),
-        rateLimited: env[CONSUMER_ENV.rateLimitPerSecond] !== undefined,
+        env,
       },
     ];
   });
 }
 
 export function rateLimitBuckets(model: TemplateModel): AccessPath[] {
+  return [...stateItems(model, RATE_LIMIT), ...stateItems(model, TENANT_QUOTA)];
+}
+
+function stateItems(model: TemplateModel, kind: StateKind): AccessPath[] {
   const users = tableUsers(model);
   return users
-    .filter((u) => u.rateLimited)
+    .filter((u) => u.env[kind.marker] !== undefined)
     .flatMap((owner): AccessPath[] => {
-      const bucket = tls({ "dynamodb:LeadingKeys": [`${owner.prefix}#rate-limit#probe`] });
-      const to = `${model.label(owner.table)} buckets ${owner.prefix}#rate-limit#*`;
+      const key = `${owner.prefix}#${kind.segment}#`;
+      const bucket = tls({ "dynamodb:LeadingKeys": [`${key}probe`] });
+      const to = `${model.label(owner.table)} ${kind.noun} ${key}*`;
       const own: AccessPath = {
-        kind: "rate-limit bucket",
+        kind: kind.own,
         from: model.label(owner.fn),
         to,
         expect: "allowed",
-        requests: BUCKET_ACTIONS.map((action) => ({
+        requests: STATE_ACTIONS.map((action) => ({
           principal: owner.principal,
           action,
           resource: model.arnOf(owner.table),
@@ -60,7 +96,7 @@ export function rateLimitBuckets(model: TemplateModel): AccessPath[] {
       const others = users.filter((u) => u.table === owner.table && u.prefix !== owner.prefix);
       if (others.length === 0) return [own];
       const theirs: AccessPath = {
-        kind: "another consumer's rate-limit bucket",
+        kind: kind.theirs,
         from: others.map((o) => model.label(o.fn)).join(", "),
         to,
         expect: "denied",

@@ -61,6 +61,8 @@ export async function forwardEvent(
         correlationId: event.correlationId,
         groupId: messageGroupId,
         deduplicationId: event.id,
+        // Validated with the envelope; carried so the consumer's tenant quota and metrics see it.
+        ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
       }),
     ),
   );

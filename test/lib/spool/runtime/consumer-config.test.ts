@@ -43,6 +43,8 @@ describe("consumerConfigFromEnv", () => {
       heartbeatEverySeconds: "SPOOL_HEARTBEAT_EVERY_SECONDS",
       heartbeatExtendBySeconds: "SPOOL_HEARTBEAT_EXTEND_BY_SECONDS",
       rateLimitPerSecond: "SPOOL_RATE_LIMIT_PER_SECOND",
+      tenantMaxInFlight: "SPOOL_TENANT_MAX_IN_FLIGHT",
+      tenantRetryAfterSeconds: "SPOOL_TENANT_RETRY_AFTER_SECONDS",
       rateLimitBurst: "SPOOL_RATE_LIMIT_BURST",
       rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
       jobsTable: "SPOOL_JOBS_TABLE",
@@ -105,6 +107,34 @@ describe("consumerConfigFromEnv", () => {
     [{ SPOOL_RATE_LIMIT_KEY: "body:tenant" }, /KEY is set without SPOOL_RATE_LIMIT_PER_SECOND/],
   ])("refuses a malformed rate limit at init, naming the variable (%o)", (env, message) => {
     expect(() => consumerConfigFromEnv(env)).toThrow(ConfigurationError);
+    expect(() => consumerConfigFromEnv(env)).toThrow(message);
+  });
+
+  it("reads tenant fairness: the quota, a retry delay defaulting to 1 s, none when unset", () => {
+    expect(consumerConfigFromEnv({ SPOOL_TENANT_MAX_IN_FLIGHT: "3" }).tenantFairness).toEqual({
+      maxInFlightPerTenant: 3,
+      retryAfterMs: 1000,
+    });
+    expect(
+      consumerConfigFromEnv({
+        SPOOL_TENANT_MAX_IN_FLIGHT: "3",
+        SPOOL_TENANT_RETRY_AFTER_SECONDS: "5",
+      }).tenantFairness,
+    ).toEqual({ maxInFlightPerTenant: 3, retryAfterMs: 5000 });
+    expect(consumerConfigFromEnv({}).tenantFairness).toBeUndefined();
+  });
+
+  it.each([
+    [{ SPOOL_TENANT_MAX_IN_FLIGHT: "0" }, /MAX_IN_FLIGHT must be an integer from 1 to 1000, got 0/],
+    [
+      { SPOOL_TENANT_MAX_IN_FLIGHT: "2", SPOOL_TENANT_RETRY_AFTER_SECONDS: "901" },
+      /RETRY_AFTER_SECONDS must be an integer from 1 to 900, got 901/,
+    ],
+    [
+      { SPOOL_TENANT_RETRY_AFTER_SECONDS: "2" },
+      /SPOOL_TENANT_RETRY_AFTER_SECONDS is set without SPOOL_TENANT_MAX_IN_FLIGHT/,
+    ],
+  ])("refuses malformed tenant fairness at init, naming the variable (%o)", (env, message) => {
     expect(() => consumerConfigFromEnv(env)).toThrow(message);
   });
 

@@ -89,6 +89,14 @@ describe("runChunk", () => {
     ]);
   });
 
+  it("sends the continuation as its tenant's, when the record has one", async () => {
+    const a = args({ cursor: 4 });
+    await runChunk({ ...a.chunk, ctx: { ...a.chunk.ctx, tenantId: "acme" } });
+    const input = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input;
+    expect(input?.MessageAttributes?.["tenant-id"]?.StringValue).toBe("acme");
+    expect(input?.MessageGroupId).toBe("acme");
+  });
+
   it("completes on the last chunk without sending anything", async () => {
     const a = args({ cursor: 8 });
     const outcome = await runChunk(a.chunk);

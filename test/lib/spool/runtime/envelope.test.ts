@@ -61,6 +61,8 @@ describe("event envelope", () => {
     [{ source: "aws.orders" }, "source"],
     [{ id: "has space" }, "id"],
     [{ type: "" }, "type"],
+    [{ tenantId: "" }, "tenantId"],
+    [{ tenantId: "a/b" }, "tenantId"],
   ])("refuses to create a malformed envelope (%o)", (override, field) => {
     expect(() =>
       createEvent({
@@ -71,6 +73,20 @@ describe("event envelope", () => {
         ...(override as object),
       }),
     ).toThrow(new RegExp(`invalid event envelope: ${field}`));
+  });
+
+  it("carries an optional tenant id, which readers of any envelope keep", () => {
+    const event = createEvent({
+      type: "OrderPlaced",
+      schemaVersion: "1.1",
+      source: "spool.checkout",
+      data: {},
+      tenantId: "acme",
+    });
+    expect(event.tenantId).toBe("acme");
+    expect(AnyEvent.parse(event).tenantId).toBe("acme");
+    const without = createEvent({ type: "T", schemaVersion: "1.0", source: "s", data: {} });
+    expect("tenantId" in without).toBe(false);
   });
 
   it("reads the major of major.minor", () => {

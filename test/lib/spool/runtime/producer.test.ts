@@ -30,6 +30,35 @@ describe("spoolMessage", () => {
       MessageDeduplicationId: "d",
     });
   });
+
+  it("carries a tenant as an attribute and, on a standard queue, as the MessageGroupId", () => {
+    const input = spoolMessage({ queueUrl: QUEUE, body: { id: "a" }, tenantId: "acme-1" });
+    expect(input.MessageAttributes?.["tenant-id"]).toEqual({
+      DataType: "String",
+      StringValue: "acme-1",
+    });
+    expect(input.MessageGroupId).toBe("acme-1");
+    // An explicit group id wins; on a FIFO queue the tenant never becomes the ordering key.
+    expect(spoolMessage({ queueUrl: QUEUE, body: 1, tenantId: "t", groupId: "g" })).toMatchObject({
+      MessageGroupId: "g",
+    });
+    const fifo = spoolMessage({ queueUrl: `${QUEUE}.fifo`, body: 1, tenantId: "t" });
+    expect(fifo.MessageGroupId).toBeUndefined();
+    expect(fifo.MessageAttributes?.["tenant-id"]?.StringValue).toBe("t");
+    // No tenant: no attribute, no group id.
+    const plain = spoolMessage({ queueUrl: QUEUE, body: 1 });
+    expect(plain.MessageGroupId).toBeUndefined();
+    expect(plain.MessageAttributes?.["tenant-id"]).toBeUndefined();
+  });
+
+  it.each(["", "has space", "x".repeat(129), "ümlaut"])(
+    "refuses the tenant id %j, naming the rule and the value",
+    (tenantId) => {
+      expect(() => spoolMessage({ queueUrl: QUEUE, body: 1, tenantId })).toThrow(
+        `tenantId must be 1-128 letters, digits or . _ : - (it is sent as the MessageGroupId), got ${JSON.stringify(tenantId)}`,
+      );
+    },
+  );
 });
 
 describe("offloadLargeBody", () => {
