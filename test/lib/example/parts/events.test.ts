@@ -174,11 +174,9 @@ describe("the order events part of the reference stack", () => {
     });
     const outboxStreamWait = 86_400; // a row written by outboxPutLarge waits at most this
     for (const subscription of [events.payments, events.orderConfirmations, events.analytics]) {
-      const consumer = resources[ref(subscription.consumer.function)];
-      expect(
-        (consumer?.Properties.Environment as { Variables: Record<string, unknown> }).Variables
-          .SPOOL_PAYLOAD_BUCKET,
-      ).toEqual(bucket);
+      const consumer = resources[ref(subscription.consumer.function)] as Resource;
+      const environment = consumer.Properties.Environment as { Variables: Record<string, unknown> };
+      expect(environment.Variables.SPOOL_PAYLOAD_BUCKET).toEqual(bucket);
       expect(events.payloads.expiration.toSeconds()).toBeGreaterThan(
         outboxStreamWait +
           subscription.retentionPeriod.toSeconds() +
