@@ -95,12 +95,15 @@ export function messageBytes(
   return total;
 }
 
+/** Every key Spool writes starts with this, so a producer's grant can name only these keys. */
+export const PAYLOAD_KEY_PREFIX = "sha256/";
+
 /**
  * The object key Spool writes a body under: the SHA-256 of the body, so the same body always has
  * the same key (a retried send rewrites the same object) and a reader can check what it got.
  */
 export function payloadKey(body: string): string {
-  return `sha256/${createHash("sha256").update(body, "utf8").digest("hex")}`;
+  return `${PAYLOAD_KEY_PREFIX}${createHash("sha256").update(body, "utf8").digest("hex")}`;
 }
 
 /** The pointer body, in the format the extended clients read. */

@@ -53,7 +53,7 @@ describe("TransactionalOutbox with a payloadStore", () => {
     expect(statements).toContainEqual({
       Effect: "Allow",
       Action: "s3:PutObject",
-      Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]] },
+      Resource: { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/sha256/*"]] },
     });
     const actions = actionsOf(statements);
     expect(actions.filter((a) => a.startsWith("s3:"))).toEqual(["s3:PutObject"]);
