@@ -74,7 +74,9 @@ export async function offloadOversized<C extends Offloadable>(
         candidate.event as unknown as Record<string, unknown>,
         { bucket: config.payloadBucket, objects: deps.payloadObjects },
       );
-      ready.push({ ...candidate, entry: { ...candidate.entry, Detail: detail } });
+      // The pointer detail is also what a dead letter of it carries (EventBridge refusing it for
+      // good): small enough for any queue, and a replay into the outbox publishes it as it is.
+      ready.push({ ...candidate, body: detail, entry: { ...candidate.entry, Detail: detail } });
       deps.logger.info("outbox event offloaded to the payload store", {
         eventId: candidate.id,
         bytes: Buffer.byteLength(candidate.body, "utf8"),

@@ -169,6 +169,23 @@ describe("outbox publisher with a payload store", () => {
     expect(sqs.commandCalls(SendMessageCommand)).toEqual([]);
   });
 
+  it("dead-letters an offloaded event EventBridge refuses with its pointer detail, not the body", async () => {
+    events.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: "MalformedDetail", ErrorMessage: "no" }],
+    });
+    const huge = event(0, "x".repeat(EVENTBRIDGE_PUT_EVENTS_BYTES));
+    const response = await publishOutbox(
+      [record(0, { ...outboxRow(huge) })],
+      config,
+      depsWith(objects),
+    );
+    expect(response.report.deadLettered).toEqual(["evt-0"]);
+    const body = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? "";
+    expect(body).toBe(published()[0]?.Detail);
+    expect(JSON.parse(body)[EVENT_POINTER_FIELD]).toBeDefined();
+  });
+
   it("leaves an event whose object could not be written unpublished, for the stream to retry", async () => {
     const failing = new FakePayloadObjects();
     failing.put = async () => {
