@@ -6,6 +6,7 @@ import { Construct } from "constructs";
 import { CHECKOUT_KEY_PREFIX } from "../../../lambdas/checkout/contract.js";
 import { EventSubscription } from "../../spool/event-subscription/index.js";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
+import { PayloadStore } from "../../spool/payload-store/index.js";
 import type { RetryBackoff } from "../../spool/queue-consumer/index.js";
 import {
   acknowledgeSynchronousInvocation,
@@ -48,6 +49,8 @@ export class Events extends Construct {
   readonly payments: EventSubscription;
   readonly orderConfirmations: EventSubscription;
   readonly analytics: EventSubscription;
+  /** Where events too large to publish inline go; the subscriptions resolve their pointers. */
+  readonly payloads: PayloadStore;
 
   constructor(scope: Construct, id: string, props: EventsProps) {
     super(scope, id);
@@ -55,8 +58,14 @@ export class Events extends Construct {
       eventBusName: `${Stack.of(this).stackName}-orders`,
       description: "Spool order domain events",
     });
+    // Made before the subscriptions that resolve its pointers, so it names no queues: its
+    // default lifecycle (SQS's longest retention twice, plus a 7-day margin: 35 days) outlasts
+    // any subscription (EventBridge's 24 h of delivery retries, then at most 14 days on a queue
+    // and 14 in a DLQ) and the outbox stream's 24 h before a row is published.
+    this.payloads = new PayloadStore(this, "Payloads");
     this.outbox = new TransactionalOutbox(this, "Outbox", {
       eventBus: this.bus,
+      payloadStore: this.payloads,
       reportBatchItemFailures: props.streamPartialBatchResponses,
       environment: props.handlerEnvironment,
     });
@@ -102,6 +111,7 @@ export class Events extends Construct {
       // `environment` to a FIFO subscription's forwarder, which neither reads nor may use it
       // (the access proof fails a function handed a table it holds no grant on).
       environment: props.handlerEnvironment,
+      payloadStore: this.payloads,
     };
     this.payments = new EventSubscription(this, "Payments", {
       ...common,
@@ -156,6 +166,7 @@ export class Events extends Construct {
     out("OutboxTableName", this.outbox.tableName);
     out("OutboxPublisherFunctionName", this.outbox.publisher.functionName);
     out("OutboxDeadLetterQueueUrl", this.outbox.deadLetterQueue.queueUrl);
+    out("EventPayloadsBucketName", this.payloads.bucketName);
     out("OrdersTableName", this.orders.tableName);
     out("CheckoutFunctionName", this.checkout.functionName);
     for (const [name, subscription] of [

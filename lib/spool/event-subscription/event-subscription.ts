@@ -3,10 +3,15 @@ import { Duration, Names, RemovalPolicy } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type EventPattern, type IEventBus, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
+import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
-import { QueueConsumer, type RetryBackoff } from "../queue-consumer/index.js";
+import {
+  type ConsumedPayloadStore,
+  QueueConsumer,
+  type RetryBackoff,
+} from "../queue-consumer/index.js";
 import { ReliableQueue } from "../reliable-queue/index.js";
 import { invalid, requireInteger, requirePattern, requireSeconds } from "../runtime/validation.js";
 import { acknowledgeDeadLetterQueue } from "../spool-function/index.js";
@@ -19,7 +24,17 @@ const FORWARDER_ENTRY = fileURLToPath(new URL("./runtime/forward-handler.ts", im
 const MAX_DELIVERY_RETRY_ATTEMPTS = 185;
 const MIN_EVENT_AGE_SECONDS = 60;
 const MAX_EVENT_AGE_SECONDS = 86_400;
+/** How long the rule target's own DLQ keeps an event EventBridge could not deliver. */
+const DELIVERY_DEAD_LETTER_RETENTION = Duration.days(14);
 const GROUP_ID_PATH = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+
+/**
+ * The store whose pointers a subscription resolves: a PayloadStore, or anything with its bucket
+ * name and grants. Writing is for the FIFO forwarder, which re-sends what it read.
+ */
+export interface SubscribedPayloadStore extends ConsumedPayloadStore {
+  grantWrite(grantee: IGrantable): Grant;
+}
 
 export interface EventSubscriptionProps {
   /** The bus whose events this consumer subscribes to. */
@@ -87,6 +102,15 @@ export interface EventSubscriptionProps {
    */
   readonly deliveryRetryAttempts?: number;
   /**
+   * The PayloadStore the outbox offloads large events to: the consumer resolves an event's
+   * pointer before validating it (s3:GetObject on the store's objects, s3:ListBucket so a
+   * missing object reads as one), and a FIFO subscription's forwarder resolves it too (to read
+   * the group id) and offloads what it re-sends above 256 KiB (s3:PutObject). Pass the
+   * subscription to the store's `queues` so objects outlive every copy of the pointer.
+   * @default - none: an event that carries a pointer is dead-lettered as PAYLOAD_UNRESOLVABLE
+   */
+  readonly payloadStore?: SubscribedPayloadStore;
+  /**
    * Extra environment variables for the consumer.
    * @default - none
    */
@@ -126,6 +150,14 @@ export class EventSubscription extends Construct {
   /** With `messageGroupIdPath`: the function that moves events from `inbox` to `queue`. */
   readonly forwarder: QueueConsumer | undefined;
   readonly consumerName: string;
+  /**
+   * How long a pointer can wait before this subscription's consumer first has it: EventBridge's
+   * delivery retries (`deliveryMaxEventAge`) and then the longest retention of its queues. With
+   * `deadLetterRetentionPeriod`, what a PayloadStore's `queues` needs to keep objects long enough.
+   */
+  readonly retentionPeriod: Duration;
+  /** The longest any of its dead-letter queues (the consumer's, the inbox's, delivery's) keeps one. */
+  readonly deadLetterRetentionPeriod: Duration;
 
   constructor(scope: Construct, id: string, props: EventSubscriptionProps) {
     super(scope, id);
@@ -156,6 +188,7 @@ export class EventSubscription extends Construct {
       ...(props.batchSize !== undefined ? { batchSize: props.batchSize } : {}),
       ...(props.environment ? { environment: props.environment } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.payloadStore ? { payloadStore: props.payloadStore } : {}),
     });
 
     if (fifo) {
@@ -172,6 +205,8 @@ export class EventSubscription extends Construct {
         ...(props.backoff ? { backoff: props.backoff } : {}),
         ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        // Resolves a pointer to read the group id, and offloads what it re-sends when large.
+        ...(props.payloadStore ? { payloadStore: props.payloadStore } : {}),
         environment: {
           ...props.environment,
           [FORWARDER_ENV.queueUrl]: this.queue.queue.queueUrl,
@@ -179,11 +214,12 @@ export class EventSubscription extends Construct {
         },
       });
       this.queue.queue.grantSendMessages(this.forwarder.function);
+      props.payloadStore?.grantWrite(this.forwarder.function);
     }
 
     // EventBridge needs a standard queue as a target's DLQ. It is a DLQ itself, so it has none.
     this.deliveryDeadLetterQueue = new Queue(this, "DeliveryDeadLetterQueue", {
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: DELIVERY_DEAD_LETTER_RETENTION,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -192,6 +228,17 @@ export class EventSubscription extends Construct {
       this.deliveryDeadLetterQueue,
       "events EventBridge could not deliver",
     );
+
+    const queues = [this.queue, ...(this.inbox ? [this.inbox] : [])];
+    const longest = (durations: Duration[]) =>
+      Duration.seconds(Math.max(...durations.map((d) => d.toSeconds())));
+    this.retentionPeriod = Duration.seconds(
+      deliveryMaxEventAge.toSeconds() + longest(queues.map((q) => q.retentionPeriod)).toSeconds(),
+    );
+    this.deadLetterRetentionPeriod = longest([
+      ...queues.map((q) => q.deadLetterRetentionPeriod),
+      DELIVERY_DEAD_LETTER_RETENTION,
+    ]);
 
     this.rule = new Rule(this, "Rule", {
       eventBus: props.eventBus,

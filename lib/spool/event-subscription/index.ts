@@ -1,4 +1,8 @@
-export { EventSubscription, type EventSubscriptionProps } from "./event-subscription.js";
+export {
+  EventSubscription,
+  type EventSubscriptionProps,
+  type SubscribedPayloadStore,
+} from "./event-subscription.js";
 export {
   type EventSubscriptionAlarmOptions,
   type EventSubscriptionMonitoringOptions,

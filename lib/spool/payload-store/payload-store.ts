@@ -12,7 +12,12 @@ import {
 import { Construct, type IConstruct } from "constructs";
 import { invalid, secondsOf } from "../runtime/validation.js";
 import { acknowledgeWildcardResources, onlyActions } from "../spool-function/nag.js";
-import { DEFAULT_REPLAY_MARGIN_DAYS, PAYLOAD_BUCKET_ENV, SECONDS_PER_DAY } from "./contract.js";
+import {
+  DEFAULT_REPLAY_MARGIN_DAYS,
+  PAYLOAD_BUCKET_ENV,
+  PAYLOAD_KEY_PREFIX,
+  SECONDS_PER_DAY,
+} from "./contract.js";
 
 /** A queue whose messages may point into the store: a ReliableQueue, or anything shaped like one. */
 export interface RetainingQueue {
@@ -113,12 +118,16 @@ export class PayloadStore extends Construct {
     return this.bucket.bucketName;
   }
 
-  /** Lets a producer store bodies: s3:PutObject on the store's objects (and the key's GenerateDataKey). */
+  /**
+   * Lets a Spool producer store bodies: s3:PutObject on the keys Spool writes (`sha256/*`, the
+   * body's hash), and the key's GenerateDataKey. A producer using the extended clients (UUID keys)
+   * needs its own grant (`bucket.grantPut`).
+   */
   grantWrite(grantee: IGrantable): Grant {
     const grant = Grant.addToPrincipal({
       grantee,
       actions: ["s3:PutObject"],
-      resourceArns: [this.bucket.arnForObjects("*")],
+      resourceArns: [this.bucket.arnForObjects(`${PAYLOAD_KEY_PREFIX}*`)],
     });
     this.bucket.encryptionKey?.grant(grantee, "kms:GenerateDataKey");
     this.acknowledgeObjectWildcard(grantee);
@@ -159,8 +168,10 @@ export class PayloadStore extends Construct {
     acknowledgeWildcardResources(scope as IConstruct, [
       {
         matches: (resource, actions) =>
-          resource === `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>/*` &&
-          onlyActions(["s3:GetObject", "s3:PutObject"])(actions),
+          [
+            `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>/*`,
+            `<${Stack.of(this).resolve(cfnBucket.logicalId)}.Arn>/${PAYLOAD_KEY_PREFIX}*`,
+          ].includes(resource) && onlyActions(["s3:GetObject", "s3:PutObject"])(actions),
         reason:
           "Claim-check objects are named at run time by the SHA-256 of each body; the grant covers only this PayloadStore's bucket.",
       },

@@ -85,7 +85,7 @@ export const SPOOL_ERROR_CODES = {
   PAYLOAD_UNRESOLVABLE: {
     kind: "permanent",
     meaning:
-      "the claim-check pointer is malformed, not in the payload store, or its object is gone",
+      "the claim-check pointer is malformed, not in the payload store, or its object is gone or altered",
   },
   PAYLOAD_STORE_UNREADABLE: {
     kind: "transient",
@@ -133,7 +133,8 @@ export const SPOOL_ERROR_CODES = {
   },
   ENTRY_TOO_LARGE: {
     kind: "permanent",
-    meaning: "the event is larger than EventBridge accepts for one entry (1 MB)",
+    meaning:
+      "the event is larger than EventBridge accepts for one entry (1 MB) and the outbox has no payloadStore",
   },
   MalformedDetail: { kind: "permanent", meaning: "EventBridge refused the event's detail" },
   InvalidArgument: { kind: "permanent", meaning: "EventBridge refused an argument of the entry" },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { PermanentError } from "./errors.js";
 
 /**
@@ -17,6 +18,11 @@ import { PermanentError } from "./errors.js";
  *   (`LEGACY_RESERVED_ATTRIBUTE_NAME`, `LEGACY_MESSAGE_POINTER_CLASS`); both are still read.
  * - the libraries offload when body plus attributes exceed 262,144 bytes
  *   (`DEFAULT_MESSAGE_SIZE_THRESHOLD`), counting attribute names, types and values.
+ *
+ * An event (EventBridge's `detail` must be a JSON object, so it cannot be the bare array) carries
+ * the same array in a field, `payloadPointer`, beside the envelope fields rules and consumers
+ * route on (id, type, source, correlation id, …): see `eventPointerDetail`. The stored object is
+ * the whole event as its producer wrote it, so resolving gives back the envelope byte for byte.
  *
  * SDK-free: the PayloadStore construct's contract re-exports the names; producers and consumers
  * reach S3 through the `PayloadObjects` port.
@@ -38,6 +44,17 @@ export const DEFAULT_OFFLOAD_THRESHOLD_BYTES = 262_144;
 
 /** The environment variable naming the store's bucket (defined beside its bundling switch). */
 export { PAYLOAD_BUCKET_ENV } from "./payload-switch.js";
+
+/** The field of an event detail that holds the pointer in place of the event's `data`. */
+export const EVENT_POINTER_FIELD = "payloadPointer";
+/** Beside it, the stored event's size in bytes (what `ExtendedPayloadSize` is for a message). */
+export const EVENT_PAYLOAD_SIZE_FIELD = "payloadSize";
+/**
+ * A pointer detail is an envelope's small fields plus the pointer (well under 2 KB for Spool's
+ * envelope); a body longer than this is never parsed to look for one, so a consumer does not
+ * parse every large inline event twice.
+ */
+const EVENT_POINTER_MAX_CHARS = 16_384;
 
 export interface PayloadPointer {
   readonly bucket: string;
@@ -78,9 +95,65 @@ export function messageBytes(
   return total;
 }
 
+/** Every key Spool writes starts with this, so a producer's grant can name only these keys. */
+export const PAYLOAD_KEY_PREFIX = "sha256/";
+
+/**
+ * The object key Spool writes a body under: the SHA-256 of the body, so the same body always has
+ * the same key (a retried send rewrites the same object) and a reader can check what it got.
+ */
+export function payloadKey(body: string): string {
+  return `${PAYLOAD_KEY_PREFIX}${createHash("sha256").update(body, "utf8").digest("hex")}`;
+}
+
 /** The pointer body, in the format the extended clients read. */
 export function pointerBody(pointer: PayloadPointer): string {
   return JSON.stringify([POINTER_CLASS, { s3BucketName: pointer.bucket, s3Key: pointer.key }]);
+}
+
+/**
+ * The detail an event is published with once its body is in the store: every envelope field but
+ * `data` stays as it was (so rules matching on source, detail-type or any top-level field still
+ * match, and a consumer logs the right id and correlation id), and `payloadPointer` names the
+ * object that holds the whole event.
+ */
+export function eventPointerDetail(
+  event: Readonly<Record<string, unknown>>,
+  pointer: PayloadPointer,
+  storedBytes: number,
+): string {
+  const { data: _data, ...envelope } = event;
+  return JSON.stringify({
+    ...envelope,
+    [EVENT_POINTER_FIELD]: [POINTER_CLASS, { s3BucketName: pointer.bucket, s3Key: pointer.key }],
+    [EVENT_PAYLOAD_SIZE_FIELD]: storedBytes,
+  });
+}
+
+/**
+ * The pointer value of an event pointer detail: in the body itself (a subscription delivers
+ * `$.detail`) or in its `detail` (a target that delivers the whole EventBridge event).
+ */
+function eventPointerValue(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  if (EVENT_POINTER_FIELD in record) return record[EVENT_POINTER_FIELD];
+  const detail = record.detail;
+  if (typeof record["detail-type"] === "string" && detail !== null && typeof detail === "object") {
+    return (detail as Record<string, unknown>)[EVENT_POINTER_FIELD];
+  }
+  return undefined;
+}
+
+/** Whether a small JSON-object body is an event pointer detail. */
+function isEventPointer(body: string): boolean {
+  if (body.length > EVENT_POINTER_MAX_CHARS || !body.trimStart().startsWith("{")) return false;
+  if (!body.includes(EVENT_POINTER_FIELD)) return false;
+  try {
+    return eventPointerValue(JSON.parse(body)) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a message claims to carry a pointer: by its size attribute, or by its body's shape. */
@@ -98,7 +171,9 @@ export function claimsPointer(
   // nine of a message's attributes (dead-letter.ts), and a hand-made replay may keep none.
   const head = body.trimStart().slice(0, 80);
   return (
-    head.startsWith("[") && (head.includes(POINTER_CLASS) || head.includes(LEGACY_POINTER_CLASS))
+    (head.startsWith("[") &&
+      (head.includes(POINTER_CLASS) || head.includes(LEGACY_POINTER_CLASS))) ||
+    isEventPointer(body)
   );
 }
 
@@ -109,6 +184,12 @@ export function parsePointer(body: string): PayloadPointer | { readonly malforme
     value = JSON.parse(body);
   } catch {
     return { malformed: "the pointer body is not JSON" };
+  }
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    value = eventPointerValue(value);
+    if (value === undefined) {
+      return { malformed: `an event pointer detail carries the pointer in ${EVENT_POINTER_FIELD}` };
+    }
   }
   if (!Array.isArray(value) || value.length !== 2) {
     return { malformed: "a pointer is a JSON array of two elements" };
@@ -125,6 +206,8 @@ export function parsePointer(body: string): PayloadPointer | { readonly malforme
   }
   return { bucket, key };
 }
+
+const SHA256_KEY = /^sha256\/[0-9a-f]{64}$/;
 
 function unresolvable(reason: string, details: Record<string, unknown>): PermanentError {
   return new PermanentError(`the payload pointer cannot be resolved: ${reason}`, {
@@ -162,6 +245,14 @@ export async function resolveBody(
   const stored = await store.objects.get(pointer);
   if (stored === undefined) {
     throw unresolvable("the object does not exist (expired, deleted or never written)", {
+      ...pointer,
+    });
+  }
+  // Spool names an object by its body's hash (payloadKey), so what is read can be checked: an
+  // object overwritten or damaged since is refused rather than processed as the message. Keys
+  // the extended clients write (UUIDs) carry no hash and are taken as they are.
+  if (SHA256_KEY.test(pointer.key) && payloadKey(stored) !== pointer.key) {
+    throw unresolvable("the object's content does not match the hash its key names", {
       ...pointer,
     });
   }

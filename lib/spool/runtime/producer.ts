@@ -1,12 +1,13 @@
-import { createHash } from "node:crypto";
 import type { MessageAttributeValue, SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { CORRELATION_ID_ATTRIBUTE, newCorrelationId } from "./correlation.js";
 import { SQS_MAX_MESSAGE_BYTES } from "./limits.js";
 import {
   DEFAULT_OFFLOAD_THRESHOLD_BYTES,
+  eventPointerDetail,
   messageBytes,
   PAYLOAD_SIZE_ATTRIBUTE,
   type PayloadObjects,
+  payloadKey,
   pointerBody,
 } from "./payload-pointer.js";
 import { assertTenantId, TENANT_ID_ATTRIBUTE } from "./tenant.js";
@@ -114,10 +115,7 @@ export async function offloadLargeBody(
       `an offloaded message may carry at most ${MAX_ATTRIBUTES_WITH_POINTER} attributes (the pointer's size attribute is the tenth), got ${Object.keys(attributes).length}`,
     );
   }
-  const pointer = {
-    bucket: offload.bucket,
-    key: `sha256/${createHash("sha256").update(body, "utf8").digest("hex")}`,
-  };
+  const pointer = { bucket: offload.bucket, key: payloadKey(body) };
   await offload.objects.put(pointer, body);
   return {
     ...input,
@@ -130,4 +128,21 @@ export async function offloadLargeBody(
       },
     },
   };
+}
+
+/**
+ * Stores an event (its JSON as the producer wrote it) in the payload store and returns the
+ * pointer detail to publish in its place (payload-pointer.ts, `eventPointerDetail`): the
+ * envelope's fields without `data`, and the pointer. The caller decides when: the outbox
+ * publisher for an entry over its threshold, `outboxPut` for a row over DynamoDB's item size.
+ * The object is written first, so no published event ever points at nothing.
+ */
+export async function offloadEvent(
+  eventJson: string,
+  event: Readonly<Record<string, unknown>>,
+  offload: Pick<PayloadOffload, "bucket" | "objects">,
+): Promise<string> {
+  const pointer = { bucket: offload.bucket, key: payloadKey(eventJson) };
+  await offload.objects.put(pointer, eventJson);
+  return eventPointerDetail(event, pointer, Buffer.byteLength(eventJson, "utf8"));
 }

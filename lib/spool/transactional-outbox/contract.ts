@@ -16,7 +16,28 @@ export const PUBLISHER_ENV = {
   publishedTtlSeconds: "SPOOL_PUBLISHED_TTL_SECONDS",
   publishAttempts: "SPOOL_PUBLISH_ATTEMPTS",
   streamFailureMode: "SPOOL_STREAM_FAILURE_MODE",
+  /** PutEvents entries above this many bytes go to the payload store (with `payloadStore`). */
+  offloadThresholdBytes: "SPOOL_OFFLOAD_THRESHOLD_BYTES",
 } as const;
+
+/**
+ * The entry size (as EventBridge counts it: Time 14 bytes, Source, DetailType, Detail and
+ * Resources in UTF-8) above which the publisher offloads an event to the payload store: 240 KiB.
+ * PutEvents takes entries up to 1 MB since 2026 (runtime/limits.ts), but the entry limit was
+ * "less than 256 KB" before and older documentation (and code written against it) still says so;
+ * 240 KiB is under 256 KB read either way (256,000 or 262,144 bytes) with room to spare, so a
+ * published event fits every reading, each delivery stays a few 64 KB billing chunks, and the
+ * subscription queue's message keeps room for the dead-letter metadata a consumer adds.
+ */
+export const DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES = 245_760;
+
+/**
+ * What `outboxPut` writes inline at most: an event JSON above this goes to the payload store and
+ * the row holds the pointer. DynamoDB refuses items over 400 KB (409,600 bytes, counting
+ * attribute names and values); the row's other attributes and the publisher's status fields
+ * take well under the 59,600 bytes left.
+ */
+export const OUTBOX_ROW_EVENT_MAX_BYTES = 350_000;
 
 /** "report": partial batch responses; "throw": fail the whole batch (streams that ignore them). */
 export const STREAM_FAILURE_MODES = ["report", "throw"] as const;

@@ -8,13 +8,30 @@ import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources"
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
+import { EVENTBRIDGE_PUT_EVENTS_BYTES } from "../runtime/limits.js";
+import { PAYLOAD_BUCKET_ENV } from "../runtime/payload-switch.js";
+import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
   acknowledgeSynchronousInvocation,
   SpoolFunction,
 } from "../spool-function/index.js";
-import { OUTBOX_EXPIRY_ATTRIBUTE, OUTBOX_KEY_ATTRIBUTE, PUBLISHER_ENV } from "./contract.js";
+import {
+  DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES,
+  OUTBOX_EXPIRY_ATTRIBUTE,
+  OUTBOX_KEY_ATTRIBUTE,
+  PUBLISHER_ENV,
+} from "./contract.js";
+
+/**
+ * Where the publisher offloads events too large to publish inline: a PayloadStore, or anything
+ * with a bucket name and a grant to write its objects.
+ */
+export interface OffloadPayloadStore {
+  readonly bucketName: string;
+  /** s3:PutObject on the store's objects (and the key's GenerateDataKey when KMS-encrypted). */
+  grantWrite(grantee: IGrantable): Grant;
+}
 
 const PUBLISHER_ENTRY = fileURLToPath(new URL("./runtime/publish-handler.ts", import.meta.url));
 
@@ -66,6 +83,21 @@ export interface TransactionalOutboxProps {
    */
   readonly timeout?: Duration;
   /**
+   * Where the publisher puts an event whose PutEvents entry is over `offloadThresholdBytes`: the
+   * event goes to the store and is published as a pointer detail (its envelope fields and the
+   * claim-check pointer), which subscriptions with the same store resolve. The publisher gets
+   * s3:PutObject on the store's objects. Producers writing events over DynamoDB's item size use
+   * `outboxPutLarge` with the same store (and `payloadStore.grantWrite` themselves).
+   * @default - none: an event over EventBridge's entry limit is dead-lettered (ENTRY_TOO_LARGE)
+   */
+  readonly payloadStore?: OffloadPayloadStore;
+  /**
+   * With `payloadStore`: PutEvents entries above this many bytes, counted as EventBridge counts
+   * them, are offloaded (0 offloads every event; at most EventBridge's limit less one byte).
+   * @default 245,760 (240 KiB: under the pre-2026 256 KB entry limit in either reading)
+   */
+  readonly offloadThresholdBytes?: number;
+  /**
    * Extra environment variables for the publisher.
    * @default - none
    */
@@ -110,6 +142,21 @@ export class TransactionalOutbox extends Construct {
     requireInteger(this, "batchSize", batchSize, 1, 10_000);
     requireInteger(this, "retryAttempts", retryAttempts, 0, 10_000);
     requireInteger(this, "publishAttempts", publishAttempts, 1, 10);
+    const offloadThresholdBytes =
+      props.offloadThresholdBytes ?? DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES;
+    requireInteger(
+      this,
+      "offloadThresholdBytes",
+      offloadThresholdBytes,
+      0,
+      EVENTBRIDGE_PUT_EVENTS_BYTES - 1,
+    );
+    if (props.offloadThresholdBytes !== undefined && !props.payloadStore) {
+      invalid(
+        this,
+        `offloadThresholdBytes needs a payloadStore to offload to, got ${props.offloadThresholdBytes} without one`,
+      );
+    }
     requireSeconds(this, "maxRecordAge", maxRecordAge, 60, 604_800, "from 60 seconds to 7 days");
     requireSeconds(
       this,
@@ -154,6 +201,13 @@ export class TransactionalOutbox extends Construct {
         [PUBLISHER_ENV.publishedTtlSeconds]: String(publishedRetention.toSeconds()),
         [PUBLISHER_ENV.publishAttempts]: String(publishAttempts),
         [PUBLISHER_ENV.streamFailureMode]: reportBatchItemFailures ? "report" : "throw",
+        // At construction: SpoolFunction bundles the S3 adapter only when the bucket is here.
+        ...(props.payloadStore
+          ? {
+              [PAYLOAD_BUCKET_ENV]: props.payloadStore.bucketName,
+              [PUBLISHER_ENV.offloadThresholdBytes]: String(offloadThresholdBytes),
+            }
+          : {}),
         POWERTOOLS_SERVICE_NAME: "outbox-publisher",
       },
     });
@@ -161,6 +215,8 @@ export class TransactionalOutbox extends Construct {
     // Marks rows PUBLISHED or FAILED; never reads, scans or deletes them.
     this.table.grant(this.publisher, "dynamodb:UpdateItem");
     this.deadLetterQueue.grantSendMessages(this.publisher);
+    // Writes oversized events; never reads or deletes (objects expire by the store's lifecycle).
+    props.payloadStore?.grantWrite(this.publisher);
 
     this.eventSource = new DynamoEventSource(this.table, {
       // TRIM_HORIZON: rows written before the mapping existed are published too.

@@ -96,9 +96,13 @@ function identityOf(model: TemplateModel, principal: string): NamedPolicy[] {
 }
 
 function resourcePolicyOf(model: TemplateModel, resource: string) {
-  const id = model.idOf(resource);
+  // An S3 object is governed by its bucket's policy (TLS-only for a PayloadStore).
+  const owner = resource.startsWith(`arn:${model.partition}:s3:::`)
+    ? (resource.split("/")[0] ?? resource)
+    : resource;
+  const id = model.idOf(owner);
   // A table's stream has a policy of its own, not the table's.
-  if (!id || model.arnOf(id) !== resource) return undefined;
+  if (!id || model.arnOf(id) !== owner) return undefined;
   return resourcePolicy(model, id);
 }
 

@@ -26,6 +26,8 @@ const AT_LEAST: Record<string, string> = {
   "AWS::Lambda::Function": "lambda:InvokeFunction",
   "AWS::IAM::Role": "iam:PassRole",
   "AWS::Scheduler::ScheduleGroup": "scheduler:CreateSchedule",
+  // A PayloadStore's bucket (SPOOL_PAYLOAD_BUCKET): consumers read its objects.
+  "AWS::S3::Bucket": "s3:GetObject",
 };
 
 /** DynamoDB actions on items, which carry the item's partition key as dynamodb:LeadingKeys. */
@@ -91,6 +93,7 @@ function covers(model: TemplateModel, id: string, resource: string): boolean {
   const name = model.nameOf(id);
   const under: Record<string, string> = {
     "AWS::DynamoDB::Table": `${arn}/`,
+    "AWS::S3::Bucket": `${arn}/`,
     "AWS::Lambda::Function": `${arn}:`,
     "AWS::StepFunctions::StateMachine": `arn:${model.partition}:states:${model.region}:${model.account}:execution:${name}:`,
     "AWS::Scheduler::ScheduleGroup": `arn:${model.partition}:scheduler:${model.region}:${model.account}:schedule/${name}/`,

@@ -80,6 +80,7 @@ export function resourcePolicy(
   const attached: Record<string, [string, string]> = {
     "AWS::SQS::Queue": ["AWS::SQS::QueuePolicy", "Queues"],
     "AWS::SNS::Topic": ["AWS::SNS::TopicPolicy", "Topics"],
+    "AWS::S3::Bucket": ["AWS::S3::BucketPolicy", "Bucket"],
   };
   const [policyType, targets] = attached[type] ?? [];
   if (!policyType || !targets) return undefined;

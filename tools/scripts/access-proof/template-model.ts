@@ -38,6 +38,7 @@ const NAME_PROPERTY: Record<string, string> = {
   "AWS::Scheduler::Schedule": "Name",
   "AWS::Logs::LogGroup": "LogGroupName",
   "AWS::CloudWatch::Alarm": "AlarmName",
+  "AWS::S3::Bucket": "BucketName",
 };
 
 /** Any value that names the stream of a table (the label is fixed: only the ARN's shape matters). */
@@ -144,6 +145,8 @@ export class TemplateModel {
         return at("logs", `log-group:${name}:*`);
       case "AWS::CloudWatch::Alarm":
         return at("cloudwatch", `alarm:${name}`);
+      case "AWS::S3::Bucket":
+        return `arn:${this.partition}:s3:::${name}`;
       default:
         return at("unknown", id);
     }

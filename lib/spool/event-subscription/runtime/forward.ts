@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SpoolEvent } from "../../runtime/envelope.js";
 import { PermanentError } from "../../runtime/errors.js";
-import { spoolMessage } from "../../runtime/producer.js";
+import { offloadLargeBody, type PayloadOffload, spoolMessage } from "../../runtime/producer.js";
 
 /**
  * Why this hop exists: an EventBridge rule can deliver to a FIFO queue only under one static
@@ -22,6 +22,12 @@ export interface ForwardDeps {
   readonly queueUrl: string;
   /** Path of the group id in the envelope, e.g. `data.orderId`. */
   readonly groupIdPath: string;
+  /**
+   * With a payload store: an event the forwarder got through a pointer (it resolved it to read
+   * the group id) is re-sent through the store when large, as the extended clients' pointer the
+   * FIFO queue's consumer resolves, rather than inline up to SQS's limit.
+   */
+  readonly offload?: PayloadOffload | undefined;
 }
 
 export function messageGroupIdOf(event: SpoolEvent, path: string): string {
@@ -53,18 +59,16 @@ export async function forwardEvent(
   deps: ForwardDeps,
 ): Promise<{ readonly messageGroupId: string; readonly messageId: string | undefined }> {
   const messageGroupId = messageGroupIdOf(event, deps.groupIdPath);
-  const result = await deps.sqs.send(
-    new SendMessageCommand(
-      spoolMessage({
-        queueUrl: deps.queueUrl,
-        body: event,
-        correlationId: event.correlationId,
-        groupId: messageGroupId,
-        deduplicationId: event.id,
-        // Validated with the envelope; carried so the consumer's tenant quota and metrics see it.
-        ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
-      }),
-    ),
-  );
+  const message = spoolMessage({
+    queueUrl: deps.queueUrl,
+    body: event,
+    correlationId: event.correlationId,
+    groupId: messageGroupId,
+    deduplicationId: event.id,
+    // Validated with the envelope; carried so the consumer's tenant quota and metrics see it.
+    ...(event.tenantId !== undefined ? { tenantId: event.tenantId } : {}),
+  });
+  const input = deps.offload ? await offloadLargeBody(message, deps.offload) : message;
+  const result = await deps.sqs.send(new SendMessageCommand(input));
   return { messageGroupId, messageId: result.MessageId };
 }

@@ -15,13 +15,19 @@ import { intEnv, oneOfEnv, optionalEnv, requireEnv } from "../../runtime/env.js"
 import { AnyEvent, type SpoolEvent } from "../../runtime/envelope.js";
 import { TransientError } from "../../runtime/errors.js";
 import { EVENTBRIDGE_PUT_EVENTS_BYTES } from "../../runtime/limits.js";
+import { EVENT_POINTER_FIELD, type PayloadObjects } from "../../runtime/payload-pointer.js";
+import { PAYLOAD_BUCKET_ENV } from "../../runtime/payload-switch.js";
 import {
+  DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES,
   OUTBOX_EXPIRY_ATTRIBUTE,
   OUTBOX_KEY_ATTRIBUTE,
   PUBLISHER_ENV,
   STREAM_FAILURE_MODES,
   type StreamFailureMode,
 } from "../contract.js";
+import { entrySize, needsOffload, offloadOversized } from "./offload.js";
+
+export { entrySize } from "./offload.js";
 
 /**
  * The outbox publisher: outbox rows from the table's stream → EventBridge, at least once.
@@ -69,12 +75,18 @@ export interface PublisherConfig {
   readonly retryCapMs: number;
   readonly failureMode: StreamFailureMode;
   readonly publisherName: string;
+  /** The PayloadStore's bucket, when the outbox has one: oversized events are offloaded to it. */
+  readonly payloadBucket: string | undefined;
+  /** Entries above this many bytes (entrySize) are offloaded, when there is a bucket. */
+  readonly offloadThresholdBytes: number;
 }
 
 export interface PublisherDeps {
   readonly events: EventBridgeClient;
   readonly dynamo: DynamoDBClient;
   readonly sqs: SQSClient;
+  /** Reads and writes the payload store's objects; required with `payloadBucket`. */
+  readonly payloadObjects?: PayloadObjects | undefined;
   readonly logger: Pick<Logger, "info" | "warn" | "error">;
   readonly now: () => Date;
   readonly random: () => number;
@@ -97,6 +109,16 @@ export function publisherConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pu
     retryCapMs: 2_000,
     failureMode: oneOfEnv(PUBLISHER_ENV.streamFailureMode, STREAM_FAILURE_MODES, "report", env),
     publisherName: optionalEnv("AWS_LAMBDA_FUNCTION_NAME", env) ?? "outbox-publisher",
+    payloadBucket: optionalEnv(PAYLOAD_BUCKET_ENV, env),
+    offloadThresholdBytes: intEnv(
+      PUBLISHER_ENV.offloadThresholdBytes,
+      {
+        min: 0,
+        max: EVENTBRIDGE_PUT_EVENTS_BYTES - 1,
+        fallback: DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES,
+      },
+      env,
+    ),
   };
 }
 
@@ -107,6 +129,8 @@ interface Candidate {
   readonly entry?: PutEventsRequestEntry;
   /** Raw JSON of what was read, for the dead letter when the row is unreadable. */
   readonly body: string;
+  /** Over the offload threshold: published as a pointer to the payload store. */
+  readonly offload?: boolean;
 }
 
 interface Failure {
@@ -119,18 +143,6 @@ export interface PublishReport {
   readonly published: string[];
   readonly deadLettered: string[];
   readonly unpublished: string[];
-}
-
-/** UTF-8 size of an entry as EventBridge counts it against its PutEvents limit. */
-export function entrySize(entry: PutEventsRequestEntry): number {
-  const bytes = (s: string | undefined) => (s ? Buffer.byteLength(s, "utf8") : 0);
-  return (
-    (entry.Time ? 14 : 0) +
-    bytes(entry.Source) +
-    bytes(entry.DetailType) +
-    bytes(entry.Detail) +
-    (entry.Resources ?? []).reduce((sum, r) => sum + bytes(r), 0)
-  );
 }
 
 /** Reads one stream record into a PutEvents entry, or says why it cannot be published. */
@@ -152,7 +164,10 @@ function readCandidate(
   } catch {
     return unreadable(id, `outbox row ${id ?? "(no id)"} has no JSON event`);
   }
-  const checked = AnyEvent.safeParse(parsed);
+  // A row written by outboxPutLarge holds a pointer detail: the envelope without its `data`,
+  // which is in the payload store. Its envelope fields are checked all the same.
+  const pointerRow = parsed !== null && typeof parsed === "object" && EVENT_POINTER_FIELD in parsed;
+  const checked = AnyEvent.safeParse(pointerRow ? { data: null, ...(parsed as object) } : parsed);
   if (!checked.success) {
     const issues = checked.error.issues
       .slice(0, 3)
@@ -181,6 +196,9 @@ function readCandidate(
     Time: new Date(event.time),
   };
   const candidate: Candidate = { record, id, event, entry, body: String(row.event) };
+  if (config.payloadBucket !== undefined && needsOffload(entry, config.offloadThresholdBytes)) {
+    return { candidate: { ...candidate, offload: true } };
+  }
   const size = entrySize(entry);
   if (size >= EVENTBRIDGE_PUT_EVENTS_BYTES) {
     return {
@@ -201,21 +219,23 @@ export async function publishOutbox(
   deps: PublisherDeps,
 ): Promise<DynamoDBBatchResponse & { report: PublishReport }> {
   const permanent = new Map<DynamoDBRecord, { candidate: Candidate; failure: Failure }>();
-  const sendable: Candidate[] = [];
+  const read: Candidate[] = [];
   for (const record of records) {
     // The event source filter passes INSERTs only; a MODIFY is our own status update.
     if (record.eventName !== "INSERT") continue;
     const { candidate, failure } = readCandidate(record, config);
     if (failure) permanent.set(record, { candidate, failure });
-    else sendable.push(candidate);
+    else read.push(candidate);
   }
+  const { ready: sendable, failed } = await offloadOversized(read, config, deps);
+  const notStored = failed.map((c) => c.record);
 
   const { published, transient, refused } = await putWithRetries(sendable, config, deps);
   for (const [candidate, failure] of refused) {
     permanent.set(candidate.record, { candidate, failure });
   }
 
-  const unpublished = new Set<DynamoDBRecord>(transient.keys());
+  const unpublished = new Set<DynamoDBRecord>([...transient.keys(), ...notStored]);
   const deadLettered: string[] = [];
   for (const { candidate, failure } of permanent.values()) {
     try {

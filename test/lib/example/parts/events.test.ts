@@ -161,4 +161,27 @@ describe("the order events part of the reference stack", () => {
       Environment: { Variables: Match.objectLike({ SPOOL_STREAM_FAILURE_MODE: "throw" }) },
     });
   });
+
+  it("offloads large events to one PayloadStore that outlives every subscription's copies", () => {
+    const bucket = { Ref: ref(events.payloads.bucket) };
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          OUTBOX_TABLE: { Ref: ref(events.outbox.table) },
+          SPOOL_PAYLOAD_BUCKET: bucket,
+        }),
+      },
+    });
+    const outboxStreamWait = 86_400; // a row written by outboxPutLarge waits at most this
+    for (const subscription of [events.payments, events.orderConfirmations, events.analytics]) {
+      const consumer = resources[ref(subscription.consumer.function)] as Resource;
+      const environment = consumer.Properties.Environment as { Variables: Record<string, unknown> };
+      expect(environment.Variables.SPOOL_PAYLOAD_BUCKET).toEqual(bucket);
+      expect(events.payloads.expiration.toSeconds()).toBeGreaterThan(
+        outboxStreamWait +
+          subscription.retentionPeriod.toSeconds() +
+          subscription.deadLetterRetentionPeriod.toSeconds(),
+      );
+    }
+  });
 });

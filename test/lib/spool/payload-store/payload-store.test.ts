@@ -132,8 +132,10 @@ describe("PayloadStore", () => {
     store.grantRead(role("Consumer"));
     const bucket = Object.keys(Template.fromStack(stack).findResources("AWS::S3::Bucket"))[0];
     const objects = { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/*"]] };
+    // Spool's own keys only: sha256/<hex of the body>.
+    const spoolKeys = { "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/sha256/*"]] };
     expect(statementsOf(stack, "Producer")).toEqual([
-      { Effect: "Allow", Action: "s3:PutObject", Resource: objects },
+      { Effect: "Allow", Action: "s3:PutObject", Resource: spoolKeys },
     ]);
     expect(statementsOf(stack, "Consumer")).toEqual([
       { Effect: "Allow", Action: "s3:GetObject", Resource: objects },

@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import { PermanentError } from "../../../../lib/spool/runtime/errors.js";
 import {
   claimsPointer,
+  EVENT_POINTER_FIELD,
+  eventPointerDetail,
   LEGACY_PAYLOAD_SIZE_ATTRIBUTE,
   LEGACY_POINTER_CLASS,
   messageBytes,
   PAYLOAD_SIZE_ATTRIBUTE,
   POINTER_CLASS,
   parsePointer,
+  payloadKey,
   pointerBody,
   resolveBody,
 } from "../../../../lib/spool/runtime/payload-pointer.js";
@@ -44,12 +47,52 @@ describe("the pointer format", () => {
 
   it.each([
     ["not JSON", "[oops", /not JSON/],
-    ["an object", '{"s3BucketName":"b"}', /array of two/],
+    ["an array of one", `["${POINTER_CLASS}"]`, /array of two/],
+    ["an object without payloadPointer", '{"s3BucketName":"b"}', /in payloadPointer/],
     ["an unknown class", '["x.Pointer",{"s3BucketName":"b","s3Key":"k"}]', /unknown pointer class/],
     ["no key", `["${POINTER_CLASS}",{"s3BucketName":"b"}]`, /no s3BucketName and s3Key/],
   ])("calls %s malformed", (_what, body, why) => {
     const parsed = parsePointer(body);
     expect("malformed" in parsed && parsed.malformed).toMatch(why);
+  });
+
+  it("reads an event pointer detail, bare or inside a whole EventBridge event", () => {
+    const detail = JSON.parse(
+      eventPointerDetail(
+        {
+          id: "e1",
+          type: "OrderPlaced",
+          source: "spool.checkout",
+          correlationId: "c",
+          // A field a newer envelope adds (a tenant) stays outside the pointer, for rules to match.
+          tenantId: "t-1",
+          data: {},
+        },
+        { bucket: "b", key: "k" },
+        12,
+      ),
+    );
+    // The envelope's routing fields stay outside the pointer; `data` does not travel.
+    expect(detail).toEqual({
+      id: "e1",
+      type: "OrderPlaced",
+      source: "spool.checkout",
+      correlationId: "c",
+      tenantId: "t-1",
+      [EVENT_POINTER_FIELD]: [POINTER_CLASS, { s3BucketName: "b", s3Key: "k" }],
+      payloadSize: 12,
+    });
+    const bare = JSON.stringify(detail);
+    const wrapped = JSON.stringify({ "detail-type": "OrderPlaced", source: "x", detail });
+    for (const body of [bare, wrapped]) {
+      expect(claimsPointer(body, undefined)).toBe(true);
+      expect(parsePointer(body)).toEqual({ bucket: "b", key: "k" });
+    }
+    // An ordinary event that mentions the field in its data is not a pointer.
+    expect(claimsPointer(JSON.stringify({ id: "e", data: { payloadPointer: 1 } }), {})).toBe(false);
+    // A large inline event is never parsed to look for one.
+    const large = JSON.stringify({ payloadPointer: 1, data: "x".repeat(20_000) });
+    expect(claimsPointer(large, {})).toBe(false);
   });
 
   it("is claimed by either size attribute, or by the body's shape alone", () => {
@@ -98,6 +141,19 @@ describe("resolveBody", () => {
     const error = await unresolvable(resolveBody(missing, sizeAttribute, store()));
     expect(error.message).toMatch(/does not exist/);
     expect(error.details).toEqual({ bucket: BUCKET, key: "gone" });
+  });
+
+  it("returns the whole event an event pointer names, checking the hash its key names", async () => {
+    const objects = new FakePayloadObjects();
+    const event = JSON.stringify({ id: "e1", type: "OrderPlaced", data: { note: "é".repeat(50) } });
+    const pointer = { bucket: BUCKET, key: payloadKey(event) };
+    await objects.put(pointer, event);
+    const detail = eventPointerDetail(JSON.parse(event), pointer, Buffer.byteLength(event));
+    await expect(resolveBody(detail, undefined, store(objects))).resolves.toBe(event);
+    // The same key over other content: overwritten or damaged, refused.
+    await objects.put(pointer, event.replace("e1", "e2"));
+    const error = await unresolvable(resolveBody(detail, undefined, store(objects)));
+    expect(error.message).toMatch(/does not match the hash/);
   });
 
   it("lets a failed read through as it is (transient: retried)", async () => {

@@ -3,7 +3,9 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfigurationError } from "../../../../lib/spool/runtime/env.js";
 import {
+  eventPointerDetail,
   PAYLOAD_SIZE_ATTRIBUTE,
+  payloadKey,
   pointerBody,
 } from "../../../../lib/spool/runtime/payload-pointer.js";
 import { sqsConsumerHandler } from "../../../../lib/spool/runtime/sqs-consumer.js";
@@ -90,6 +92,27 @@ describe("a consumer with a payload store", () => {
       expect(metadataOf(letter).errorCode).toBe("PAYLOAD_UNRESOLVABLE");
     }
     expect(objects.gets).toEqual([{ bucket: BUCKET, key: "expired" }]);
+  });
+
+  it("resolves an event pointer detail (no attributes: EventBridge delivers none) to the stored event", async () => {
+    const { h, objects } = withStore();
+    const stored = JSON.stringify({ ...body("evt"), tags: ["y".repeat(2_000)] });
+    const pointer = { bucket: BUCKET, key: payloadKey(stored) };
+    await objects.put(pointer, stored);
+    const detail = eventPointerDetail(JSON.parse(stored), pointer, stored.length);
+    const gone = eventPointerDetail(JSON.parse(stored), { bucket: BUCKET, key: "sha256/gone" }, 1);
+    const response = await invoke(
+      h,
+      record({ messageId: "m-1", body: detail }),
+      record({ messageId: "m-2", body: gone }),
+    );
+    expect(failedIds(response)).toEqual([]);
+    expect(h.process).toHaveBeenCalledTimes(1);
+    expect(h.process.mock.calls[0]?.[0]).toEqual(JSON.parse(stored));
+    // The one whose object is gone is dead-lettered at once, its pointer detail kept for replay.
+    const [letter] = deadLetters();
+    expect(letter?.MessageBody).toBe(gone);
+    expect(metadataOf(letter)).toMatchObject({ errorCode: "PAYLOAD_UNRESOLVABLE", attempts: 1 });
   });
 
   it("retries when the store cannot be read (a transient failure, no dead letter)", async () => {

@@ -38,6 +38,8 @@ const config: PublisherConfig = {
   retryCapMs: 2_000,
   failureMode: "report",
   publisherName: "outbox-publisher",
+  payloadBucket: undefined,
+  offloadThresholdBytes: 245_760,
 };
 
 const sleeps: number[] = [];
