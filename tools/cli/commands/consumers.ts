@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ConsumerChangeEntry } from "../lib/audit.js";
+import type { ConsumerChangeEntry } from "../lib/change-audits.js";
 import type { ConsumerChangeOutcome } from "../lib/consumer-state.js";
 import {
   type Consumer,
@@ -87,7 +87,8 @@ async function change(
   options: ChangeOptions,
 ) {
   // What runs a command is loaded as it runs, not as it is declared (tools/cli/README.md).
-  const { auditTableName, DynamoConsumerAudit, whoAmI } = await import("../lib/audit.js");
+  const { auditTableName, whoAmI } = await import("../lib/audit.js");
+  const { DynamoConsumerAudit } = await import("../lib/change-audits.js");
   const { changeConsumerState } = await import("../lib/consumer-state.js");
   const inventory = await context.inventory();
   const clients = context.clients();
@@ -117,7 +118,8 @@ async function history(
   ref: string | undefined,
   options: { limit: number; auditTable?: string },
 ) {
-  const { auditTableName, DynamoConsumerAudit } = await import("../lib/audit.js");
+  const { auditTableName } = await import("../lib/audit.js");
+  const { DynamoConsumerAudit } = await import("../lib/change-audits.js");
   const inventory = await context.inventory();
   const clients = context.clients();
   const audit = new DynamoConsumerAudit(

@@ -235,7 +235,8 @@ async function cancel(
       2,
     );
   }
-  const { auditTableName, DynamoJobCancelAudit, whoAmI } = await import("../lib/audit.js");
+  const { auditTableName, whoAmI } = await import("../lib/audit.js");
+  const { DynamoJobCancelAudit } = await import("../lib/change-audits.js");
   const { cancelJobAudited } = await import("../lib/job-cancel.js");
   const inventory = await context.inventory();
   const table = jobsTable(inventory, options.table);
@@ -279,7 +280,8 @@ async function answer(
       2,
     );
   }
-  const { auditTableName, DynamoJobAnswerAudit, whoAmI } = await import("../lib/audit.js");
+  const { auditTableName, whoAmI } = await import("../lib/audit.js");
+  const { DynamoJobAnswerAudit } = await import("../lib/change-audits.js");
   const { answerJobAudited } = await import("../lib/job-answer.js");
   const inventory = await context.inventory();
   const table = jobsTable(inventory, options.table);

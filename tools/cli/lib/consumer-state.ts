@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { type LambdaClient, UpdateEventSourceMappingCommand } from "@aws-sdk/client-lambda";
-import type { ConsumerAudit, ConsumerChangeFinished, Operator } from "./audit.js";
+import type { Operator } from "./audit.js";
+import type { ConsumerAudit, ConsumerChangeFinished } from "./change-audits.js";
 import {
   type Consumer,
   type ConsumerAction,

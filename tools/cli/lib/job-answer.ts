@@ -3,7 +3,8 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getJob, type JobStore } from "../../../lib/spool/job-table/runtime/jobs.js";
 import { clearWaitingStep, waitingStepOf } from "../../../lib/spool/job-table/runtime/waiting.js";
 import { answerWaitingStep } from "../../../lib/spool/saga-workflow/runtime/callback.js";
-import type { JobAnswerAudit, Operator } from "./audit.js";
+import type { Operator } from "./audit.js";
+import type { JobAnswerAudit } from "./change-audits.js";
 import { SpoolCliError } from "./errors.js";
 
 export interface JobAnswerOutcome {

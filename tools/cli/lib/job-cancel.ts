@@ -7,7 +7,8 @@ import {
   IllegalJobTransitionError,
   type JobStore,
 } from "../../../lib/spool/job-table/runtime/jobs.js";
-import type { JobCancelAudit, Operator } from "./audit.js";
+import type { Operator } from "./audit.js";
+import type { JobCancelAudit } from "./change-audits.js";
 import { SpoolCliError } from "./errors.js";
 
 export interface JobCancelOutcome {

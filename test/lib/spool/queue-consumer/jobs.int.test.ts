@@ -13,7 +13,7 @@ import { CHUNKED_JOB_KIND, chunkedJobKey } from "../../../../lambdas/chunked-job
 import { jobIdFor } from "../../../../lib/spool/job-table/job-states.js";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
 import { spoolMessage } from "../../../../lib/spool/runtime/producer.js";
-import { DynamoJobCancelAudit } from "../../../../tools/cli/lib/audit.js";
+import { DynamoJobCancelAudit } from "../../../../tools/cli/lib/change-audits.js";
 import {
   ddb,
   functionLogLines,

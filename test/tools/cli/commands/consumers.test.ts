@@ -22,12 +22,12 @@ import {
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { renderStatus, statusReport } from "../../../../tools/cli/commands/status.js";
+import { AwsClients, resolveTarget } from "../../../../tools/cli/lib/aws.js";
 import type {
   ConsumerAudit,
   ConsumerChangeFinished,
   ConsumerChangeStarted,
-} from "../../../../tools/cli/lib/audit.js";
-import { AwsClients, resolveTarget } from "../../../../tools/cli/lib/aws.js";
+} from "../../../../tools/cli/lib/change-audits.js";
 import { changeConsumerState } from "../../../../tools/cli/lib/consumer-state.js";
 import { findConsumer, loadConsumers } from "../../../../tools/cli/lib/consumers.js";
 import { loadInventory } from "../../../../tools/cli/lib/stack.js";

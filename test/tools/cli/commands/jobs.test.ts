@@ -5,7 +5,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
 import { renderJobCancel, renderJobReport } from "../../../../tools/cli/commands/jobs.js";
-import type { JobCancelFinished, JobCancelStarted } from "../../../../tools/cli/lib/audit.js";
+import type {
+  JobCancelFinished,
+  JobCancelStarted,
+} from "../../../../tools/cli/lib/change-audits.js";
 import { cancelJobAudited } from "../../../../tools/cli/lib/job-cancel.js";
 import { spool } from "../../../helpers/cli.js";
 

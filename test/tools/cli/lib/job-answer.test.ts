@@ -10,7 +10,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
 import { renderJobAnswer, renderJobReport } from "../../../../tools/cli/commands/jobs.js";
-import type { JobAnswerFinished, JobAnswerStarted } from "../../../../tools/cli/lib/audit.js";
+import type {
+  JobAnswerFinished,
+  JobAnswerStarted,
+} from "../../../../tools/cli/lib/change-audits.js";
 import { answerJobAudited } from "../../../../tools/cli/lib/job-answer.js";
 import { spool } from "../../../helpers/cli.js";
 
