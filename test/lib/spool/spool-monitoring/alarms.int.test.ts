@@ -334,16 +334,22 @@ describe("alarms for workflows and schedules", () => {
       "Spool-workflow-fulfilment-timed-out",
     ]);
     for (const alarm of workflow) expect(alarm.AlarmActions).toEqual([topic]);
+    // One alarm per signal on this state machine: the adopted one, not a second copy (the stack
+    // has other sagas, with alarms of their own).
+    const machine = output("FulfilmentStateMachineArn");
     for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
       expect(
-        alarms.filter((a) => a.MetricName === metric),
+        alarms.filter(
+          (a) =>
+            a.MetricName === metric &&
+            a.Dimensions?.some((d) => d.Name === "StateMachineArn" && d.Value === machine),
+        ),
         metric,
       ).toHaveLength(1);
     }
     // The stack output still names the saga's own alarm: it is the one that was adopted.
     expect(output("FulfilmentFailedAlarmName")).toBe("Spool-workflow-fulfilment-failed");
 
-    const machine = output("FulfilmentStateMachineArn");
     for (const name of ["Spool-workflow-fulfilment-failed", "Spool-workflow-fulfilment-aborted"]) {
       await cloudwatch.send(
         new SetAlarmStateCommand({ AlarmName: name, StateValue: "OK", StateReason: "baseline" }),
