@@ -60,10 +60,17 @@ export function authRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   );
 }
 
+/**
+ * How long a health check waits for an answer. A stopped emulator refuses the connection at once;
+ * a running one that is busy (a whole suite against it, IAM evaluated on every call) has taken
+ * over 2 s to answer, and a deploy that then gave up failed its test for nothing.
+ */
+const HEALTH_TIMEOUT_MS = 15_000;
+
 /** What MiniStack's health answer says about AUTH ("enabled" / "disabled"). */
 async function ministackAuth(endpoint: string): Promise<boolean> {
   const response = await fetch(`${endpoint}/_ministack/health`, {
-    signal: AbortSignal.timeout(2_000),
+    signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
   });
   const health = (await response.json()) as { auth?: string };
   return health.auth === "enabled";
@@ -91,7 +98,7 @@ export function assertAuthMatches(
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
     return response.ok;
   } catch {
     return false;

@@ -421,7 +421,9 @@ describe.concurrent("recurring jobs", () => {
           ? (rs as JobRun[])
           : undefined;
       },
-      { what: "both runs to finish" },
+      // Each run holds the lock 3 s; a loaded machine (CI's IAM pass) has needed more than the
+      // default 30 s to deliver and finish both.
+      { what: "both runs to finish", timeoutMs: 90_000 },
     );
     const succeeded = runs.filter((r) => r.status === "SUCCEEDED");
     const skipped = runs.filter((r) => r.status === "SKIPPED");

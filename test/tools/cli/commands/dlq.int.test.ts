@@ -212,17 +212,25 @@ describe("archiving and discarding dead letters nobody will replay", () => {
   it("archives the chosen ones to JSON Lines before deleting them, discards another, keeps the rest, and audits both", async () => {
     const archiveArgs = ["--error-code", "RECIPIENT_SUPPRESSED", "--where", where(a1, a2)];
 
-    // Without --yes: a report, nothing written, nothing deleted, nothing audited.
-    const dry = await spool(
-      "dlq",
-      "archive",
-      "notifications",
-      ...archiveArgs,
-      "--to",
-      dir,
-      "--json",
+    // Without --yes: a report, nothing written, nothing deleted, nothing audited. Run until it
+    // sees both: another file's pass over this DLQ holds letters out of sight for a while (see
+    // the discard below), and a dry run that saw one has changed nothing.
+    const dry = await waitFor(
+      async () => {
+        const run = await spool(
+          "dlq",
+          "archive",
+          "notifications",
+          ...archiveArgs,
+          "--to",
+          dir,
+          "--json",
+        );
+        expect(run.code).toBe(0);
+        return run.json.matched === 2 ? run : undefined;
+      },
+      { what: "the dry run to see both letters", timeoutMs: 120_000, intervalMs: 2_000 },
     );
-    expect(dry.code).toBe(0);
     expect(dry.json).toMatchObject({ dryRun: true, matched: 2, removed: 0 });
     expect(await readdir(dir)).toEqual([]);
 
@@ -282,10 +290,23 @@ describe("archiving and discarding dead letters nobody will replay", () => {
     expect(discarded.json).toMatchObject({ matched: 1, removed: 1 });
     expect(discarded.json.archiveLocation).toBeUndefined();
 
-    // Only the one nobody chose is still a dead letter.
-    const { json: left } = await spool("dlq", "list", "notifications", "--limit", "1000", "--json");
-    const ours = (left ?? []).filter((l: { body: string }) =>
-      recipients.some((r) => l.body.includes(r)),
+    // Only the one nobody chose is still a dead letter (read until it is in view: see above).
+    const ours = await waitFor(
+      async () => {
+        const { json: left } = await spool(
+          "dlq",
+          "list",
+          "notifications",
+          "--limit",
+          "1000",
+          "--json",
+        );
+        const found = (left ?? []).filter((l: { body: string }) =>
+          recipients.some((r) => l.body.includes(r)),
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { what: "the kept letter in view", timeoutMs: 120_000, intervalMs: 2_000 },
     );
     expect(ours.map((l: { body: string }) => JSON.parse(l.body).recipient)).toEqual([kept]);
 
@@ -521,6 +542,23 @@ describe("what became of a replay, and replaying elsewhere", () => {
     const bucket = uniqueId("spool-archive");
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     try {
+      // A dry run first, until it sees all three (another file's pass may hold some out of sight).
+      await waitFor(
+        async () => {
+          const dry = await spool(
+            "dlq",
+            "archive",
+            "notifications",
+            "--where",
+            where,
+            "--to",
+            `s3://${bucket}/dead-letters`,
+            "--json",
+          );
+          return dry.code === 0 && dry.json.matched === 3;
+        },
+        { what: "the dry run to see the three letters", timeoutMs: 120_000, intervalMs: 2_000 },
+      );
       const run = await spool(
         "dlq",
         "archive",
