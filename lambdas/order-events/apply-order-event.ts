@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { type EffectFence, writeFenced } from "../../lib/spool/runtime/effect-fence.js";
 import { countDuplicate } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { OrderEvent } from "./schema.js";
@@ -46,7 +47,13 @@ export function orderProjectionKey(orderId: string) {
  */
 export async function applyOrderEvent(
   event: OrderEvent,
-  meta: { messageId: string; correlationId: string; attempt: number },
+  meta: {
+    messageId: string;
+    correlationId: string;
+    attempt: number;
+    /** The record's fence (the step's context): see writeFenced. */
+    effectFence?: EffectFence | undefined;
+  },
   deps: OrderProjectionDeps,
 ): Promise<ApplyResult> {
   const now = deps.now().toISOString();
@@ -60,8 +67,9 @@ export async function applyOrderEvent(
   };
   const status = STATUS_AFTER[event.type];
   try {
-    await deps.db.send(
-      new UpdateCommand({
+    // Fenced: a delivery given up at its deadline and dead-lettered cannot apply it later.
+    await writeFenced(deps.db, meta.effectFence, {
+      Update: {
         TableName: deps.table,
         Key: orderProjectionKey(event.orderId),
         UpdateExpression:
@@ -83,8 +91,8 @@ export async function applyOrderEvent(
           ...(event.amountCents !== undefined ? { ":amount": event.amountCents } : {}),
         },
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      }),
-    );
+      },
+    });
     return { applied: true, status, seq: event.seq };
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;

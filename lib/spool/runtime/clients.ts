@@ -19,7 +19,8 @@ export function dynamoClient(faults?: FaultInjector): DynamoDBClient {
   const client = new DynamoDBClient({});
   if (faults) {
     client.middlewareStack.add(
-      (next) => async (args) => {
+      (next, context) => async (args) => {
+        await faults.holdCommit(context.commandName ?? "");
         faults.maybeFailDynamoCall();
         return next(args);
       },

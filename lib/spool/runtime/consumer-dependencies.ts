@@ -1,10 +1,10 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { dynamoClient, sqsClient } from "./clients.js";
 import type { ConsumerConfig } from "./consumer-config.js";
 import type { ConsumerDependencies } from "./consumer-types.js";
 import { faultInjectorFromEnv } from "./faults.js";
+import { SpoolIdempotencyStore } from "./idempotency-store.js";
 import { sharedS3PayloadObjects } from "./payload-objects-s3.js";
 
 /**
@@ -20,7 +20,7 @@ export function defaultDependencies(config: ConsumerConfig): ConsumerDependencie
     sqs: sqsClient(),
     dynamo,
     persistenceStore: config.idempotencyTable
-      ? new DynamoDBPersistenceLayer({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
+      ? new SpoolIdempotencyStore({ tableName: config.idempotencyTable, awsSdkV3Client: dynamo })
       : undefined,
     // Compared first so a bundle built without a store folds it to false and drops the adapter
     // and its SDK (payload-switch.ts); the bucket then makes the consumer refuse to start.

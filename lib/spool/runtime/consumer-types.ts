@@ -5,6 +5,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { ZodType } from "zod";
 import type { DeadLetterMetadata, DeadLetterReason } from "./dead-letter.js";
+import type { EffectFence } from "./effect-fence.js";
 import type { ErrorCode } from "./error-codes.js";
 import type { FaultInjector } from "./faults.js";
 import type { QueueJobs } from "./job-port.js";
@@ -52,6 +53,13 @@ export interface RecordContext {
   readonly remainingMillis?: () => number;
   /** The queue the record came from, where a continuation goes. Undefined outside one. */
   readonly queueUrl?: string;
+  /**
+   * Pass to `writeFenced` (effect-fence.ts) with the step's DynamoDB effect: the effect then
+   * commits only while this delivery still holds the message, so a record given up at its
+   * deadline and dead-lettered cannot also get its effect. Undefined without an idempotency
+   * table (writeFenced then writes plainly).
+   */
+  readonly effectFence?: EffectFence;
 }
 
 export interface ConsumerDefinition<M, R> {

@@ -125,6 +125,8 @@ export class FaultInjector {
   readonly #now: () => number;
   /** The rates of the record being processed, so DynamoDB calls made for it see them. */
   readonly #current = new AsyncLocalStorage<FaultRates>();
+  /** How long the record being processed holds its effect's commit (`stall-commit`), if at all. */
+  readonly #commitStall = new AsyncLocalStorage<() => number>();
 
   constructor(options: FaultInjectorOptions) {
     this.rates = options.rates;
@@ -158,10 +160,21 @@ export class FaultInjector {
     work: () => Promise<T>,
   ): Promise<T> {
     const rates = this.ratesFor(record);
+    const stall = commitStallOf(record, attempt, remainingMs);
     return this.#current.run(rates, async () => {
       await this.#before(record, rates, attempt, remainingMs);
-      return work();
+      return stall ? this.#commitStall.run(stall, work) : work();
     });
+  }
+
+  /**
+   * Holds a DynamoDB transaction (an effect's commit, effect-fence.ts) of a record whose
+   * directive says `stall-commit`, until just before its function times out: past the record
+   * deadline, so the record is given up while its step still runs and commits afterwards.
+   */
+  async holdCommit(commandName: string): Promise<void> {
+    const stall = this.#commitStall.getStore();
+    if (stall && /^TransactWrite/.test(commandName)) await this.#sleep(stall());
   }
 
   /** Applies a record's directive, then the random rates (without running any work). */
@@ -179,8 +192,9 @@ export class FaultInjector {
     attempt: number,
     remainingMs: () => number,
   ) {
-    const directive = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue;
-    if (directive) await this.#apply(directive, attempt, remainingMs);
+    // Several directives may be given, comma-separated ("transient:4,stall-commit:5").
+    const directives = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue?.split(",") ?? [];
+    for (const directive of directives) await this.#apply(directive, attempt, remainingMs);
     if (this.#hit(rates.transientPercent)) {
       throw new TransientError("injected transient failure", { code: "INJECTED_TRANSIENT" });
     }
@@ -208,6 +222,9 @@ export class FaultInjector {
       case "slow":
         await this.#sleep(Number(arg ?? 1_000));
         return;
+      case "stall-commit":
+        return; // applied to the step's commit (holdCommit), not before the record
+
       default:
         throw new PermanentError(`unknown fault directive ${JSON.stringify(directive)}`, {
           code: "INJECTED_UNKNOWN",
@@ -220,6 +237,21 @@ export class FaultInjector {
     const rates = this.#current.getStore() ?? this.rates;
     if (this.#hit(rates.dynamoErrorPercent)) throw new InjectedThrottlingError();
   }
+}
+
+/**
+ * `stall-commit:N`: from delivery N on, the record's effect commit waits until 100 ms before the
+ * function's timeout (after the record deadline, record-deadline.ts, which keeps at least 200 ms).
+ */
+function commitStallOf(
+  record: Pick<SQSRecord, "messageAttributes">,
+  attempt: number,
+  remainingMs: () => number,
+): (() => number) | undefined {
+  const directives = record.messageAttributes?.[FAULT_ATTRIBUTE]?.stringValue?.split(",") ?? [];
+  const stall = directives.find((d) => d.startsWith("stall-commit"));
+  if (!stall || attempt < Number(stall.split(":")[1] ?? 1)) return undefined;
+  return () => Math.max(0, remainingMs() - 100);
 }
 
 /**

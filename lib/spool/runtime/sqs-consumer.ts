@@ -14,12 +14,14 @@ import { CONSUMER_ENV, type ConsumerConfig, consumerConfigFromEnv } from "./cons
 import { defaultDependencies } from "./consumer-dependencies.js";
 import type { ConsumerDefinition, ConsumerDependencies, RecordOutcome } from "./consumer-types.js";
 import { correlationIdOf } from "./correlation.js";
-import { type DeadLetterReason, sendToDeadLetterQueue } from "./dead-letter.js";
+import { deadLettering } from "./dead-lettering.js";
+import { type EffectFence, giveUp } from "./effect-fence.js";
 import { ConfigurationError } from "./env.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { type IdempotentInput, workAlreadyDone } from "./finished-work.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { canPlaceRecords } from "./idempotency-store.js";
 import { jobTracking, type StepContext } from "./job-tracking.js";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { parseBody, parseBodyOrUndefined, withoutCorrelationId } from "./message-body.js";
@@ -32,7 +34,7 @@ import {
   rateLimiterFor,
 } from "./rate-limit.js";
 import { beforeDeadline, recordDeadlineMs, startBeforeDeadline } from "./record-deadline.js";
-import { REPLAY_DEAD_LETTERED_AGAIN_METRIC, replayLogKeys } from "./replay-marker.js";
+import { replayLogKeys } from "./replay-marker.js";
 import { requeue, requeuesOf } from "./requeue.js";
 import {
   applyRetryDelays,
@@ -133,56 +135,7 @@ export function createSqsConsumer<M, R>(
       })
     : runStep;
 
-  async function deadLetter(
-    record: SQSRecord,
-    error: unknown,
-    reason: DeadLetterReason,
-    body: unknown,
-    correlationId: string,
-    recordLogger: Logger,
-  ): Promise<RecordOutcome<R>> {
-    const failure = classify(error);
-    if (!config.deadLetterQueueUrl) {
-      // Without a DLQ URL the queue's redrive policy is the only way out: keep retrying.
-      recordLogger.error(
-        "no dead-letter queue configured; leaving the record to the redrive policy",
-        { failure },
-      );
-      throw error;
-    }
-    const metadata = await sendToDeadLetterQueue(sqs, config.deadLetterQueueUrl, {
-      record,
-      failure,
-      reason,
-      correlationId,
-      body,
-      consumer: config.consumerName,
-      now: deps.now(),
-    });
-    metrics.addMetric("DeadLettered", MetricUnit.Count, 1);
-    tenantMetrics?.deadLettered(tenantOf(record, body));
-    // A replayed message that died again: the replay did not fix it (an alarm watches this).
-    const replay = replayLogKeys(record.messageAttributes);
-    if (replay.replayId) metrics.addMetric(REPLAY_DEAD_LETTERED_AGAIN_METRIC, MetricUnit.Count, 1);
-    recordLogger.warn("dead-lettered", { reason, failure, ...replay });
-    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-    await jobs.deadLettered(
-      body,
-      { messageId: record.messageId, correlationId, attempt },
-      failure,
-      reason,
-    );
-    if (definition.onDeadLettered) {
-      try {
-        await definition.onDeadLettered(body, metadata);
-      } catch (hookError) {
-        recordLogger.error("onDeadLettered failed; the dead letter itself is safe", {
-          error: (hookError as Error).message,
-        });
-      }
-    }
-    return { status: "dead-lettered", reason, errorCode: failure.code };
-  }
+  const deadLetter = deadLettering({ config, definition, deps, jobs, tenantMetrics });
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     idempotencyConfig.registerLambdaContext(context);
@@ -199,6 +152,8 @@ export function createSqsConsumer<M, R>(
       logger.warn("FIFO records carry no MessageGroupId; a failure stops the rest of the batch");
     }
     const retryDelays = new Map<string, number>();
+    // Each record's effect fence (effect-fence.ts), once its idempotency record is known.
+    const fences = new Map<string, EffectFence>();
     const tenants = tenantBatch(deps.now(), context.getRemainingTimeInMillis(), records);
     // See heartbeat.ts: keeps every record of the batch hidden while it waits or runs.
     const heartbeat = startHeartbeat(sqs, records, config.heartbeat, { logger, metrics });
@@ -253,7 +208,13 @@ export function createSqsConsumer<M, R>(
       const deferred = await admitTenant(tenantQuota, { record, body, batch: tenants });
       if (deferred) return { status: "deferred", delaySeconds: deferred.delaySeconds };
       const input = idempotentInput(message, key);
+      const store = deps.persistenceStore;
+      const effectFence = canPlaceRecords(store)
+        ? { record: store.recordRefOf(input), holder: record.messageId }
+        : undefined;
+      if (effectFence) fences.set(record.messageId, effectFence);
       const recordContext: StepContext = {
+        effectFence,
         messageId: record.messageId,
         correlationId,
         attempt,
@@ -377,6 +338,15 @@ export function createSqsConsumer<M, R>(
         let delay = decision.action === "retry" ? decision.delaySeconds : 0;
         if (decision.action === "dead-letter") {
           try {
+            // Its step may still be running (the deadline gave it up): fence its effect first.
+            const fence = failure.code === "RECORD_DEADLINE" && fences.get(record.messageId);
+            if (fence && (await giveUp(deps.dynamo, fence)) === "committed") {
+              metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
+              recordLogger.warn("out of attempts at its deadline, but its effect committed", {
+                failure,
+              });
+              return { status: "already-done" };
+            }
             return await deadLetter(
               record,
               error,

@@ -309,6 +309,20 @@ describe("the failure-handling table of docs/guarantees.md", () => {
         delaySeconds: 1,
       });
     },
+    "Out of attempts at the record deadline on a FIFO queue": (what) => {
+      expect(what).toMatch(/^dead-lettered \(`retries-exhausted`, `RECORD_DEADLINE`\)/);
+      expect(what).toContain("`writeFenced`");
+      const last = { attempt: max, maxReceiveCount: max, fifo: true };
+      expect(decide(failures.deadline, last)).toMatchObject({
+        action: "dead-letter",
+        reason: "retries-exhausted",
+      });
+      // The give-up that fences the effect is the pipeline's (effect-fence.test.ts and
+      // effect-fence.int.test.ts); here, a committed effect found first is acknowledged.
+      expect(decide(failures.deadline, { ...last, completed: true })).toEqual({
+        action: "acknowledge-duplicate",
+      });
+    },
     "A record still running near the function timeout": (what) => {
       expect(what).toContain(`(\`${failures.deadline.code}\`)`);
       expect(failures.deadline.kind).toBe("transient");

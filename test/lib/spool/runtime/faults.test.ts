@@ -212,6 +212,39 @@ describe("FaultInjector directives", () => {
     );
     expect(sleep).toHaveBeenCalledWith(250);
   });
+
+  it("applies comma-separated directives in turn", async () => {
+    const both = withDirective("transient:1,slow:250");
+    await expect(injector.beforeRecord(both, 1, remaining)).rejects.toMatchObject({
+      code: "INJECTED_TRANSIENT",
+    });
+    const sleep = vi.fn(async (_ms: number) => undefined);
+    await new FaultInjector({ rates: NO_FAULTS, sleep }).beforeRecord(both, 2, remaining);
+    expect(sleep).toHaveBeenCalledWith(250);
+  });
+
+  it("'stall-commit:3' holds the record's transactions, from its third delivery, until 100 ms before its timeout", async () => {
+    const sleep = vi.fn(async (_ms: number) => undefined);
+    const stalling = new FaultInjector({ rates: NO_FAULTS, sleep });
+    const record = withDirective("stall-commit:3");
+    const commitIn = (attempt: number, command: string) =>
+      stalling.runRecord(
+        record,
+        attempt,
+        () => 2_500,
+        () => stalling.holdCommit(command),
+      );
+    await commitIn(2, "TransactWriteItemsCommand");
+    expect(sleep).not.toHaveBeenCalled();
+    await commitIn(3, "UpdateItemCommand"); // only the commit, not the idempotency record's calls
+    expect(sleep).not.toHaveBeenCalled();
+    await commitIn(3, "TransactWriteItemsCommand");
+    expect(sleep).toHaveBeenCalledWith(2_400);
+    // Outside the record's work, nothing is held.
+    sleep.mockClear();
+    await stalling.holdCommit("TransactWriteItemsCommand");
+    expect(sleep).not.toHaveBeenCalled();
+  });
 });
 
 describe("FaultInjector random rates", () => {
