@@ -57,7 +57,7 @@ function placeholder(value: unknown): string {
   return "bench-placeholder";
 }
 
-interface FoundBundle {
+export interface FoundBundle {
   function: string;
   consumer: boolean;
   dir: string;
@@ -65,7 +65,7 @@ interface FoundBundle {
 }
 
 /** Each Lambda's bundle in cdk.out, found through the template's asset metadata. */
-function bundlesIn(cdkOut: string): FoundBundle[] {
+export function bundlesIn(cdkOut: string): FoundBundle[] {
   const found: FoundBundle[] = [];
   for (const stackFile of readdirSync(cdkOut).filter((f) => f.endsWith(".template.json"))) {
     const template = JSON.parse(readFileSync(join(cdkOut, stackFile), "utf8")) as Template;
@@ -198,7 +198,7 @@ export async function measureBundles(cdkOut = join(ROOT, "cdk.out")): Promise<Bu
   return { empty, functions };
 }
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KB`;
+export const kb = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KB`;
 
 /**
  * The bundle figures as table rows, each beside its target and the same-run baseline (the empty

@@ -28,6 +28,14 @@ import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { measureOperations } from "./operations.js";
+import {
+  comparePeer,
+  PEER_HEADER,
+  PEER_TARGET,
+  type PeerComparison,
+  peerRows,
+  synthBenchBundles,
+} from "./peer.js";
 import { measureReplay } from "./replay.js";
 import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
@@ -52,8 +60,9 @@ const RESULTS = join(ROOT, "tools", "bench", "results");
  * beside their targets and the same-run empty handler; what each holds goes to
  * tools/bench/results/bundles.md.
  */
-async function benchBundles(): Promise<BundleMeasurement> {
-  const measured = await measureBundles(synthProductionBundles());
+async function benchBundles(): Promise<BundleMeasurement & { readonly peer: PeerComparison }> {
+  const productionOut = synthProductionBundles();
+  const measured = await measureBundles(productionOut);
   console.log(
     `\n${bold("Lambda bundles")} (production synth, median of 20 fresh node processes)\n`,
   );
@@ -65,7 +74,16 @@ async function benchBundles(): Promise<BundleMeasurement> {
     `${JSON.stringify({ at: new Date().toISOString(), node: process.version, ...measured }, null, 2)}\n`,
   );
   console.log("\nWhat each bundle holds: tools/bench/results/bundles.md");
-  return measured;
+  const peer = comparePeer(productionOut, synthBenchBundles());
+  console.log(
+    `\n${bold("Beside the peer")} (the notifications consumer written with Powertools alone, bundled the same way)\n`,
+  );
+  console.log(table(PEER_HEADER, peerRows(peer)));
+  writeFileSync(
+    join(RESULTS, "peer.json"),
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, ...peer }, null, 2)}\n`,
+  );
+  return { ...measured, peer };
 }
 
 /** The figures as one table (value rounded to its unit), and written to results/<file>. */
@@ -174,6 +192,13 @@ async function main() {
     });
   }
 
+  figures.push({
+    name: "notifications consumer ÷ peer: bundle / cold import",
+    value: bundles.peer.importRatio,
+    unit: "×",
+    note: `bundle ${bundles.peer.bytesRatio.toFixed(2)}×; targets ≤ ${PEER_TARGET.importRatio}× both (peer: Powertools alone)`,
+  });
+
   const calls = await dynamoCallsPerMessage(tables);
   figures.push({
     name: "DynamoDB calls per message: new",
@@ -207,11 +232,14 @@ async function main() {
   if (!emptyQueue) throw new Error("missing SpoolBench output EmptyQueueUrl");
   const baseline = await drainThroughput(clients, emptyQueue, 500);
   const ours = await drainThroughput(clients, output("NotificationsQueueUrl"), 500);
+  const peerQueue = benchDeploy.outputs.PeerQueueUrl;
+  if (!peerQueue) throw new Error("missing SpoolBench output PeerQueueUrl");
+  const peer = await drainThroughput(clients, peerQueue, 500);
   figures.push({
     name: "end to end, 500 messages: notifications consumer",
     value: ours,
     unit: "msg/s",
-    note: `${(ours / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s)`,
+    note: `${(ours / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s; target ≥ 0.6×); ${(ours / peer).toFixed(2)}× the peer (${peer.toFixed(0)} msg/s; target ≥ ${PEER_TARGET.throughputRatio}×)`,
   });
 
   const samples = await measureOneMessageLatency(clients, output, 20);
