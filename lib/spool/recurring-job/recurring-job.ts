@@ -16,6 +16,7 @@ import { SqsSendMessage } from "aws-cdk-lib/aws-scheduler-targets";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { invalid } from "../runtime/validation.js";
+import { requireEnvironmentWithinLimit } from "../spool-function/environment-size.js";
 import { JOBS_ENV, type JobDefinition, RUN_MESSAGE_KIND } from "./contract.js";
 import { validateRecurringJobProps } from "./validate-recurring-job-props.js";
 
@@ -323,6 +324,14 @@ export class RecurringJob extends Construct {
             ),
         }),
       );
+      // About 450 bytes per job: a worker that is not a SpoolFunction (which checks itself) is
+      // held to Lambda's 4 KB here, at synth, and not by a failed deploy.
+      fn.node.addValidation({
+        validate: () => {
+          requireEnvironmentWithinLimit(fn);
+          return [];
+        },
+      });
     }
     if (jobs.some((j) => j.jobName === this.jobName && j !== this)) {
       invalid(this, `jobName must be unique per worker, got "${this.jobName}" twice`);

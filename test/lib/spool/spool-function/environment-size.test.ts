@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
@@ -55,6 +56,31 @@ describe("SpoolFunction environment size (Lambda's 4 KB)", () => {
     expect((error as Error).message).toMatch(
       /^Spool\/Worker: environment must total at most 4096 bytes \(keys and values, references counted at their longest\), got about \d{4} bytes; largest: SPOOL_RECURRING_JOBS \d{4} B/,
     );
+  });
+
+  it("holds a worker that is a plain lambda.Function to the same limit", () => {
+    const stack = stackWithoutBundling();
+    const target = RecurringJobTarget.queue({
+      queue: new Queue(stack, "Jobs"),
+      deadLetterQueue: new Queue(stack, "JobsDlq"),
+      fifo: false,
+    });
+    const worker = new LambdaFunction(stack, "PlainWorker", {
+      runtime: Runtime.NODEJS_24_X,
+      handler: "index.handler",
+      code: Code.fromInline("exports.handler = async () => ({})"),
+      timeout: Duration.minutes(1),
+    });
+    for (let i = 0; i < 10; i++) {
+      new RecurringJob(stack, `Job${i}`, {
+        jobName: `reconcile-region-${i}`,
+        schedule: ScheduleExpression.rate(Duration.hours(1)),
+        target,
+      }).bindWorker(worker);
+    }
+    const error = thrownBy(() => Template.fromStack(stack));
+    expect(error).toMatchObject({ constructPath: "Spool/PlainWorker" });
+    expect((error as Error).message).toContain("largest: SPOOL_RECURRING_JOBS");
   });
 
   it("counts plain variables byte for byte, keys included", () => {
