@@ -1,9 +1,12 @@
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readCatalog } from "../../../../tools/cli/lib/closure.js";
 import { runSpool } from "../../../../tools/cli/spool.js";
+import { ROOT } from "../../../../tools/scripts/emulator.js";
 
 function capture() {
   const out: string[] = [];
@@ -63,5 +66,18 @@ describe("spool add", () => {
     expect(existsSync(join(app, "src/spool/reliable-queue/reliable-queue.ts"))).toBe(true);
     expect(c.out()).toMatch(/reliable-queue → src\/spool\/ \(commonjs\): \d+ new/);
     expect(c.out()).toMatch(/npm install --save-exact aws-cdk-lib@\S+ constructs@\S+/);
+  });
+
+  it("runs from an app outside this checkout, as the README's `npm exec --package` line does", async () => {
+    writeFileSync(join(app, "cdk.json"), "{}");
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "a", dependencies: {} }));
+    // The README's route, word for word: the package is this checkout, the command its bin.
+    const { stdout } = await promisify(execFile)(
+      "npm",
+      ["exec", "--yes", `--package=${ROOT}`, "--", "spool", "add", "reliable-queue"],
+      { cwd: app, env: { ...process.env, npm_config_update_notifier: "false" } },
+    );
+    expect(existsSync(join(app, "lib/spool/reliable-queue/reliable-queue.ts"))).toBe(true);
+    expect(stdout).toMatch(/npm install --save-exact aws-cdk-lib@\S+ constructs@\S+/);
   });
 });
