@@ -5,6 +5,25 @@
 import type { JSONValue } from "@aws-lambda-powertools/commons/types";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { ConsumerDefinition } from "./consumer-types.js";
+import { classify } from "./errors.js";
+
+/**
+ * Tries of each lookup below. It is asked once per record, on its last delivery, just before a
+ * dead letter: a throttled read then would dead-let work that is done (the large chaos run found
+ * two such messages, each with an injected throttle on this read), so a transient failure is
+ * tried again at once, a few times; a permanent one (no table) is not.
+ */
+const LOOKUP_TRIES = 3;
+
+async function looked<T>(lookup: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (attempt >= LOOKUP_TRIES || classify(error).kind !== "transient") throw error;
+    }
+  }
+}
 
 /** What the consumer's idempotent step is called with: the key, what is hashed, the message. */
 export interface IdempotentInput<M> {
@@ -32,7 +51,7 @@ export async function workAlreadyDone<M, R>(
   try {
     if (persistenceStore) {
       const input = idempotentInput(parsed.data, key) as unknown as JSONValue;
-      const record = await persistenceStore.getRecord(input);
+      const record = await looked(() => persistenceStore.getRecord(input));
       if (record.getStatus() === "COMPLETED") {
         return { stored: record.getResponse() as { value: R } };
       }
@@ -41,7 +60,8 @@ export async function workAlreadyDone<M, R>(
     // No record (or none readable): the effect boundary may still know.
   }
   try {
-    if (definition.isDone && (await definition.isDone(parsed.data))) return { byEffect: true };
+    const isDone = definition.isDone;
+    if (isDone && (await looked(() => isDone(parsed.data)))) return { byEffect: true };
   } catch {
     return undefined;
   }

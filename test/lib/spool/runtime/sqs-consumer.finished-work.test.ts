@@ -58,6 +58,27 @@ describe("a record out of attempts whose effect is done (isDone)", () => {
     }
   });
 
+  it("asks again when the check is throttled, and acknowledges work it then finds done", async () => {
+    const throttled = Object.assign(new Error("Rate exceeded"), {
+      name: "ProvisionedThroughputExceededException",
+    });
+    const isDone = vi.fn().mockRejectedValueOnce(throttled).mockResolvedValueOnce(true);
+    const h = harness({ process: failing, isDone });
+    const response = await invoke(h, record({ messageId: "m-1", body: body("a"), attempt: 5 }));
+    expect(failedIds(response)).toEqual([]);
+    expect(sent(DLQ_URL)).toEqual([]);
+    expect(isDone).toHaveBeenCalledTimes(2);
+  });
+
+  it("gives the check three tries when it stays throttled, then dead-letters", async () => {
+    const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+    const isDone = vi.fn(async () => Promise.reject(throttled));
+    const h = harness({ process: failing, isDone });
+    await invoke(h, record({ messageId: "m-1", body: body("a"), attempt: 5 }));
+    expect(isDone).toHaveBeenCalledTimes(3);
+    expect(metadataOf(sent(DLQ_URL)[0]).reason).toBe("retries-exhausted");
+  });
+
   it("is not asked while attempts are left: a retry costs no read", async () => {
     const isDone = vi.fn(async () => true);
     const h = harness({ process: failing, isDone });
