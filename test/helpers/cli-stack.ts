@@ -1,12 +1,18 @@
 import {
-  type CloudFormationClient,
+  CloudFormationClient,
   DescribeStacksCommand,
   GetTemplateCommand,
   ListStackResourcesCommand,
 } from "@aws-sdk/client-cloudformation";
-import type { AwsClientStub } from "aws-sdk-client-mock";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { TasksConfig } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 import type { JobDefinition } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { spool } from "./cli.js";
 
 /**
  * The deployed stack the jobs, schedules, backfill and runs commands find first: its outputs name
@@ -66,4 +72,41 @@ export function answerAsSpoolStack(cfn: AwsClientStub<CloudFormationClient>): vo
   });
   cfn.on(ListStackResourcesCommand).resolves({ StackResourceSummaries: [] });
   cfn.on(GetTemplateCommand).resolves({ TemplateBody: JSON.stringify({ Resources: {} }) });
+}
+
+/**
+ * Stubs every client the jobs, schedules, backfill and runs commands use, for the calling test
+ * file: each test starts with no behaviour and no recorded calls but the stack's answers, and
+ * with real timers. Call it once, at the top of the file (a second call replaces the stubs).
+ */
+export function stubSpoolStack() {
+  const stubs = {
+    cfn: mockClient(CloudFormationClient),
+    db: mockClient(DynamoDBDocumentClient),
+    sfn: mockClient(SFNClient),
+    scheduler: mockClient(SchedulerClient),
+    sqs: mockClient(SQSClient),
+  };
+  beforeEach(() => {
+    for (const stub of Object.values(stubs)) stub.reset();
+    answerAsSpoolStack(stubs.cfn);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  return stubs;
+}
+
+/** A usage error: non-zero, one line on stderr, nothing on stdout, and no AWS call at all. */
+export async function expectRefusedBeforeAws(
+  argv: string[],
+  message: RegExp,
+  cfn: AwsClientStub<CloudFormationClient>,
+): Promise<void> {
+  const { code, err, out } = await spool(...argv);
+  expect(code).not.toBe(0);
+  expect(err).toMatch(message);
+  expect(err.trim().split("\n")).toHaveLength(1);
+  expect(out).toBe("");
+  expect(cfn.calls()).toHaveLength(0);
 }

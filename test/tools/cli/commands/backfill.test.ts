@@ -1,31 +1,10 @@
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from "@aws-sdk/lib-dynamodb";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { describe, expect, it, vi } from "vitest";
 import { spool } from "../../../helpers/cli.js";
-import { answerAsSpoolStack } from "../../../helpers/cli-stack.js";
+import { expectRefusedBeforeAws, stubSpoolStack } from "../../../helpers/cli-stack.js";
 
-let cfn: AwsClientStub<CloudFormationClient>;
-let db: AwsClientStub<DynamoDBDocumentClient>;
-let sqs: AwsClientStub<SQSClient>;
-
-beforeEach(() => {
-  cfn = mockClient(CloudFormationClient);
-  db = mockClient(DynamoDBDocumentClient);
-  sqs = mockClient(SQSClient);
-  answerAsSpoolStack(cfn);
-});
-
-afterEach(() => {
-  for (const stub of [cfn, db, sqs]) stub.restore();
-  vi.useRealTimers();
-});
+const { cfn, db, sqs } = stubSpoolStack();
 
 describe("spool backfill and runs: argument parsing", () => {
   it.each([
@@ -56,14 +35,9 @@ describe("spool backfill and runs: argument parsing", () => {
       /--max-lateness must be a duration like 30s, 15m, 2h or 7d, got "soon"/,
     ],
     [["runs", "nightly", "--limit", "x"], /--limit must be an integer from 1 to 10000/],
-  ])("refuses %j in one line, before calling AWS", async (argv, message) => {
-    const { code, err, out } = await spool(...argv);
-    expect(code).not.toBe(0);
-    expect(err).toMatch(message);
-    expect(err.trim().split("\n")).toHaveLength(1);
-    expect(out).toBe("");
-    expect(cfn.calls()).toHaveLength(0);
-  });
+  ])("refuses %j in one line, before calling AWS", (argv, message) =>
+    expectRefusedBeforeAws(argv, message, cfn),
+  );
 });
 
 describe("spool backfill and runs", () => {

@@ -1,4 +1,3 @@
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DescribeExecutionCommand,
@@ -13,8 +12,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { JobRecord } from "../../../../lib/spool/job-table/runtime/jobs.js";
 import { renderJobCancel, renderJobReport } from "../../../../tools/cli/commands/jobs.js";
 import type {
@@ -23,11 +21,9 @@ import type {
 } from "../../../../tools/cli/lib/change-audits.js";
 import { cancelJobAudited } from "../../../../tools/cli/lib/job-cancel.js";
 import { spool } from "../../../helpers/cli.js";
-import { answerAsSpoolStack } from "../../../helpers/cli-stack.js";
+import { expectRefusedBeforeAws, stubSpoolStack } from "../../../helpers/cli-stack.js";
 
-const db = mockClient(DynamoDBDocumentClient);
-const sfn = mockClient(SFNClient);
-const cfn = mockClient(CloudFormationClient);
+const { cfn, db, sfn } = stubSpoolStack();
 const ARN = "arn:aws:states:us-east-1:000000000000:execution:Fulfilment:o-42";
 
 function job(extra: Partial<JobRecord>): JobRecord {
@@ -66,13 +62,6 @@ function deps(a: ReturnType<typeof audit>["audit"]) {
     stack: "Spool",
   };
 }
-
-beforeEach(() => {
-  db.reset();
-  sfn.reset();
-  cfn.reset();
-  answerAsSpoolStack(cfn);
-});
 
 describe("spool jobs cancel: arguments", () => {
   it.each([
@@ -186,14 +175,9 @@ describe("spool jobs: argument parsing", () => {
       /--status must be one of PENDING, RUNNING, .*got "DONE"/,
     ],
     [["jobs", "list", "--scan-limit", "0"], /--scan-limit must be an integer from 1 to 1000000/],
-  ])("refuses %j in one line, before calling AWS", async (argv, message) => {
-    const { code, err, out } = await spool(...argv);
-    expect(code).not.toBe(0);
-    expect(err).toMatch(message);
-    expect(err.trim().split("\n")).toHaveLength(1);
-    expect(out).toBe("");
-    expect(cfn.calls()).toHaveLength(0);
-  });
+  ])("refuses %j in one line, before calling AWS", (argv, message) =>
+    expectRefusedBeforeAws(argv, message, cfn),
+  );
 });
 
 const JOB: JobRecord = {

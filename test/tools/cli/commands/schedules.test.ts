@@ -1,51 +1,27 @@
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   DeleteScheduleCommand,
   GetScheduleCommand,
   ListSchedulesCommand,
   ResourceNotFoundException,
-  SchedulerClient,
 } from "@aws-sdk/client-scheduler";
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { spool } from "../../../helpers/cli.js";
-import { answerAsSpoolStack, NIGHTLY, TASKS } from "../../../helpers/cli-stack.js";
+import {
+  expectRefusedBeforeAws,
+  NIGHTLY,
+  stubSpoolStack,
+  TASKS,
+} from "../../../helpers/cli-stack.js";
 
-let cfn: AwsClientStub<CloudFormationClient>;
-let db: AwsClientStub<DynamoDBDocumentClient>;
-let scheduler: AwsClientStub<SchedulerClient>;
-
-beforeEach(() => {
-  cfn = mockClient(CloudFormationClient);
-  db = mockClient(DynamoDBDocumentClient);
-  scheduler = mockClient(SchedulerClient);
-  answerAsSpoolStack(cfn);
-});
-
-afterEach(() => {
-  for (const stub of [cfn, db, scheduler]) stub.restore();
-  vi.useRealTimers();
-});
+const { cfn, db, scheduler } = stubSpoolStack();
 
 describe("spool schedules: argument parsing", () => {
   it.each([[["schedules", "cancel"], /missing required argument 'task-key'/]])(
     "refuses %j in one line, before calling AWS",
-    async (argv, message) => {
-      const { code, err, out } = await spool(...argv);
-      expect(code).not.toBe(0);
-      expect(err).toMatch(message);
-      expect(err.trim().split("\n")).toHaveLength(1);
-      expect(out).toBe("");
-      expect(cfn.calls()).toHaveLength(0);
-    },
+    (argv, message) => expectRefusedBeforeAws(argv, message, cfn),
   );
 });
 
