@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod";
+import { markerPut } from "../../lib/spool/runtime/effect-once.js";
 import { eventSchema, type SpoolEvent } from "../../lib/spool/runtime/envelope.js";
 import type { RecordContext } from "../../lib/spool/runtime/sqs-consumer.js";
 
@@ -53,18 +54,11 @@ export async function recordOrder(
     await deps.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: deps.table,
-              Item: {
-                ...countedOrderKey(orderId),
-                eventId: event.id,
-                correlationId: ctx.correlationId,
-                countedAt: deps.now().toISOString(),
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          markerPut(deps.table, countedOrderKey(orderId), {
+            eventId: event.id,
+            correlationId: ctx.correlationId,
+            countedAt: deps.now().toISOString(),
+          }),
           {
             Update: {
               TableName: deps.table,

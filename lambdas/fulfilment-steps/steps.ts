@@ -2,10 +2,10 @@ import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { markerPut, putUnlessPresent } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import { spoolMessage } from "../../lib/spool/runtime/producer.js";
 import type {
@@ -82,29 +82,16 @@ async function read(deps: FulfilmentDeps, key: { pk: string; sk: string }) {
 }
 
 /** Writes a VOID tombstone unless the row exists; returns the row that is there afterwards. */
-async function voidUnlessPresent(
+function voidUnlessPresent(
   deps: FulfilmentDeps,
   key: { pk: string; sk: string },
   ctx: StepContext,
 ) {
-  try {
-    await deps.db.send(
-      new PutCommand({
-        TableName: deps.table,
-        Item: {
-          ...key,
-          status: "VOID",
-          voidedAt: deps.now().toISOString(),
-          execution: ctx.execution,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return undefined;
-  } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
-    return read(deps, key);
-  }
+  return putUnlessPresent(deps.db, deps.table, key, {
+    status: "VOID",
+    voidedAt: deps.now().toISOString(),
+    execution: ctx.execution,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,19 +104,12 @@ export async function reserveInventory(
 ): Promise<StepResult> {
   const key = orderRow(order.orderId, "reservation");
   const items: Tx[] = [
-    {
-      Put: {
-        TableName: deps.table,
-        Item: {
-          ...key,
-          status: "RESERVED",
-          items: order.items,
-          reservedAt: deps.now().toISOString(),
-          execution: ctx.execution,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    },
+    markerPut(deps.table, key, {
+      status: "RESERVED",
+      items: order.items,
+      reservedAt: deps.now().toISOString(),
+      execution: ctx.execution,
+    }),
     ...order.items.map(
       (item): Tx => ({
         Update: {
@@ -245,21 +225,14 @@ export async function chargePayment(
     await deps.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: deps.table,
-              Item: {
-                ...key,
-                status: "CHARGED",
-                idempotencyKey: paymentIdempotencyKey(order.orderId),
-                amountCents: order.amountCents,
-                currency: order.currency,
-                chargedAt: deps.now().toISOString(),
-                execution: ctx.execution,
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          markerPut(deps.table, key, {
+            status: "CHARGED",
+            idempotencyKey: paymentIdempotencyKey(order.orderId),
+            amountCents: order.amountCents,
+            currency: order.currency,
+            chargedAt: deps.now().toISOString(),
+            execution: ctx.execution,
+          }),
           journalAppend(deps, order.orderId, "chargePayment", ctx),
         ],
       }),
@@ -290,11 +263,7 @@ export async function refundPayment(
   ctx: StepContext,
   deps: FulfilmentDeps,
 ): Promise<CompensationResult> {
-  const key = orderRow(order.orderId, "payment");
-  const existing = await voidUnlessPresent(deps, key, ctx);
-  if (existing === undefined) return { outcome: "nothing-to-undo" };
-  if (existing.status !== "CHARGED") return { outcome: "already-compensated" };
-  return conditionalStatusChange(deps, order.orderId, key, ctx, {
+  return undoStatus(order, ctx, deps, "payment", {
     from: "CHARGED",
     to: "REFUNDED",
     timestamp: "refundedAt",
@@ -315,18 +284,11 @@ export async function confirmOrder(
     await deps.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: deps.table,
-              Item: {
-                ...key,
-                status: "CONFIRMED",
-                confirmedAt: deps.now().toISOString(),
-                execution: ctx.execution,
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          markerPut(deps.table, key, {
+            status: "CONFIRMED",
+            confirmedAt: deps.now().toISOString(),
+            execution: ctx.execution,
+          }),
           journalAppend(deps, order.orderId, "confirmOrder", ctx),
         ],
       }),
@@ -349,16 +311,30 @@ export async function cancelOrder(
   ctx: StepContext,
   deps: FulfilmentDeps,
 ): Promise<CompensationResult> {
-  const key = orderRow(order.orderId, "confirmation");
-  const existing = await voidUnlessPresent(deps, key, ctx);
-  if (existing === undefined) return { outcome: "nothing-to-undo" };
-  if (existing.status !== "CONFIRMED") return { outcome: "already-compensated" };
-  return conditionalStatusChange(deps, order.orderId, key, ctx, {
+  return undoStatus(order, ctx, deps, "confirmation", {
     from: "CONFIRMED",
     to: "CANCELLED",
     timestamp: "cancelledAt",
     effect: "cancelOrder",
   });
+}
+
+/**
+ * Undoes a step whose effect is its row's status: a VOID tombstone when the row is not there yet
+ * (so the step, arriving late, refuses), the status change when the row holds the effect.
+ */
+async function undoStatus(
+  order: OrderToFulfil,
+  ctx: StepContext,
+  deps: FulfilmentDeps,
+  row: string,
+  change: { from: string; to: string; timestamp: string; effect: string },
+): Promise<CompensationResult> {
+  const key = orderRow(order.orderId, row);
+  const existing = await voidUnlessPresent(deps, key, ctx);
+  if (existing === undefined) return { outcome: "nothing-to-undo" };
+  if (existing.status !== change.from) return { outcome: "already-compensated" };
+  return conditionalStatusChange(deps, order.orderId, key, ctx, change);
 }
 
 async function conditionalStatusChange(
@@ -433,18 +409,11 @@ export async function notifyCustomer(
     await deps.db.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: deps.table,
-              Item: {
-                ...orderRow(order.orderId, "notification"),
-                notificationId,
-                requestedAt: deps.now().toISOString(),
-                execution: ctx.execution,
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          markerPut(deps.table, orderRow(order.orderId, "notification"), {
+            notificationId,
+            requestedAt: deps.now().toISOString(),
+            execution: ctx.execution,
+          }),
           journalAppend(deps, order.orderId, "notifyCustomer", ctx),
         ],
       }),

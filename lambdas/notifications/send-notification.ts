@@ -1,7 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { countDuplicate } from "../../lib/spool/runtime/effect-once.js";
+import { countDuplicate, markerPut } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { NotificationRequest } from "./schema.js";
 
@@ -56,22 +56,15 @@ export async function sendNotification(
               ReturnValuesOnConditionCheckFailure: "ALL_OLD",
             },
           },
-          {
-            Put: {
-              TableName: deps.table,
-              Item: {
-                ...deliveryKey(request.notificationId),
-                channel: request.channel,
-                recipient: request.recipient,
-                template: request.template,
-                messageId: meta.messageId,
-                correlationId: meta.correlationId,
-                attempt: meta.attempt,
-                deliveredAt: deps.now().toISOString(),
-              },
-              ConditionExpression: "attribute_not_exists(pk)",
-            },
-          },
+          markerPut(deps.table, deliveryKey(request.notificationId), {
+            channel: request.channel,
+            recipient: request.recipient,
+            template: request.template,
+            messageId: meta.messageId,
+            correlationId: meta.correlationId,
+            attempt: meta.attempt,
+            deliveredAt: deps.now().toISOString(),
+          }),
         ],
       }),
     );

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 
 /** A DynamoDB item key: partition key first, then the sort key if the table has one. */
 export type ItemKey = Readonly<Record<string, string | number>>;
@@ -78,5 +84,52 @@ export async function putOnce(db: DynamoDBDocumentClient, args: PutOnceArgs): Pr
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     await countDuplicate(db, args.table, args.key, args.duplicateCounter);
     return false;
+  }
+}
+
+/** One item of a TransactWriteItems call, as the document client takes it. */
+export type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/**
+ * The record `item` at `key`, key first. The key is spread again last so an item that carries a
+ * key attribute cannot move the record elsewhere, while the key keeps its place at the front.
+ */
+function keyed(key: ItemKey, item: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return { ...key, ...item, ...key };
+}
+
+/**
+ * The Put, for a TransactWriteItems, of a marker that records an effect once: conditional on the
+ * key's absence, so the transaction that carries the effect (an increment, a journal entry) is
+ * cancelled as a whole for a duplicate, with `ConditionalCheckFailed` at this item's index.
+ */
+export function markerPut(
+  table: string,
+  key: ItemKey,
+  item: Readonly<Record<string, unknown>>,
+): TransactItem {
+  return { Put: { TableName: table, Item: keyed(key, item), ...absenceOf(key) } };
+}
+
+/**
+ * Writes `item` at `key` unless a record is already there. Resolves `undefined` for the call that
+ * wrote it, or the record found (read consistently) when one was there: a compensation uses it to
+ * leave a tombstone where there is nothing to undo, and to learn what to undo otherwise. Any
+ * other error propagates.
+ */
+export async function putUnlessPresent(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: ItemKey,
+  item: Readonly<Record<string, unknown>>,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    await db.send(new PutCommand({ TableName: table, Item: keyed(key, item), ...absenceOf(key) }));
+    return undefined;
+  } catch (error) {
+    // By name, not class: an error of that name from another copy of the SDK is the same answer.
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    return (await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })))
+      .Item;
   }
 }

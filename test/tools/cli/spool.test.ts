@@ -35,6 +35,21 @@ describe("spool argument parsing", () => {
     }
   });
 
+  it("lists the jobs, schedules, backfill and runs commands in --help", async () => {
+    const { code, out } = await spool("--help");
+    expect(code).toBe(0);
+    for (const usage of [
+      "spool jobs show <id>",
+      "spool jobs list",
+      "spool schedules list",
+      "spool schedules cancel <task-key>",
+      "spool backfill <job>",
+      "spool runs <job>",
+    ]) {
+      expect(out).toContain(usage);
+    }
+  });
+
   it.each([
     [["frobnicate"], /^spool: unknown command 'frobnicate' \(see spool --help\)\n$/],
     [["dlq", "replay"], /^spool: missing required argument 'queue' \(see spool --help\)\n$/],

@@ -1,8 +1,19 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { absenceOf, countDuplicate, putOnce } from "../../../../lib/spool/runtime/effect-once.js";
+import {
+  absenceOf,
+  countDuplicate,
+  markerPut,
+  putOnce,
+  putUnlessPresent,
+} from "../../../../lib/spool/runtime/effect-once.js";
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" }));
 const docs = mockClient(db);
@@ -72,5 +83,66 @@ describe("absenceOf and countDuplicate", () => {
       UpdateExpression: "ADD #counter :one",
       ExpressionAttributeNames: { "#counter": "count" },
     });
+  });
+});
+
+describe("markerPut", () => {
+  it("is the transaction's Put of the record, key first, conditional on the key's absence", () => {
+    const put = markerPut("Effects", key, { status: "CHARGED", amountCents: 700 });
+    expect(put).toEqual({
+      Put: {
+        TableName: "Effects",
+        Item: { pk: "payment#o-1", sk: "authorization", status: "CHARGED", amountCents: 700 },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    });
+    // The order the handlers wrote by hand (key, then the rest) is kept.
+    expect(Object.keys(put.Put?.Item ?? {})).toEqual(["pk", "sk", "status", "amountCents"]);
+    expect(put.Put).not.toHaveProperty("ExpressionAttributeNames");
+  });
+
+  it("never lets the item overwrite its key, and aliases a reserved partition name", () => {
+    const put = markerPut("Effects", { key: "k" }, { key: "other", at: 1 });
+    expect(put.Put?.Item).toEqual({ key: "k", at: 1 });
+    expect(put.Put?.ConditionExpression).toBe("attribute_not_exists(#partition)");
+    expect(put.Put?.ExpressionAttributeNames).toEqual({ "#partition": "key" });
+  });
+});
+
+describe("putUnlessPresent", () => {
+  beforeEach(() => docs.reset());
+  const tombstone = { status: "VOID", voidedAt: "2026-01-01T00:00:00.000Z" };
+
+  it("writes the record when none is there and resolves undefined, reading nothing", async () => {
+    docs.on(PutCommand).resolves({});
+    expect(await putUnlessPresent(db, "Effects", key, tombstone)).toBeUndefined();
+    expect(docs.commandCalls(PutCommand)[0]?.args[0].input).toEqual({
+      TableName: "Effects",
+      Item: { ...key, ...tombstone },
+      ConditionExpression: "attribute_not_exists(pk)",
+    });
+    expect(docs.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  it("resolves the record that is there, read consistently, when the condition fails", async () => {
+    docs.on(PutCommand).rejects(conditionFailed());
+    docs.on(GetCommand).resolves({ Item: { ...key, status: "CHARGED" } });
+    expect(await putUnlessPresent(db, "Effects", key, tombstone)).toEqual({
+      ...key,
+      status: "CHARGED",
+    });
+    expect(docs.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: "Effects",
+      Key: key,
+      ConsistentRead: true,
+    });
+  });
+
+  it("lets any other error through without reading", async () => {
+    docs.on(PutCommand).rejects(new Error("ProvisionedThroughputExceededException"));
+    await expect(putUnlessPresent(db, "Effects", key, tombstone)).rejects.toThrow(
+      /ProvisionedThroughput/,
+    );
+    expect(docs.commandCalls(GetCommand)).toHaveLength(0);
   });
 });
