@@ -11,13 +11,7 @@ export function laneUrl(
   lane: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string {
-  const listed = env[lanesEnvName(group)];
-  if (listed === undefined) {
-    throw new Error(
-      `no priority lanes "${group}" in this function's environment (${lanesEnvName(group)} is unset): grant it with lanes.grantSend(fn)`,
-    );
-  }
-  const lanes = listed.split(",").filter(Boolean);
+  const lanes = laneNames(group, env);
   const url = lanes.includes(lane) ? env[laneUrlEnvName(group, lane)] : undefined;
   if (url === undefined) {
     throw new Error(
@@ -27,10 +21,20 @@ export function laneUrl(
   return url;
 }
 
-/** The group's lane names, highest priority first. */
+/**
+ * The group's lane names, highest priority first. A function never granted the group has no
+ * variable: that throws (naming it) rather than answering "no lanes", which a caller could take
+ * for a group that is empty.
+ */
 export function laneNames(
   group: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string[] {
-  return (env[lanesEnvName(group)] ?? "").split(",").filter(Boolean);
+  const listed = env[lanesEnvName(group)];
+  if (listed === undefined) {
+    throw new Error(
+      `no priority lanes "${group}" in this function's environment (${lanesEnvName(group)} is unset): grant it with lanes.grantSend(fn)`,
+    );
+  }
+  return listed.split(",").filter(Boolean);
 }

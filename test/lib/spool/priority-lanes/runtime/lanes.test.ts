@@ -22,8 +22,9 @@ describe("laneUrl", () => {
   });
 
   it("refuses a group the function was never granted", () => {
-    expect(() => laneUrl("imports", "high", env)).toThrow(
-      'no priority lanes "imports" in this function\'s environment (SPOOL_LANES_IMPORTS is unset): grant it with lanes.grantSend(fn)',
-    );
+    const unset =
+      'no priority lanes "imports" in this function\'s environment (SPOOL_LANES_IMPORTS is unset): grant it with lanes.grantSend(fn)';
+    expect(() => laneUrl("imports", "high", env)).toThrow(unset);
+    expect(() => laneNames("imports", env)).toThrow(unset);
   });
 });
