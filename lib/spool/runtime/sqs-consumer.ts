@@ -301,6 +301,13 @@ export function createSqsConsumer<M, R>(
         }
         const failure = classify(error);
         const facts: FailureFacts = { failure, attempt, maxReceiveCount: config.maxReceiveCount };
+        // A record given up before it started (no time left to start it) was never read: read
+        // it now, or its completion cannot be looked up and done work would be dead-lettered.
+        if (body === undefined && completionMatters(facts)) {
+          body = await resolveBody(record.body, record.messageAttributes, payloadStore)
+            .then(parseBodyOrUndefined)
+            .catch(() => undefined);
+        }
         const done = completionMatters(facts) ? await finishedWork(body) : undefined;
         const decision = decide(facts, done !== undefined, requeuesOf(record));
         if (done && decision.action === "acknowledge-duplicate") {

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { CORRELATION_ID_ATTRIBUTE } from "../../../../lib/spool/runtime/correlation.js";
 import { MAX_REQUEUES } from "../../../../lib/spool/runtime/failure-policy.js";
 import { REQUEUES_ATTRIBUTE } from "../../../../lib/spool/runtime/requeue.js";
-import { stringAttribute } from "../../../helpers/sqs.js";
+import { lambdaContext, sqsEvent, stringAttribute } from "../../../helpers/sqs.js";
 import {
   body,
   DLQ_URL,
@@ -77,6 +77,22 @@ describe("a record out of attempts whose effect is done (isDone)", () => {
     await invoke(h, record({ messageId: "m-1", body: body("a"), attempt: 5 }));
     expect(isDone).toHaveBeenCalledTimes(3);
     expect(metadataOf(sent(DLQ_URL)[0]).reason).toBe("retries-exhausted");
+  });
+
+  it("is asked about a record given up before it started (no time left), with its body read then", async () => {
+    // 100 ms left: the deadline (less a 200 ms margin) has passed before the record starts, so
+    // the pipeline never read its body; the lookup must read it, or done work is dead-lettered.
+    const isDone = vi.fn(async () => true);
+    const process = vi.fn(failing);
+    const h = harness({ process, isDone });
+    const response = await h.handler(
+      sqsEvent(record({ messageId: "m-1", body: body("a"), attempt: 5 })),
+      lambdaContext(100),
+    );
+    expect(process).not.toHaveBeenCalled();
+    expect(isDone).toHaveBeenCalledWith(expect.objectContaining({ id: "a" }));
+    expect(failedIds(response)).toEqual([]);
+    expect(sent(DLQ_URL)).toEqual([]);
   });
 
   it("is not asked while attempts are left: a retry costs no read", async () => {
