@@ -347,7 +347,11 @@ export function createSqsConsumer<M, R>(
           try {
             // Its step may still be running (the deadline gave it up): fence its effect first.
             const fence = failure.code === "RECORD_DEADLINE" && fences.get(record.messageId);
-            if (fence && (await giveUp(deps.dynamo, fence)) === "committed") {
+            // A committed effect is the work, unless the consumer says more follows it (isDone):
+            // then that is asked again, and work not yet done is dead-lettered for a replay to
+            // finish (the replay meets the committed effect as a duplicate).
+            const committed = fence && (await giveUp(deps.dynamo, fence)) === "committed";
+            if (committed && (!definition.isDone || (await finishedWork(body)))) {
               metrics.addMetric("DuplicatesSuppressed", MetricUnit.Count, 1);
               recordLogger.warn("out of attempts at its deadline, but its effect committed", {
                 failure,
