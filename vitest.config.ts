@@ -1,5 +1,4 @@
 import { defineConfig } from "vitest/config";
-import { authRequested } from "./tools/scripts/emulator.js";
 
 export default defineConfig({
   test: {
@@ -28,11 +27,12 @@ export default defineConfig({
           globalSetup: ["test/helpers/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // Integration tests mostly wait on the emulator; run files side by side. With IAM
-          // evaluated on every call (SPOOL_EMULATOR_AUTH=1) the one MiniStack process is the
-          // bottleneck: four files at once left it seconds behind on CI's 2 cores, and tests
-          // waiting on timing-bound work (deadlines, health checks) failed for load alone.
-          maxWorkers: authRequested() ? 3 : 4,
+          // Integration tests mostly wait on the emulator; run files side by side. The one
+          // MiniStack process (and the handlers it runs) is the bottleneck: four files at once
+          // left it seconds behind on CI's 2 cores, and tests waiting on timing-bound work
+          // (deadlines, health checks, a breaker's drain) failed for load alone, with IAM
+          // evaluated (SPOOL_EMULATOR_AUTH=1) and without.
+          maxWorkers: 3,
           fileParallelism: true,
           sequence: { groupOrder: 1 },
         },
