@@ -42,3 +42,33 @@ export const OUTBOX_ROW_EVENT_MAX_BYTES = 350_000;
 /** "report": partial batch responses; "throw": fail the whole batch (streams that ignore them). */
 export const STREAM_FAILURE_MODES = ["report", "throw"] as const;
 export type StreamFailureMode = (typeof STREAM_FAILURE_MODES)[number];
+
+/**
+ * What the outbox's archive keeps by default: every event in Spool's envelope (an id and a
+ * schema version in its detail), whatever its source, which is every event the publisher puts
+ * on the bus. Plain data (an EventBridge pattern), so the contract stays SDK- and CDK-free.
+ */
+export const SPOOL_EVENT_ARCHIVE_PATTERN = {
+  detail: { id: [{ exists: true }], schemaVersion: [{ exists: true }] },
+};
+
+/**
+ * What `spool events replay` needs to know about a stack's events, published by the stack as a
+ * JSON output (the example's `EventReplay`): the bus, the outbox table (the replay source where
+ * there is no archive), the archive when there is one, and each subscription's rule and the
+ * queue its rule delivers to (`$.detail` as the body).
+ */
+export interface EventReplayConfig {
+  readonly eventBusName: string;
+  readonly eventBusArn: string;
+  readonly outboxTable: string;
+  /** Absent where the stack declares no archive (the emulator's). */
+  readonly archiveArn?: string;
+  readonly subscriptions: Readonly<Record<string, EventReplaySubscription>>;
+}
+
+export interface EventReplaySubscription {
+  readonly ruleArn: string;
+  /** The queue the rule delivers to: the consumer's, or a FIFO subscription's inbox. */
+  readonly targetQueueUrl: string;
+}

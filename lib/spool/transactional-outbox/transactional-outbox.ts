@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AttributeType, BillingMode, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
-import type { IEventBus } from "aws-cdk-lib/aws-events";
+import type { Archive, EventPattern, IEventBus } from "aws-cdk-lib/aws-events";
 import type { Grant, IGrantable } from "aws-cdk-lib/aws-iam";
 import { FilterCriteria, FilterRule, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -16,6 +16,7 @@ import {
   acknowledgeSynchronousInvocation,
   SpoolFunction,
 } from "../spool-function/index.js";
+import { outboxArchive, validateOutboxArchive } from "./archive.js";
 import {
   DEFAULT_EVENT_OFFLOAD_THRESHOLD_BYTES,
   OUTBOX_EXPIRY_ATTRIBUTE,
@@ -112,6 +113,20 @@ export interface TransactionalOutboxProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Archive the published events on `eventBus` for this many days (a whole number, at least 1),
+   * so `spool events replay` can replay a window of them with EventBridge's StartReplay, to a
+   * new subscriber or one being repaired. Consumers deduplicate by event id, so a replay
+   * re-applies nothing they already did.
+   * @default - no archive: replays re-publish from the outbox table, which keeps published rows
+   * for `publishedRetention`
+   */
+  readonly archiveRetention?: Duration;
+  /**
+   * Which events of the bus the archive keeps (needs `archiveRetention`).
+   * @default - every event in Spool's envelope: `detail.id` and `detail.schemaVersion` present
+   */
+  readonly archiveEventPattern?: EventPattern;
 }
 
 /**
@@ -128,6 +143,8 @@ export class TransactionalOutbox extends Construct {
   /** Unpublishable events (body = the event) and failed stream batches (body = batch info). */
   readonly deadLetterQueue: Queue;
   readonly eventSource: DynamoEventSource;
+  /** With `archiveRetention`: the archive of the published events on the bus. */
+  readonly archive: Archive | undefined;
 
   constructor(scope: Construct, id: string, props: TransactionalOutboxProps) {
     super(scope, id);
@@ -166,6 +183,7 @@ export class TransactionalOutbox extends Construct {
       Number.POSITIVE_INFINITY,
       "at least 60 seconds",
     );
+    validateOutboxArchive(this, props);
 
     this.table = new Table(this, "Table", {
       ...(props.tableName ? { tableName: props.tableName } : {}),
@@ -231,6 +249,7 @@ export class TransactionalOutbox extends Construct {
       filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual("INSERT") })],
     });
     this.publisher.addEventSource(this.eventSource);
+    this.archive = outboxArchive(this, props.eventBus, props);
     acknowledgeSynchronousInvocation(
       this.publisher,
       "its DynamoDB stream event source, whose on-failure destination is the outbox dead-letter queue",
