@@ -12,7 +12,11 @@ import {
   acknowledgeSynchronousInvocation,
   SpoolFunction,
 } from "../../spool/spool-function/index.js";
-import { TransactionalOutbox } from "../../spool/transactional-outbox/index.js";
+import {
+  type EventReplayConfig,
+  type EventReplaySubscription,
+  TransactionalOutbox,
+} from "../../spool/transactional-outbox/index.js";
 import { lambdaEntry } from "../lambda-entry.js";
 import { stateTable } from "./state-table.js";
 
@@ -30,6 +34,13 @@ export interface EventsProps {
    * the whole batch instead. See docs/emulator-matrix.md.
    */
   readonly streamPartialBatchResponses: boolean;
+  /**
+   * Whether the outbox archives the published events on the bus (30 days), for
+   * `spool events replay`. MiniStack 1.5.33 has no CloudFormation provisioner for
+   * `AWS::Events::Archive` and rejects a template declaring one, so there replays re-publish
+   * from the outbox table instead. See docs/emulator-matrix.md.
+   */
+  readonly archiveEvents: boolean;
 }
 
 /** The event types the checkout publishes, as the bus rules match them. */
@@ -68,6 +79,7 @@ export class Events extends Construct {
       payloadStore: this.payloads,
       reportBatchItemFailures: props.streamPartialBatchResponses,
       environment: props.handlerEnvironment,
+      ...(props.archiveEvents ? { archiveRetention: Duration.days(30) } : {}),
     });
     this.orders = stateTable(this, "Orders");
 
@@ -160,6 +172,24 @@ export class Events extends Construct {
     this.outputs(scope);
   }
 
+  /** What `spool events replay` reads (the EventReplay output): bus, outbox, archive, subscriptions. */
+  private replayConfig(): EventReplayConfig {
+    const subscriptions: Record<string, EventReplaySubscription> = {};
+    for (const s of [this.payments, this.orderConfirmations, this.analytics]) {
+      subscriptions[s.consumerName] = {
+        ruleArn: s.rule.ruleArn,
+        targetQueueUrl: (s.inbox ?? s.queue).queue.queueUrl,
+      };
+    }
+    return {
+      eventBusName: this.bus.eventBusName,
+      eventBusArn: this.bus.eventBusArn,
+      outboxTable: this.outbox.tableName,
+      ...(this.outbox.archive ? { archiveArn: this.outbox.archive.archiveArn } : {}),
+      subscriptions,
+    };
+  }
+
   private outputs(scope: Construct): void {
     const out = (name: string, value: string) => new CfnOutput(scope, name, { value });
     out("EventBusName", this.bus.eventBusName);
@@ -168,6 +198,7 @@ export class Events extends Construct {
     out("OutboxDeadLetterQueueUrl", this.outbox.deadLetterQueue.queueUrl);
     out("EventPayloadsBucketName", this.payloads.bucketName);
     out("OrdersTableName", this.orders.tableName);
+    out("EventReplay", Stack.of(this).toJsonString(this.replayConfig()));
     out("CheckoutFunctionName", this.checkout.functionName);
     for (const [name, subscription] of [
       ["Payments", this.payments],

@@ -162,6 +162,30 @@ describe("the order events part of the reference stack", () => {
     });
   });
 
+  it("archives the bus's Spool events for 30 days on AWS and tells spool events replay where everything is", () => {
+    template.hasResourceProperties("AWS::Events::Archive", {
+      SourceArn: { "Fn::GetAtt": [ref(events.bus), "Arn"] },
+      RetentionDays: 30,
+    });
+    const replay = stack.resolve(template.toJSON().Outputs.EventReplay.Value);
+    const text = JSON.stringify(replay);
+    expect(text).toContain(ref(events.outbox.archive as never));
+    for (const s of [events.payments, events.orderConfirmations, events.analytics]) {
+      expect(text).toContain(`\\"${s.consumerName}\\":{\\"ruleArn\\"`);
+      expect(text).toContain(ref(s.rule as never));
+      expect(text).toContain(ref((s.inbox ?? s.queue).queue));
+    }
+  });
+
+  it("declares no archive on the emulator, which rejects a template with one", () => {
+    const local = synth(EMULATOR_ACCOUNT);
+    local.template.resourceCountIs("AWS::Events::Archive", 0);
+    expect(local.stack.events.outbox.archive).toBeUndefined();
+    const replay = JSON.stringify(local.template.toJSON().Outputs.EventReplay.Value);
+    expect(replay).not.toContain("archiveArn");
+    expect(replay).toContain("outboxTable");
+  });
+
   it("offloads large events to one PayloadStore that outlives every subscription's copies", () => {
     const bucket = { Ref: ref(events.payloads.bucket) };
     template.hasResourceProperties("AWS::Lambda::Function", {
