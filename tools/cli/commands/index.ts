@@ -3,6 +3,7 @@ import { addCommand } from "./add.js";
 import { backfillCommand } from "./backfill.js";
 import { consumersCommand } from "./consumers.js";
 import { dlqCommand } from "./dlq.js";
+import { eventsCommand } from "./events.js";
 import { jobsCommand } from "./jobs.js";
 import { schedulesCommand } from "./schedules.js";
 import { statusCommand } from "./status.js";
@@ -18,5 +19,6 @@ export const commands: readonly SpoolCommand[] = [
   jobsCommand,
   schedulesCommand,
   backfillCommand,
+  eventsCommand,
   addCommand,
 ];

@@ -1,6 +1,7 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SFNClient } from "@aws-sdk/client-sfn";
@@ -24,6 +25,7 @@ export class AwsClients {
   #sfn?: SFNClient;
   #scheduler?: SchedulerClient;
   #lambda?: LambdaClient;
+  #events?: EventBridgeClient;
 
   constructor(target: AwsTarget) {
     this.target = target;
@@ -73,5 +75,10 @@ export class AwsClients {
   get lambda(): LambdaClient {
     this.#lambda ??= new LambdaClient(clientConfig(this.target));
     return this.#lambda;
+  }
+
+  get events(): EventBridgeClient {
+    this.#events ??= new EventBridgeClient(clientConfig(this.target));
+    return this.#events;
   }
 }

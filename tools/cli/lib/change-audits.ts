@@ -141,3 +141,51 @@ export class DynamoJobAnswerAudit
     super(db, table, "job-answers", (r) => r.answerId, "job answer");
   }
 }
+
+/** A `spool events replay`, as the audit records it. */
+export interface EventReplayStarted {
+  readonly replayId: string;
+  readonly stack: string;
+  /** `archive`: EventBridge StartReplay; `outbox`: re-published from the outbox table. */
+  readonly source: "archive" | "outbox";
+  /** The window of event times replayed: from inclusive, to exclusive. */
+  readonly from: string;
+  readonly to: string;
+  /** The one subscription replayed to; absent: every rule of the bus. */
+  readonly subscription?: string;
+  /** The bus, or the subscription's queue (outbox source) or rule (archive source). */
+  readonly destination: string;
+  readonly operator: Operator;
+  readonly startedAt: string;
+}
+
+export interface EventReplayFinished {
+  /** `started`: an archive replay left running (EventBridge goes on without the CLI). */
+  readonly status: "completed" | "started" | "failed" | "interrupted";
+  /** Outbox source: published rows in the window, and how many of them were sent. */
+  readonly matched?: number;
+  readonly sent?: number;
+  readonly failed?: number;
+  /** Outbox source: the ids sent (the first 500). */
+  readonly eventIds?: readonly string[];
+  /** Archive source: the replay and its last state seen. */
+  readonly replayArn?: string;
+  readonly state?: string;
+  readonly finishedAt: string;
+  readonly error?: string;
+}
+
+export interface EventReplayAudit {
+  started(record: EventReplayStarted): Promise<void>;
+  finished(replayId: string, record: EventReplayFinished): Promise<void>;
+}
+
+/** Event replays in the OperatorAudit table, under `event-replays`, newest first. */
+export class DynamoEventReplayAudit
+  extends PartitionAudit<EventReplayStarted, EventReplayFinished, EventReplayStarted>
+  implements EventReplayAudit
+{
+  constructor(db: DynamoDBDocumentClient, table: string) {
+    super(db, table, "event-replays", (r) => r.replayId, "event replay");
+  }
+}
