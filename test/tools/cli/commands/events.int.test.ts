@@ -1,4 +1,6 @@
 import {
+  CreateArchiveCommand,
+  DeleteArchiveCommand,
   DeleteRuleCommand,
   EventBridgeClient,
   PutRuleCommand,
@@ -16,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CheckoutResponse } from "../../../../lambdas/checkout/place-order.js";
 import type { EventReplayConfig } from "../../../../lib/spool/transactional-outbox/contract.js";
 import { DynamoEventReplayAudit } from "../../../../tools/cli/lib/change-audits.js";
+import { replayEvents } from "../../../../tools/cli/lib/event-replay.js";
 import {
   config,
   ddb,
@@ -40,6 +43,9 @@ const effects = () => output("EffectsTableName");
 const replayConfig = () => JSON.parse(output("EventReplay")) as EventReplayConfig;
 
 const customerId = uniqueId("cust-replay");
+/** Made by API before the orders (MiniStack's CloudFormation has no AWS::Events::Archive). */
+const archiveName = uniqueId("replay-archive");
+let archiveArn: string;
 const orderIds: string[] = [];
 const eventIds: string[] = [];
 let from: Date;
@@ -141,6 +147,17 @@ async function drained(queueUrl: string, what: string) {
 const args = () => ["--from", from.toISOString(), "--to", to.toISOString()];
 
 beforeAll(async () => {
+  const bus = replayConfig();
+  archiveArn = (
+    await eventBridge.send(
+      new CreateArchiveCommand({
+        ArchiveName: archiveName,
+        EventSourceArn: bus.eventBusArn,
+        // Only this file's customer: the replay then stays within this file's events.
+        EventPattern: JSON.stringify({ detail: { data: { customerId: [customerId] } } }),
+      }),
+    )
+  ).ArchiveArn as string;
   from = new Date(Date.now() - 1_000);
   for (let i = 0; i < 2; i++) {
     const order = await checkout();
@@ -262,7 +279,46 @@ describe("spool events replay (outbox source)", () => {
   });
 });
 
+describe("spool events replay (archive source, through MiniStack's Events API)", () => {
+  it("starts a replay of the window from the archive, follows it to COMPLETED, and the bus's rules get the events again, applied once", async () => {
+    const before = await effectRows();
+    const bus = await probe();
+    try {
+      const operator = { principal: "test", localUser: "test" };
+      const report = await replayEvents(
+        { config: { ...replayConfig(), archiveArn }, source: "archive", from, to, dryRun: false },
+        {
+          events: eventBridge,
+          sqs,
+          db: ddb,
+          audit: new DynamoEventReplayAudit(ddb, output("OperatorAuditTableName")),
+          operator,
+          stack: "Spool",
+          waitMs: 60_000,
+        },
+      );
+      expect(report).toMatchObject({ source: "archive", state: "COMPLETED" });
+      const received = new Set<string>();
+      await waitFor(
+        async () => {
+          for (const id of await bus.ids()) received.add(id);
+          return eventIds.every((id) => received.has(id));
+        },
+        { what: "the archive's events replayed to a rule of the bus", timeoutMs: 60_000 },
+      );
+      for (const [name, s] of Object.entries(replayConfig().subscriptions)) {
+        await drained(s.targetQueueUrl, `the ${name} subscription's queue drained`);
+      }
+      await drained(output("PaymentsQueueUrl"), "the payments queue drained");
+      expect(await effectRows()).toEqual(before);
+    } finally {
+      await bus.remove();
+    }
+  }, 300_000);
+});
+
 afterAll(async () => {
+  await eventBridge.send(new DeleteArchiveCommand({ ArchiveName: archiveName }));
   // A failed pause test must not leave the consumer paused for the files after it.
   await spool("consumers", "resume", "analytics/queue");
 });
