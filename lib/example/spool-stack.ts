@@ -196,6 +196,8 @@ export class SpoolStack extends Stack {
       this.lanes,
       this.chunkedJobs,
       this.largePayloads,
+      this.scheduling.largeTasks,
+      this.scheduling.largeTasksConsumer,
     ]) {
       if (part) withoutAlarms(this.operations.monitoring, part);
     }
