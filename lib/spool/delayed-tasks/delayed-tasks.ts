@@ -128,7 +128,8 @@ export class DelayedTasks extends Construct {
       this.maxDelay,
       1,
       MAX_TASK_DELAY_SECONDS,
-      "from 1 second to 365 days",
+      "whole seconds from 1 second to 365 days",
+      { wholeSeconds: true },
     );
     validatePayloadProps(
       this,

@@ -200,11 +200,16 @@ describe("DelayedTasks payload validation names the construct, the prop and the 
     );
   });
 
-  it("refuses a maxDelay beyond 365 days", () => {
+  it("refuses a maxDelay beyond 365 days or not in whole seconds", () => {
     expectRefusal(
       () => build({ maxDelay: Duration.days(366) }, undefined, false).make(),
       "Test/Tasks",
-      "maxDelay must be from 1 second to 365 days, got 31622400 s",
+      "maxDelay must be whole seconds from 1 second to 365 days, got 31622400 s",
+    );
+    expectRefusal(
+      () => build({ maxDelay: Duration.millis(1_500) }, undefined, false).make(),
+      "Test/Tasks",
+      "maxDelay must be whole seconds from 1 second to 365 days, got 1.5 s",
     );
   });
 });
