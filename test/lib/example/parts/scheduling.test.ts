@@ -40,9 +40,11 @@ describe("the scheduling part of the reference stack", () => {
     const { tasks, taskPayloads, cartRemindersConsumer, largeTasks } = stack.scheduling;
     expect(tasks.payloadStore).toBe(taskPayloads);
     const bucket = { Ref: ref(taskPayloads.bucket) };
-    const variables = (fn: { node: { defaultChild?: unknown } }) =>
-      (resources[ref(fn)]?.Properties.Environment as { Variables: Record<string, unknown> })
-        .Variables;
+    const variables = (fn: { node: { defaultChild?: unknown } }) => {
+      const resource = resources[ref(fn)];
+      if (!resource) throw new Error(`no resource for ${ref(fn)}`);
+      return (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    };
     expect(variables(stack.messaging.orderEventsConsumer.function)).toMatchObject({
       SPOOL_TASKS_PAYLOAD_BUCKET: bucket,
       SPOOL_TASKS_MAX_DELAY_SECONDS: "172800",
