@@ -9,6 +9,7 @@ import {
 } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 import { intEnv } from "../../lib/spool/runtime/env.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
+import { sharedS3PayloadObjects } from "../../lib/spool/runtime/payload-objects-s3.js";
 import type { OrderEvent } from "./schema.js";
 
 export interface CartReminderDeps {
@@ -75,13 +76,16 @@ export function cartRemindersFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): CartReminderDeps | undefined {
   if (!env.CART_REMINDER_TARGET) return undefined;
+  const config = tasksConfigFromEnv(env);
   return {
     tasks: {
       db: clients.db,
       sqs: clients.sqs,
       scheduler: new SchedulerClient({}),
-      config: tasksConfigFromEnv(env),
+      config,
       now: () => new Date(),
+      // DelayedTasks has a payload store: a reminder too large to send inline goes through it.
+      ...(config.payloadBucket !== undefined ? { payloadObjects: sharedS3PayloadObjects() } : {}),
     },
     target: env.CART_REMINDER_TARGET,
     delaySeconds: intEnv("CART_REMINDER_DELAY_SECONDS", { min: 0, fallback: 86_400 }, env),

@@ -198,6 +198,8 @@ export class SpoolStack extends Stack {
       this.lanes,
       this.chunkedJobs,
       this.largePayloads,
+      this.scheduling.largeTasks,
+      this.scheduling.largeTasksConsumer,
     ]) {
       if (part) withoutAlarms(this.operations.monitoring, part);
     }

@@ -1,10 +1,14 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { DeleteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { TaskDependencies, TasksConfig } from "../../lib/spool/delayed-tasks/runtime/tasks.js";
 import type { JobDefinition } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { s3PayloadObjects } from "../../lib/spool/runtime/payload-objects-s3.js";
 import { config, ddb, output, sqs } from "./cloud.js";
 
 export const scheduler = new SchedulerClient(config);
+// The emulator serves buckets by path (virtual hosts would need DNS for bucket.localhost).
+export const s3 = new S3Client({ ...config, forcePathStyle: true });
 
 /** What `scheduleTask`/`cancelTask` need, configured from the deployed stack's outputs. */
 export function taskDeps(): TaskDependencies {
@@ -14,6 +18,8 @@ export function taskDeps(): TaskDependencies {
     scheduler,
     config: JSON.parse(output("DelayedTasksConfig")) as TasksConfig,
     now: () => new Date(),
+    // The stack's DelayedTasks has a payload store: large tasks are written through S3.
+    payloadObjects: s3PayloadObjects(s3),
   };
 }
 

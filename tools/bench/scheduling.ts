@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import {
@@ -18,6 +19,7 @@ import {
   type JobDefinition,
   listRuns,
 } from "../../lib/spool/recurring-job/runtime/recurring-jobs.js";
+import { s3PayloadObjects } from "../../lib/spool/runtime/payload-objects-s3.js";
 import { readOutputs } from "../scripts/deploy-local.js";
 import { ROOT } from "../scripts/emulator.js";
 import { localClients } from "../scripts/lib/aws.js";
@@ -38,6 +40,8 @@ const deps: TaskDependencies = {
   scheduler: new SchedulerClient(clients.config),
   config: JSON.parse(output("DelayedTasksConfig")) as TasksConfig,
   now: () => new Date(),
+  // The stack's DelayedTasks has a payload store: scheduleTask needs a way to write to it.
+  payloadObjects: s3PayloadObjects(new S3Client({ ...clients.config, forcePathStyle: true })),
 };
 
 async function until<T>(

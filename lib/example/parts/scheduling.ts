@@ -4,6 +4,7 @@ import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { Construct } from "constructs";
 import { DelayedTasks } from "../../spool/delayed-tasks/index.js";
 import type { IdempotencyTable } from "../../spool/idempotency-table/index.js";
+import { PayloadStore } from "../../spool/payload-store/index.js";
 import { QueueConsumer, type RetryBackoff } from "../../spool/queue-consumer/index.js";
 import {
   JobRunsTable,
@@ -33,8 +34,13 @@ export interface SchedulingProps {
  */
 export class Scheduling extends Construct {
   readonly tasks: DelayedTasks;
+  /** Where task messages too large to send inline go (DelayedTasks' claim-check). */
+  readonly taskPayloads: PayloadStore;
   readonly cartReminders: ReliableQueue;
   readonly cartRemindersConsumer: QueueConsumer;
+  /** Test hooks only: a task target whose consumer records a hash of each payload it gets. */
+  readonly largeTasks: ReliableQueue | undefined;
+  readonly largeTasksConsumer: QueueConsumer | undefined;
   readonly jobs: ReliableQueue;
   readonly jobsWorker: QueueConsumer;
   readonly runs: JobRunsTable;
@@ -54,17 +60,54 @@ export class Scheduling extends Construct {
     this.cartReminders = new ReliableQueue(this, "CartReminders", {
       visibilityTimeout: queueVisibility,
     });
-    this.tasks = new DelayedTasks(this, "Tasks", { targets: [this.cartReminders.queue] });
+    this.largeTasks = props.testHooks
+      ? new ReliableQueue(this, "LargeTasks", { visibilityTimeout: queueVisibility })
+      : undefined;
+    // A reminder is due a day after its order; two days is the furthest any task is scheduled.
+    const maxDelay = Duration.days(2);
+    const taskRetention = Duration.days(30);
+    const targets = [this.cartReminders, ...(this.largeTasks ? [this.largeTasks] : [])];
+    // Task messages over 256 KiB go to this store. Its objects must outlive every task that may
+    // still be delivered: maxDelay + taskRetention (DelayedTasks checks it), and the queues' own
+    // retention + DLQ retention (PayloadStore checks that).
+    this.taskPayloads = new PayloadStore(this, "TaskPayloads", {
+      queues: targets,
+      expiration: Duration.days(maxDelay.toDays() + taskRetention.toDays() + 1),
+    });
+    this.tasks = new DelayedTasks(this, "Tasks", {
+      targets: targets.map((t) => t.queue),
+      maxDelay,
+      taskRetention,
+      payloadStore: this.taskPayloads,
+    });
     this.cartRemindersConsumer = new QueueConsumer(this, "CartRemindersConsumer", {
       source: this.cartReminders,
       entry: lambdaEntry("cart-reminders/handler.ts"),
       consumerName: "cart-reminders",
       idempotencyTable: props.idempotencyTable.table,
+      // Resolves the pointer of a task whose message went through the store.
+      payloadStore: this.taskPayloads,
       timeout: props.consumerTimeout,
       backoff: props.backoff,
       environment,
     });
     this.tasks.grantDelivery(this.cartRemindersConsumer.function, this.cartReminders.queue);
+    this.largeTasksConsumer = this.largeTasks
+      ? new QueueConsumer(this, "LargeTasksConsumer", {
+          source: this.largeTasks,
+          entry: lambdaEntry("large-tasks/handler.ts"),
+          consumerName: "large-tasks",
+          idempotencyTable: props.idempotencyTable.table,
+          payloadStore: this.taskPayloads,
+          timeout: props.consumerTimeout,
+          backoff: props.backoff,
+          environment,
+        })
+      : undefined;
+    if (this.largeTasks && this.largeTasksConsumer) {
+      this.tasks.grantDelivery(this.largeTasksConsumer.function, this.largeTasks.queue);
+      props.effectsTable.grant(this.largeTasksConsumer.function, "dynamodb:UpdateItem");
+    }
     props.effectsTable.grant(
       this.cartRemindersConsumer.function,
       "dynamodb:PutItem",
@@ -165,6 +208,12 @@ export class Scheduling extends Construct {
     out("TasksScheduleGroupName", this.tasks.scheduleGroup.scheduleGroupName);
     out("TasksDeadLetterQueueUrl", this.tasks.deadLetterQueue.queueUrl);
     out("DelayedTasksConfig", stack.toJsonString(this.tasks.runtimeConfig));
+    out("TaskPayloadsBucketName", this.taskPayloads.bucketName);
+    if (this.largeTasks) {
+      out("LargeTasksQueueArn", this.largeTasks.queue.queueArn);
+      out("LargeTasksQueueUrl", this.largeTasks.queue.queueUrl);
+      out("LargeTasksDeadLetterQueueUrl", this.largeTasks.deadLetterQueue.queueUrl);
+    }
     out("JobsQueueUrl", this.jobs.queue.queueUrl);
     out("JobsDeadLetterQueueUrl", this.jobs.deadLetterQueue.queueUrl);
     out("JobsFunctionName", this.jobsWorker.function.functionName);

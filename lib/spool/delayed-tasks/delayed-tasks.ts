@@ -12,6 +12,7 @@ import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { CfnQueue, type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
+import type { PayloadStore } from "../payload-store/index.js";
 import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
 import {
   acknowledgeDeadLetterQueue,
@@ -19,11 +20,14 @@ import {
   onlyActions,
 } from "../spool-function/index.js";
 import {
+  DEFAULT_TASK_OFFLOAD_THRESHOLD_BYTES,
+  MAX_TASK_DELAY_SECONDS,
   TASK_EXPIRY_ATTRIBUTE,
   TASK_KEY_ATTRIBUTE,
   TASKS_ENV,
   type TasksConfig,
 } from "./contract.js";
+import { requireDeliveryReadsStore, validatePayloadProps } from "./task-payloads.js";
 
 export interface DelayedTasksProps {
   /**
@@ -63,6 +67,29 @@ export interface DelayedTasksProps {
    * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How far ahead a task may be due (1 s – 365 days); `scheduleTask` refuses a later one
+   * (TASK_DELAY_TOO_LONG). With a `payloadStore`, the store's objects must outlive
+   * `maxDelay + taskRetention`.
+   * @default Duration.days(365)
+   */
+  readonly maxDelay?: Duration;
+  /**
+   * Where a task message too large to send inline goes (the claim-check): the message is
+   * written to the store and travels as a pointer, on either route, and the task record keeps the
+   * pointer instead of the payload. `grantScheduling` adds s3:PutObject on the store's Spool keys;
+   * `grantDelivery` adds s3:GetObject (and s3:ListBucket) and requires the consumer to resolve the
+   * store's pointers (QueueConsumer's `payloadStore`). The store's `expiration` must be longer
+   * than `maxDelay + taskRetention`.
+   * @default - none: a task message over 256 KiB is refused (TASK_PAYLOAD_TOO_LARGE)
+   */
+  readonly payloadStore?: PayloadStore;
+  /**
+   * With `payloadStore`: task messages above this many bytes (UTF-8 JSON) are offloaded (0
+   * offloads every task; at most 262,144, the Scheduler's input limit).
+   * @default 262,144: only what could not be sent inline
+   */
+  readonly offloadThresholdBytes?: number;
 }
 
 /**
@@ -80,13 +107,37 @@ export class DelayedTasks extends Construct {
   private readonly retryAttempts: number;
   private readonly maxEventAge: Duration;
   private readonly taskRetention: Duration;
+  private readonly maxDelay: Duration;
+  /** Where large task messages go, if anywhere. */
+  readonly payloadStore: PayloadStore | undefined;
+  private readonly offloadThresholdBytes: number;
 
   constructor(scope: Construct, id: string, props: DelayedTasksProps = {}) {
     super(scope, id);
     this.retryAttempts = props.retryAttempts ?? 185;
     this.maxEventAge = props.maxEventAge ?? Duration.hours(24);
     this.taskRetention = props.taskRetention ?? Duration.days(30);
+    this.maxDelay = props.maxDelay ?? Duration.seconds(MAX_TASK_DELAY_SECONDS);
+    this.payloadStore = props.payloadStore;
+    this.offloadThresholdBytes =
+      props.offloadThresholdBytes ?? DEFAULT_TASK_OFFLOAD_THRESHOLD_BYTES;
     validate(this, props, this.retryAttempts, this.maxEventAge, this.taskRetention);
+    requireSeconds(
+      this,
+      "maxDelay",
+      this.maxDelay,
+      1,
+      MAX_TASK_DELAY_SECONDS,
+      "whole seconds from 1 second to 365 days",
+      { wholeSeconds: true },
+    );
+    validatePayloadProps(
+      this,
+      props.payloadStore,
+      props.offloadThresholdBytes,
+      this.maxDelay,
+      this.taskRetention,
+    );
 
     this.table = new Table(this, "Table", {
       partitionKey: { name: TASK_KEY_ATTRIBUTE, type: AttributeType.STRING },
@@ -176,6 +227,13 @@ export class DelayedTasks extends Construct {
       targets: this.targets.map((q) => q.queueArn),
       retryPolicy: this.retryPolicy,
       retentionSeconds: this.taskRetention.toSeconds(),
+      maxDelaySeconds: this.maxDelay.toSeconds(),
+      ...(this.payloadStore
+        ? {
+            payloadBucket: this.payloadStore.bucketName,
+            offloadThresholdBytes: this.offloadThresholdBytes,
+          }
+        : {}),
     };
   }
 
@@ -234,6 +292,13 @@ export class DelayedTasks extends Construct {
     );
     fn.addEnvironment(TASKS_ENV.retryPolicy, JSON.stringify(this.retryPolicy));
     fn.addEnvironment(TASKS_ENV.retentionSeconds, String(this.taskRetention.toSeconds()));
+    fn.addEnvironment(TASKS_ENV.maxDelaySeconds, String(this.maxDelay.toSeconds()));
+    if (this.payloadStore) {
+      // Writes large task messages under their hash; never reads or deletes them (they expire).
+      this.payloadStore.grantWrite(fn);
+      fn.addEnvironment(TASKS_ENV.payloadBucket, this.payloadStore.bucketName);
+      fn.addEnvironment(TASKS_ENV.offloadThresholdBytes, String(this.offloadThresholdBytes));
+    }
     return grant;
   }
 
@@ -257,6 +322,18 @@ export class DelayedTasks extends Construct {
       for (const queue of this.targets) queue.grantSendMessages(fn);
     }
     fn.addEnvironment(TASKS_ENV.table, this.table.tableName);
+    const store = this.payloadStore;
+    if (store) {
+      // Reads the offloaded task messages; ListBucket makes a missing object NoSuchKey
+      // (PAYLOAD_UNRESOLVABLE, dead-lettered) rather than AccessDenied (retried).
+      store.grantRead(fn);
+      this.node.addValidation({
+        validate: () => {
+          requireDeliveryReadsStore(this, fn, store);
+          return [];
+        },
+      });
+    }
     return this.table.grant(fn, "dynamodb:GetItem", "dynamodb:UpdateItem");
   }
 

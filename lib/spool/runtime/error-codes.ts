@@ -153,7 +153,7 @@ export const SPOOL_ERROR_CODES = {
   TASK_TIME_IN_PAST: { kind: "permanent", meaning: "the task's runAt is in the past" },
   TASK_DELAY_TOO_LONG: {
     kind: "permanent",
-    meaning: "the task is due more than 365 days ahead",
+    meaning: "the task is due further ahead than the DelayedTasks maxDelay (365 days at most)",
   },
   TASK_KEY_INVALID: {
     kind: "permanent",
@@ -167,7 +167,7 @@ export const SPOOL_ERROR_CODES = {
   TASK_PAYLOAD_TOO_LARGE: {
     kind: "permanent",
     // From limits.ts, so the catalogue follows the limit when AWS raises it.
-    meaning: `the task message is larger than the Scheduler's input limit (${describeBytes(SCHEDULER_MAX_INPUT_BYTES)}): store the payload elsewhere`,
+    meaning: `the task message is larger than the Scheduler's input limit (${describeBytes(SCHEDULER_MAX_INPUT_BYTES)}) and the DelayedTasks has no payloadStore`,
   },
   TASK_KEY_CONFLICT: {
     kind: "permanent",

@@ -123,8 +123,23 @@ export function eventPointerDetail(
   storedBytes: number,
 ): string {
   const { data: _data, ...envelope } = event;
+  return pointerEnvelope(envelope, pointer, storedBytes);
+}
+
+/**
+ * A JSON object body that stands for a stored one: the small `fields` it keeps in sight (an
+ * event's or a task's envelope, without what made it large) plus the pointer in
+ * `payloadPointer` and the stored body's size. A consumer with the store resolves it like an
+ * event pointer detail (`resolveBody`): the stored object is the whole body, so the consumer
+ * gets back exactly what its producer wrote. It must stay small (under 16 KB) to be recognised.
+ */
+export function pointerEnvelope(
+  fields: Readonly<Record<string, unknown>>,
+  pointer: PayloadPointer,
+  storedBytes: number,
+): string {
   return JSON.stringify({
-    ...envelope,
+    ...fields,
     [EVENT_POINTER_FIELD]: [POINTER_CLASS, { s3BucketName: pointer.bucket, s3Key: pointer.key }],
     [EVENT_PAYLOAD_SIZE_FIELD]: storedBytes,
   });

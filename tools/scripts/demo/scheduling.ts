@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { S3Client } from "@aws-sdk/client-s3";
 import {
   GetScheduleCommand,
   ResourceNotFoundException,
@@ -25,6 +26,7 @@ import {
   occurrencesBetween,
   parseRecurringExpression,
 } from "../../../lib/spool/recurring-job/schedule-expression.js";
+import { s3PayloadObjects } from "../../../lib/spool/runtime/payload-objects-s3.js";
 import { dim, ok, say, seconds, step, table, waitWithProgress } from "../lib/narrate.js";
 import type { DemoContext } from "./queues.js";
 
@@ -37,6 +39,8 @@ function taskDeps(ctx: DemoContext): TaskDependencies {
     scheduler: new SchedulerClient(ctx.clients.config),
     config: JSON.parse(ctx.output("DelayedTasksConfig")) as TasksConfig,
     now: () => new Date(),
+    // The stack's DelayedTasks has a payload store: scheduleTask needs a way to write to it.
+    payloadObjects: s3PayloadObjects(new S3Client({ ...ctx.clients.config, forcePathStyle: true })),
   };
 }
 

@@ -31,6 +31,13 @@ export type TaskDeliveryOutcome<R> =
  * (`TASK_NOT_DUE`, transient, retried after the time left). A consumer built with
  * `sqsConsumerHandler` holds such a message earlier, with `notBefore: (task) => task.dueAt`, which
  * costs no retry; this check is what keeps a consumer that does not from running a task early.
+ *
+ * A task whose message went through the payload store (offload.ts) reaches this function already
+ * resolved: the consumer (`sqsConsumerHandler` with the store, QueueConsumer's `payloadStore`)
+ * reads the object the pointer names, checks it against its hash and validates the whole task
+ * before anything else, and dead-letters a pointer that cannot resolve at once
+ * (PAYLOAD_UNRESOLVABLE) without a claim. A consumer that parses bodies itself resolves them with
+ * `resolveBody` (runtime/payload-pointer.ts) first.
  */
 export async function deliverTask<R>(
   message: Pick<TaskMessage, "taskKey"> & Partial<Pick<TaskMessage, "dueAt">>,

@@ -5,10 +5,12 @@ import {
   GetScheduleCommand,
 } from "@aws-sdk/client-scheduler";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { PayloadPointer } from "../../runtime/payload-pointer.js";
 import { spoolMessage } from "../../runtime/producer.js";
 import { queueUrlFromArn } from "../../runtime/retry-delays.js";
 import type { TaskDependencies } from "./config.js";
-import { refuseTask, type TaskRoute, taskMessage } from "./message.js";
+import { refuseTask, type TaskRoute } from "./message.js";
+import { taskBody } from "./offload.js";
 import type { TaskRecord } from "./record.js";
 
 /**
@@ -56,20 +58,37 @@ export function atExpression(dueAt: Date): string {
   return `at(${new Date(seconds).toISOString().slice(0, 19)})`;
 }
 
-/** Sends the task on its way; returns the route it actually took. */
-export async function dispatch(task: TaskRecord, deps: TaskDependencies): Promise<TaskRoute> {
+/** Where a dispatched task went: the route it took, and its stored message if it was offloaded. */
+export interface Dispatched {
+  readonly route: TaskRoute;
+  readonly payloadPointer?: PayloadPointer;
+}
+
+/**
+ * Sends the task on its way; returns the route it actually took. `payload` is the task's payload
+ * (the record holds it only when it is sent inline; an offloaded one comes from the caller, whose
+ * payload matched the record's hash). An offloaded task's message is written to the payload store
+ * for the route it takes, then sent as a pointer on either route (offload.ts).
+ */
+export async function dispatch(
+  task: TaskRecord,
+  deps: TaskDependencies,
+  payload: unknown = task.payload,
+): Promise<Dispatched> {
   const now = deps.now();
   const remaining = Math.ceil((Date.parse(task.dueAt) - now.getTime()) / 1000);
   const fifo = isFifoArn(task.target);
+  const offloaded = task.offloadedBytes !== undefined;
   // A dispatch retried after its due time (or a zero delay) is sent at once: a Scheduler at() in
   // the past is not a reliable way to say "now".
   if (remaining <= 0 || (task.route === "queue-delay" && !fifo)) {
     const route: TaskRoute = remaining <= 0 ? "immediate" : "queue-delay";
+    const { body, pointer } = await taskBody(task, route, payload, offloaded, deps);
     await deps.sqs.send(
       new SendMessageCommand(
         spoolMessage({
           queueUrl: queueUrlFromArn(task.target),
-          body: taskMessage(task, route, task.payload),
+          body,
           correlationId: task.correlationId,
           ...(fifo
             ? { groupId: task.messageGroupId ?? task.key, deduplicationId: dedupId(task.key) }
@@ -77,15 +96,19 @@ export async function dispatch(task: TaskRecord, deps: TaskDependencies): Promis
         }),
       ),
     );
-    return route;
+    return { route, ...(pointer ? { payloadPointer: pointer } : {}) };
   }
-  await createSchedule(task, deps);
-  return "scheduler";
+  const { body, pointer } = await taskBody(task, "scheduler", payload, offloaded, deps);
+  await createSchedule(task, body, deps);
+  return { route: "scheduler", ...(pointer ? { payloadPointer: pointer } : {}) };
 }
 
-async function createSchedule(task: TaskRecord, deps: TaskDependencies): Promise<void> {
+async function createSchedule(
+  task: TaskRecord,
+  input: string,
+  deps: TaskDependencies,
+): Promise<void> {
   const name = task.scheduleName ?? scheduleNameFor(task.key);
-  const input = JSON.stringify(taskMessage(task, "scheduler", task.payload));
   try {
     await deps.scheduler.send(
       new CreateScheduleCommand({

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { PermanentCode } from "../../runtime/error-codes.js";
 import { PermanentError } from "../../runtime/errors.js";
-import { SCHEDULER_MAX_INPUT_BYTES } from "../../runtime/limits.js";
+import { MAX_TASK_MESSAGE_BYTES } from "../contract.js";
 
 /**
  * The task message: what a task's target queue receives, whichever route delivered it, and the
@@ -10,13 +10,8 @@ import { SCHEDULER_MAX_INPUT_BYTES } from "../../runtime/limits.js";
 
 export const TASK_MESSAGE_KIND = "spool.task";
 
-/**
- * The largest task message (JSON, UTF-8) Spool accepts, whichever route the task takes: the
- * Scheduler's target-input limit, the smaller of the two (SQS takes SQS_MAX_MESSAGE_BYTES). One
- * limit for both routes, so whether a task fits never depends on how far ahead it is due. Store a
- * bigger payload elsewhere and pass its key.
- */
-export const MAX_TASK_MESSAGE_BYTES = SCHEDULER_MAX_INPUT_BYTES;
+/** The largest task message sent inline (contract.ts); a larger one needs a payload store. */
+export { MAX_TASK_MESSAGE_BYTES };
 
 /** How a task reached its queue: an SQS delay, a one-time schedule, or at once (already due). */
 export type TaskRoute = "queue-delay" | "scheduler" | "immediate";

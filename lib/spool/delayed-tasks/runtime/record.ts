@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import type { PayloadPointer } from "../../runtime/payload-pointer.js";
 import type { TasksConfig } from "../contract.js";
 import type { TaskRoute } from "./message.js";
 
@@ -34,11 +35,19 @@ export interface Task {
   readonly droppedDeliveries?: number;
   /** Deliveries that arrived after it was delivered. */
   readonly duplicateDeliveries?: number;
+  /**
+   * Set when the task message was too large to send inline and went through the payload store:
+   * its size in bytes. The record then holds no payload.
+   */
+  readonly offloadedBytes?: number;
+  /** Where the offloaded message is stored, once the task was dispatched (offload.ts). */
+  readonly payloadPointer?: PayloadPointer;
 }
 
 /** The stored record: the public task plus what only the runtime needs. */
 export interface TaskRecord extends Task {
-  readonly payload: unknown;
+  /** The payload, when the message was sent inline; absent when it was offloaded. */
+  readonly payload?: unknown;
   readonly messageGroupId?: string;
   readonly expiresAt: number;
 }

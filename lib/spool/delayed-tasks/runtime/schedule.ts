@@ -5,15 +5,17 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { canonicalJson } from "../../runtime/canonical-json.js";
 import { newCorrelationId } from "../../runtime/correlation.js";
 import { describeBytes } from "../../runtime/limits.js";
-import type { TasksConfig } from "../contract.js";
-import type { TaskDependencies } from "./config.js";
+import { MAX_TASK_DELAY_SECONDS, TASKS_ENV, type TasksConfig } from "../contract.js";
+import { assertPayloadObjects, type TaskDependencies } from "./config.js";
 import { dispatch, routeFor, scheduleNameFor } from "./dispatch.js";
 import { MAX_TASK_MESSAGE_BYTES, refuseTask, taskMessage } from "./message.js";
+import { offloads, taskMessageBytes } from "./offload.js";
 import { publicTask, readTask, type Task, type TaskRecord } from "./record.js";
 import { TASK_TABLE } from "./task-states.js";
 
-/** Spool's bound on how far ahead a task may be scheduled (the task record outlives it). */
-export const MAX_TASK_DELAY_SECONDS = 365 * 86_400;
+/** Spool's bound on how far ahead a task may be scheduled (contract.ts; `maxDelay` lowers it). */
+export { MAX_TASK_DELAY_SECONDS };
+
 const TASK_KEY_PATTERN = /^[\x21-\x7e]{1,512}$/;
 
 export interface ScheduleTaskInput {
@@ -54,7 +56,12 @@ function wholeSecond(date: Date): Date {
   return new Date(Math.ceil(date.getTime() / 1000) * 1000);
 }
 
-function resolveDueAt(input: ScheduleTaskInput, now: Date): Date {
+function resolveDueAt(input: ScheduleTaskInput, config: TasksConfig, now: Date): Date {
+  const maxDelay = config.maxDelaySeconds ?? MAX_TASK_DELAY_SECONDS;
+  const bound =
+    maxDelay === MAX_TASK_DELAY_SECONDS
+      ? `${MAX_TASK_DELAY_SECONDS} s (365 days)`
+      : `${maxDelay} s (the DelayedTasks maxDelay)`;
   if ((input.runAt === undefined) === (input.delay === undefined)) {
     refuseTask("TASK_TIME_INVALID", "give exactly one of runAt and delay", {
       runAt: input.runAt ?? null,
@@ -65,11 +72,8 @@ function resolveDueAt(input: ScheduleTaskInput, now: Date): Date {
     if (!Number.isFinite(input.delay) || input.delay < 0) {
       refuseTask("TASK_TIME_INVALID", `delay must be a number of seconds >= 0, got ${input.delay}`);
     }
-    if (input.delay > MAX_TASK_DELAY_SECONDS) {
-      refuseTask(
-        "TASK_DELAY_TOO_LONG",
-        `delay must be at most ${MAX_TASK_DELAY_SECONDS} s (365 days), got ${input.delay} s`,
-      );
+    if (input.delay > maxDelay) {
+      refuseTask("TASK_DELAY_TOO_LONG", `delay must be at most ${bound}, got ${input.delay} s`);
     }
     return wholeSecond(new Date(now.getTime() + input.delay * 1000));
   }
@@ -83,10 +87,10 @@ function resolveDueAt(input: ScheduleTaskInput, now: Date): Date {
       `runAt must not be in the past, got ${runAt.toISOString()} (now ${now.toISOString()})`,
     );
   }
-  if (runAt.getTime() - now.getTime() > MAX_TASK_DELAY_SECONDS * 1000) {
+  if (runAt.getTime() - now.getTime() > maxDelay * 1000) {
     refuseTask(
       "TASK_DELAY_TOO_LONG",
-      `runAt must be at most 365 days ahead, got ${runAt.toISOString()}`,
+      `runAt must be at most ${bound} ahead, got ${runAt.toISOString()} (now ${now.toISOString()})`,
     );
   }
   return wholeSecond(runAt);
@@ -108,9 +112,14 @@ function validateInput(input: ScheduleTaskInput, config: TasksConfig): void {
   if (input.payload === undefined) refuseTask("TASK_PAYLOAD_INVALID", "payload is required");
 }
 
-/** The record a new task is written as, after its message passed the size limit. */
-function newRecord(input: ScheduleTaskInput, config: TasksConfig, now: Date): TaskRecord {
-  const dueAt = resolveDueAt(input, now);
+/**
+ * The record a new task is written as, after its message passed the size limit: with the payload
+ * when the message goes inline, without it (`offloadedBytes`) when it goes through the payload
+ * store.
+ */
+function newRecord(input: ScheduleTaskInput, deps: TaskDependencies, now: Date): TaskRecord {
+  const config = deps.config;
+  const dueAt = resolveDueAt(input, config, now);
   const correlationId = input.correlationId ?? newCorrelationId();
   const route = routeFor(
     input.target,
@@ -122,11 +131,12 @@ function newRecord(input: ScheduleTaskInput, config: TasksConfig, now: Date): Ta
     route,
     input.payload,
   );
-  const size = Buffer.byteLength(JSON.stringify(message));
-  if (size > MAX_TASK_MESSAGE_BYTES) {
+  const size = taskMessageBytes(message);
+  const offloaded = offloads(size, deps);
+  if (!offloaded && size > MAX_TASK_MESSAGE_BYTES) {
     refuseTask(
       "TASK_PAYLOAD_TOO_LARGE",
-      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (${describeBytes(MAX_TASK_MESSAGE_BYTES)}); got ${size} bytes: store the payload elsewhere and pass its key`,
+      `the task message must be at most ${MAX_TASK_MESSAGE_BYTES} bytes (${describeBytes(MAX_TASK_MESSAGE_BYTES)}) without a payload store; got ${size} bytes: give the DelayedTasks a payloadStore (larger messages then travel as pointers, ${TASKS_ENV.payloadBucket}) or store the payload elsewhere and pass its key`,
       { bytes: size, limit: MAX_TASK_MESSAGE_BYTES },
     );
   }
@@ -138,8 +148,10 @@ function newRecord(input: ScheduleTaskInput, config: TasksConfig, now: Date): Ta
     target: input.target,
     correlationId,
     ...(route === "scheduler" ? { scheduleName: scheduleNameFor(input.key) } : {}),
+    // The hash of the real payload, offloaded or not: the same key scheduled again is compared
+    // with it, never with a pointer.
     payloadHash: payloadHash(input.payload, input.target),
-    payload: input.payload,
+    ...(offloaded ? { offloadedBytes: size } : { payload: input.payload }),
     ...(input.messageGroupId ? { messageGroupId: input.messageGroupId } : {}),
     createdAt: now.toISOString(),
     expiresAt: Math.floor(dueAt.getTime() / 1000) + config.retentionSeconds,
@@ -160,8 +172,9 @@ export async function scheduleTask(
   deps: TaskDependencies,
 ): Promise<ScheduledTask> {
   const now = deps.now();
+  assertPayloadObjects(deps);
   validateInput(input, deps.config);
-  const record = newRecord(input, deps.config, now);
+  const record = newRecord(input, deps, now);
 
   let task: TaskRecord;
   const first = TASK_TABLE.condition("schedule");
@@ -203,18 +216,28 @@ export async function scheduleTask(
     task = existing;
   }
 
-  const dispatched = await dispatch(task, deps);
+  // The caller's payload: equal to the recorded one by hash, and the only copy of an offloaded one.
+  const { route, payloadPointer } = await dispatch(task, deps, input.payload);
   await deps.db.send(
     new UpdateCommand({
       TableName: deps.config.table,
       Key: { key: task.key },
-      UpdateExpression: "SET dispatchedAt = if_not_exists(dispatchedAt, :now), #route = :route",
+      UpdateExpression: `SET dispatchedAt = if_not_exists(dispatchedAt, :now), #route = :route${payloadPointer ? ", payloadPointer = :pointer" : ""}`,
       ExpressionAttributeNames: { "#route": "route" },
-      ExpressionAttributeValues: { ":now": deps.now().toISOString(), ":route": dispatched },
+      ExpressionAttributeValues: {
+        ":now": deps.now().toISOString(),
+        ":route": route,
+        ...(payloadPointer ? { ":pointer": payloadPointer } : {}),
+      },
     }),
   );
   return {
-    ...publicTask({ ...task, route: dispatched, dispatchedAt: now.toISOString() }),
+    ...publicTask({
+      ...task,
+      route,
+      dispatchedAt: now.toISOString(),
+      ...(payloadPointer ? { payloadPointer } : {}),
+    }),
     created: true,
   };
 }

@@ -7,6 +7,7 @@
  * - `record.ts`: the task record and its states (`Task`, `getTask`);
  * - `schedule.ts`: `scheduleTask`, idempotent by key through a conditional put;
  * - `dispatch.ts`: the route, an SQS delay or a one-time EventBridge Scheduler schedule;
+ * - `offload.ts`: a task message too large to send inline, through the payload store;
  * - `cancel.ts`: `cancelTask`, on either route;
  * - `deliver.ts`: `deliverTask`, the consumer's claim around the effect.
  */

@@ -35,4 +35,26 @@ describe("the scheduling part of the reference stack", () => {
       .flatMap((s) => [s.Action].flat());
     expect(onJobsQueue).toContain("sqs:SendMessage");
   });
+
+  it("gives the delayed tasks a payload store that the scheduler writes and the reminders consumer reads", () => {
+    const { tasks, taskPayloads, cartRemindersConsumer, largeTasks } = stack.scheduling;
+    expect(tasks.payloadStore).toBe(taskPayloads);
+    const bucket = { Ref: ref(taskPayloads.bucket) };
+    const variables = (fn: { node: { defaultChild?: unknown } }) => {
+      const resource = resources[ref(fn)];
+      if (!resource) throw new Error(`no resource for ${ref(fn)}`);
+      return (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    };
+    expect(variables(stack.messaging.orderEventsConsumer.function)).toMatchObject({
+      SPOOL_TASKS_PAYLOAD_BUCKET: bucket,
+      SPOOL_TASKS_MAX_DELAY_SECONDS: "172800",
+    });
+    expect(variables(cartRemindersConsumer.function)).toMatchObject({
+      SPOOL_PAYLOAD_BUCKET: bucket,
+    });
+    // 33 days: longer than maxDelay + taskRetention (2 + 30 days).
+    expect(taskPayloads.expiration.toDays()).toBe(33);
+    // The large-tasks target is a test hook only.
+    expect(largeTasks).toBeUndefined();
+  });
 });

@@ -213,7 +213,7 @@ describe("the failure-handling table of docs/guarantees.md", () => {
           expect(batchResponse(decision)).toBe("success");
         }
       },
-    "A claim-check pointer that cannot resolve (malformed, another bucket than the consumer's store, its object gone or altered since written; for events too: an outbox event published as a pointer)":
+    "A claim-check pointer that cannot resolve (malformed, another bucket than the consumer's store, its object gone or altered since written; for events and delayed tasks too: an outbox event or a task message sent as a pointer)":
       async (what) => {
         expect(what).toMatch(/^permanent: dead-lettered at once \(`PAYLOAD_UNRESOLVABLE`\)/);
         const objects = new FakePayloadObjects();

@@ -21,7 +21,35 @@ describe("tasksConfigFromEnv", () => {
       targets: ["arn:aws:sqs:us-east-1:111111111111:reminders"],
       retryPolicy: { maximumEventAgeSeconds: 3600, maximumRetryAttempts: 3 },
       retentionSeconds: 30 * 86_400,
+      maxDelaySeconds: 365 * 86_400,
     });
+  });
+
+  it("reads the payload store, its threshold defaulting to 256 KiB, and maxDelay", () => {
+    const config = tasksConfigFromEnv({
+      ...env,
+      [TASKS_ENV.payloadBucket]: "task-payloads",
+      [TASKS_ENV.maxDelaySeconds]: "172800",
+    });
+    expect(config).toMatchObject({
+      payloadBucket: "task-payloads",
+      offloadThresholdBytes: 262_144,
+      maxDelaySeconds: 172_800,
+    });
+    expect(
+      tasksConfigFromEnv({
+        ...env,
+        [TASKS_ENV.payloadBucket]: "task-payloads",
+        [TASKS_ENV.offloadThresholdBytes]: "0",
+      }).offloadThresholdBytes,
+    ).toBe(0);
+    expect(() =>
+      tasksConfigFromEnv({
+        ...env,
+        [TASKS_ENV.payloadBucket]: "b",
+        [TASKS_ENV.offloadThresholdBytes]: "262145",
+      }),
+    ).toThrow(/SPOOL_TASKS_OFFLOAD_THRESHOLD_BYTES must be an integer from 0 to 262144/);
   });
 
   it("names a missing variable and who sets it", () => {

@@ -11,11 +11,14 @@ import {
   taskMessage,
   taskMessageOf,
 } from "../../../../../lib/spool/delayed-tasks/runtime/message.js";
+import { payloadKey, pointerEnvelope } from "../../../../../lib/spool/runtime/payload-pointer.js";
 import { createSqsConsumer } from "../../../../../lib/spool/runtime/sqs-consumer.js";
 import { db, deliveryDeps } from "../../../../helpers/delayed-tasks.js";
+import { FakePayloadObjects } from "../../../../helpers/fake-payload-objects.js";
 import { InMemoryPersistenceLayer } from "../../../../helpers/in-memory-persistence.js";
 import { lambdaContext, sqsEvent, sqsRecord } from "../../../../helpers/sqs.js";
 import {
+  metadataOf,
   SOURCE_URL,
   sqsMock,
   useConsumerHarness,
@@ -33,7 +36,9 @@ beforeEach(() => db.reset());
 
 const Reminder = taskMessageOf(z.object({ orderId: z.string() }));
 
-function consumer(now: Date) {
+const BUCKET = "task-payloads";
+
+function consumer(now: Date, objects?: FakePayloadObjects) {
   const effect = vi.fn(async (_task: TaskMessage) => ({ sent: true }));
   const store = new InMemoryPersistenceLayer();
   const handler = createSqsConsumer(
@@ -51,6 +56,7 @@ function consumer(now: Date) {
       backoff: { baseSeconds: 2, capSeconds: 300 },
       idempotencyTable: "idempotency",
       idempotencyTtlSeconds: 3_600,
+      ...(objects ? { payloadBucket: BUCKET } : {}),
     },
     {
       sqs: new SQSClient({ region: "us-east-1" }),
@@ -61,6 +67,7 @@ function consumer(now: Date) {
       faults: undefined,
       random: () => 0.5,
       now: () => now,
+      ...(objects ? { payloadObjects: objects } : {}),
     },
   );
   return { handler, effect, store };
@@ -96,5 +103,52 @@ describe("a task delivered through the Scheduler", () => {
 
     expect(onTime.effect).toHaveBeenCalledOnce();
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+});
+
+describe("a task whose message went through the payload store (offload.ts)", () => {
+  const big = taskMessage(
+    { key: "reminder#o-2", dueAt: "2026-03-01T10:01:00.000Z", correlationId: "corr-2" },
+    "queue-delay",
+    { orderId: "o-2", blob: "x".repeat(300_000) },
+  );
+  const json = JSON.stringify(big);
+  const pointer = { bucket: BUCKET, key: payloadKey(json) };
+  const { payload: _payload, ...envelope } = big;
+  const pointerDelivery = (messageId: string) =>
+    sqsEvent(sqsRecord({ messageId, body: pointerEnvelope(envelope, pointer, json.length) }));
+
+  it("is resolved before the schema, and the effect gets the whole payload once", async () => {
+    db.on(UpdateCommand).resolves({});
+    const objects = new FakePayloadObjects();
+    await objects.put(pointer, json);
+    const due = consumer(new Date(big.dueAt), objects);
+    const response = await due.handler(pointerDelivery("m-4"), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(due.effect).toHaveBeenCalledOnce();
+    // The schema strips what it does not know: the step sees the task as its schema reads it.
+    expect(due.effect.mock.calls[0]?.[0]).toEqual({ ...big, payload: { orderId: "o-2" } });
+    expect(objects.gets).toEqual([pointer]);
+  });
+
+  it("whose object is gone is dead-lettered at once (PAYLOAD_UNRESOLVABLE), never claimed", async () => {
+    const due = consumer(new Date(big.dueAt), new FakePayloadObjects());
+    const response = await due.handler(pointerDelivery("m-5"), lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(due.effect).not.toHaveBeenCalled();
+    expect(db.calls()).toHaveLength(0);
+    const [letter] = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(letter?.QueueUrl).toBe(`${SOURCE_URL}-dlq`);
+    expect(metadataOf(letter)).toMatchObject({
+      errorCode: "PAYLOAD_UNRESOLVABLE",
+      attempts: 1,
+    });
+    // The letter keeps the pointer: a replay resolves it once the object is back.
+    expect(JSON.parse(letter?.MessageBody ?? "")).toMatchObject({
+      taskKey: "reminder#o-2",
+      payloadPointer: expect.any(Array),
+    });
   });
 });
