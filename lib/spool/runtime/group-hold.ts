@@ -73,7 +73,7 @@ export interface GroupHoldState {
   readonly version: number;
 }
 
-/** Reads a hold item (DynamoDB's attribute shape); the CLI shares it. */
+/** Reads a hold item (DynamoDB's attribute shape). */
 export function groupHoldState(item: Record<string, AttributeValue>): GroupHoldState {
   return {
     head: item.head?.S,
