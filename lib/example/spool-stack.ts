@@ -8,6 +8,7 @@ import { Approvals } from "./parts/approvals.js";
 import { BreakerGuarded } from "./parts/breaker-guarded.js";
 import { ChunkedJobs } from "./parts/chunked-jobs.js";
 import { Events } from "./parts/events.js";
+import { HeldGroups } from "./parts/held-groups.js";
 import { LargePayloads } from "./parts/large-payloads.js";
 import { LongWork } from "./parts/long-work.js";
 import { Messaging } from "./parts/messaging.js";
@@ -46,6 +47,7 @@ export class SpoolStack extends Stack {
   readonly chunkedJobs: ChunkedJobs | undefined;
   /** Test hooks only: a consumer calling its dependency through a circuit breaker. */
   readonly breakerGuarded: BreakerGuarded | undefined;
+  readonly heldGroups: HeldGroups | undefined;
   /** Test hooks only: a consumer with a claim-check payload store. */
   readonly largePayloads: LargePayloads | undefined;
   /** Test hooks only: one kind of work on a high and a low priority lane. */
@@ -160,6 +162,15 @@ export class SpoolStack extends Stack {
       : undefined;
     this.breakerGuarded = testHooks
       ? new BreakerGuarded(this, "BreakerGuarded", {
+          idempotencyTable,
+          effectsTable,
+          handlerEnvironment,
+          consumerTimeout,
+          backoff,
+        })
+      : undefined;
+    this.heldGroups = testHooks
+      ? new HeldGroups(this, "HeldGroups", {
           idempotencyTable,
           effectsTable,
           handlerEnvironment,

@@ -11,6 +11,7 @@ import { BREAKER_OPEN_METRIC } from "../runtime/breaker-policy.js";
 import { REPLAY_DEAD_LETTERED_AGAIN_METRIC } from "../runtime/replay-marker.js";
 import type { ResourceKind } from "../runtime/resource-kind.js";
 import { invalid, requireInteger } from "../runtime/validation.js";
+import { monitorGroupHolds } from "./group-hold-monitoring.js";
 import { QueueConsumer } from "./queue-consumer.js";
 import { monitorTenants } from "./tenant-monitoring.js";
 
@@ -64,6 +65,12 @@ export interface ConsumerAlarmOptions {
    * @default 10
    */
   readonly maxTenantDeadLettered?: number;
+  /**
+   * Alarm when a consumer with `holdGroupOnDeadLetter` starts holding a FIFO group (its
+   * `GroupHeld` metric): the group waits for an operator.
+   * @default true
+   */
+  readonly groupHeld?: boolean;
 }
 
 /** Monitoring of one consumer: its thresholds and, optionally, the name it goes by. */
@@ -84,6 +91,7 @@ export const CONSUMER_ALARM_DEFAULTS = {
   breakerOpen: true,
   maxReplayDeadLetteredAgain: 0,
   maxTenantDeadLettered: 10,
+  groupHeld: true,
 } as const satisfies Required<ConsumerAlarmOptions>;
 
 export function validateConsumerAlarmOptions(
@@ -278,6 +286,8 @@ export function consumerKind(
         }),
       );
       if (consumer.tenantFairness) monitorTenants(consumer, context, o);
+      if (consumer.holdGroupOnDeadLetter)
+        monitorGroupHolds(consumer, context, o.alarms && o.groupHeld);
       if (breakerMetrics.length > 0) {
         context.addWidgets(
           new GraphWidget({

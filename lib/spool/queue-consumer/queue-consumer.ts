@@ -9,6 +9,7 @@ import { CONSUMER_ENV } from "../runtime/consumer-config.js";
 import { invalid, requireInteger, requireSeconds, secondsOf } from "../runtime/validation.js";
 import { SpoolFunction } from "../spool-function/index.js";
 import { validateBreakers } from "./breakers.js";
+import { groupHoldEnvironment } from "./group-hold.js";
 import { grantJobs, jobsEnvironment, type QueueConsumerJobs, validateJobs } from "./jobs.js";
 import { type RateLimit, rateLimitEnvironment, validateRateLimit } from "./rate-limit.js";
 import {
@@ -135,6 +136,14 @@ export interface QueueConsumerProps {
    */
   readonly breakers?: readonly string[];
   /**
+   * FIFO sources: when a record is dead-lettered, hold its message group: later records of the
+   * group are dead-lettered at once (`GROUP_HELD`) behind it instead of running, so a replay
+   * (`spool dlq replay`) applies the group in order. A held group waits for an operator (replay,
+   * or `spool consumers holds --release`). Needs `idempotencyTable`. See the README's "Group hold".
+   * @default false - the group moves on; its dead letter can only be applied out of order
+   */
+  readonly holdGroupOnDeadLetter?: boolean;
+  /**
    * @default 256
    */
   readonly memorySize?: number;
@@ -201,6 +210,8 @@ export class QueueConsumer extends Construct {
   readonly maxConcurrency: number;
   /** The dependency breakers its handler declares (monitoring alarms on each while open). */
   readonly breakers: readonly string[];
+  /** Whether it holds a FIFO group behind a dead-lettered record (monitoring alarms on it). */
+  readonly holdGroupOnDeadLetter: boolean;
   /** Whether it holds tenants to a quota (and publishes per-tenant metrics). */
   readonly tenantFairness: boolean;
   /** The tenants whose dead letters get their own alarm (`tenantFairness.alarmTenants`). */
@@ -227,6 +238,9 @@ export class QueueConsumer extends Construct {
     const jobKind = validateJobs(this, props.jobs, this.consumerName);
     this.breakers = validateBreakers(this, props.breakers, props.idempotencyTable !== undefined);
     this.tenantFairness = props.tenantFairness !== undefined;
+    this.holdGroupOnDeadLetter = props.holdGroupOnDeadLetter === true;
+    const hasTable = props.idempotencyTable !== undefined;
+    const holdEnv = groupHoldEnvironment(this, props.holdGroupOnDeadLetter, source, hasTable);
     this.alarmTenants = validateTenantFairness(this, props.tenantFairness, {
       hasIdempotencyTable: props.idempotencyTable !== undefined,
       fifo: source.fifo,
@@ -271,6 +285,7 @@ export class QueueConsumer extends Construct {
         ...rateLimitEnvironment(this, props.rateLimit),
         ...tenantFairnessEnvironment(props.tenantFairness),
         ...jobsEnvironment(props.jobs, jobKind),
+        ...holdEnv,
         ...(props.payloadStore
           ? { [CONSUMER_ENV.payloadBucket]: props.payloadStore.bucketName }
           : {}),
@@ -291,7 +306,8 @@ export class QueueConsumer extends Construct {
     if (props.idempotencyTable) {
       // Only this consumer's own records (Powertools keys them "<consumerName>#<hash>", its rate
       // limit's buckets are "<consumerName>#rate-limit#<bucket>", its dependency breakers
-      // "<consumerName>#breaker#<name>", its tenant leases "<consumerName>#tenant-quota#<tenant>"):
+      // "<consumerName>#breaker#<name>", its tenant leases "<consumerName>#tenant-quota#<tenant>",
+      // its group holds "<consumerName>#group-hold#<group>"):
       // the table is shared, and one consumer must not touch another's (or a producer's) keys.
       this.function.addToRolePolicy(
         new PolicyStatement({

@@ -42,6 +42,7 @@ export const CONSUMER_ENV = {
   rateLimitKey: "SPOOL_RATE_LIMIT_KEY",
   tenantMaxInFlight: "SPOOL_TENANT_MAX_IN_FLIGHT",
   tenantRetryAfterSeconds: "SPOOL_TENANT_RETRY_AFTER_SECONDS",
+  holdGroupOnDeadLetter: "SPOOL_HOLD_GROUP_ON_DEAD_LETTER",
   ...JOBS_ENV,
   payloadBucket: PAYLOAD_BUCKET_ENV,
 } as const;
@@ -69,6 +70,8 @@ export interface ConsumerConfig {
   readonly jobs?: JobTrackingConfig | undefined;
   /** The PayloadStore bucket claim-check pointers are read from; undefined: none is resolved. */
   readonly payloadBucket?: string | undefined;
+  /** FIFO: hold a group whose record was dead-lettered until a replay (group-hold.ts); unset: off. */
+  readonly holdGroupOnDeadLetter?: boolean;
 }
 
 /** How a consumer keeps the records it holds hidden while they run (see heartbeat.ts). */
@@ -113,7 +116,23 @@ export function consumerConfigFromEnv(env: Env = process.env): ConsumerConfig {
     tenantFairness: tenantFairnessPolicy(env),
     jobs: jobTrackingConfig(env),
     payloadBucket: optionalEnv(CONSUMER_ENV.payloadBucket, env),
+    ...(holdGroupOnDeadLetter(env) ? { holdGroupOnDeadLetter: true } : {}),
   };
+}
+
+/** "true" or "false" (or unset: false); a hold needs the idempotency table its items live in. */
+function holdGroupOnDeadLetter(env: Env): boolean {
+  const name = CONSUMER_ENV.holdGroupOnDeadLetter;
+  const raw = optionalEnv(name, env);
+  if (raw === undefined || raw === "false") return false;
+  if (raw !== "true")
+    throw new ConfigurationError(`${name} must be "true" or "false", got "${raw}"`);
+  if (optionalEnv(CONSUMER_ENV.idempotencyTable, env) === undefined) {
+    throw new ConfigurationError(
+      `${name} needs ${CONSUMER_ENV.idempotencyTable} (the holds are kept there), and it is not set`,
+    );
+  }
+  return true;
 }
 
 /** Both variables or neither; an extension must outlast the wait for the next one. */

@@ -95,6 +95,11 @@ export const SPOOL_ERROR_CODES = {
     kind: "transient",
     meaning: "skipped behind a failed earlier message of its FIFO group on its last attempt",
   },
+  GROUP_HELD: {
+    kind: "permanent",
+    meaning:
+      "not run: its FIFO group is held behind a dead-lettered earlier message; replay the group in order",
+  },
   DEPENDENCY_OPEN: {
     kind: "transient",
     meaning: "the dependency's circuit breaker is open: not called, retried after its cool-down",
@@ -247,6 +252,8 @@ export type PermanentCode = ErrorCodeOf<"permanent">;
 export const DEAD_LETTER_REASONS = {
   "permanent-failure": "a permanent failure: dead-lettered at once, on any attempt",
   "retries-exhausted": "a transient failure on the queue's maxReceiveCount-th delivery",
+  "group-held":
+    "not run: a FIFO record parked behind its group's dead-lettered head (holdGroupOnDeadLetter)",
 } as const;
 
 export type DeadLetterReason = keyof typeof DEAD_LETTER_REASONS;

@@ -20,6 +20,7 @@ import { ConfigurationError } from "./env.js";
 import { classify, PermanentError, TransientError } from "./errors.js";
 import { completionMatters, decideFailure, type FailureFacts } from "./failure-policy.js";
 import { type IdempotentInput, workAlreadyDone } from "./finished-work.js";
+import { groupHoldFor, groupHoldGuard } from "./group-hold.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { canPlaceRecords } from "./idempotency-store.js";
 import { jobTracking, type StepContext } from "./job-tracking.js";
@@ -136,6 +137,8 @@ export function createSqsConsumer<M, R>(
     : runStep;
 
   const deadLetter = deadLettering({ config, definition, deps, jobs, tenantMetrics });
+  // FIFO groups held behind a dead-lettered record until a replay (group-hold.ts), if configured.
+  const groupHold = groupHoldFor(config, deps, deadLetter);
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     idempotencyConfig.registerLambdaContext(context);
@@ -419,6 +422,7 @@ export function createSqsConsumer<M, R>(
         );
         try {
           await deadLetter(record, blockedError, decision.reason, body, correlationId, logger);
+          await guard?.deadLettered(record);
           response.batchItemFailures = response.batchItemFailures.filter(
             (f) => f.itemIdentifier !== record.messageId,
           );
@@ -431,9 +435,11 @@ export function createSqsConsumer<M, R>(
       }
     };
 
+    const guard = fifo && groupHold ? groupHoldGuard(recordHandler, groupHold) : undefined;
+    const fifoHandler = guard?.handle ?? recordHandler;
     try {
       const batch = fifo
-        ? processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
+        ? processPartialResponse(event, fifoHandler, new SqsFifoPartialProcessorAsync(), {
             context,
             skipGroupOnError: groupsKnown,
             throwOnFullBatchFailure: false,

@@ -233,6 +233,33 @@ describe("the access proof catches a permission too many", () => {
     );
   });
 
+  it("proves a FIFO consumer with group holds can read, move and release its own holds and a neighbour cannot", async () => {
+    // The AWS template has no consumer with holdGroupOnDeadLetter (only the emulator's test-hooks
+    // part has one): give the order-events consumer the hold's variable.
+    const withHolds = (t: Template) => {
+      const fn = resource(t, "AWS::Lambda::Function", "MessagingOrderEventsConsumerFunction");
+      const env = fn.Properties.Environment as { Variables: Record<string, unknown> };
+      env.Variables.SPOOL_HOLD_GROUP_ON_DEAD_LETTER = "true";
+    };
+    const proved = await proveMutated(withHolds);
+    expect(proved.failures).toEqual([]);
+    const own = proved.results.filter((r) => r.path.kind === "group hold");
+    expect(
+      own.flatMap((r) => r.path.requests.map((q) => ("action" in q ? q.action : ""))).sort(),
+    ).toEqual(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    expect(proved.results.map((r) => r.path.kind)).toContain("another consumer's group holds");
+    const broken = await proveMutated((t) => {
+      withHolds(t);
+      const neighbour = resource(t, "AWS::IAM::Policy", "EventsAnalyticsConsumerFunctionRole");
+      for (const s of statementsOf(neighbour)) delete s.Condition;
+    });
+    expect(broken.failures).toContainEqual(
+      expect.stringMatching(
+        /^another consumer's group holds: .* dynamodb:UpdateItem .*dynamodb:LeadingKeys=order-events#group-hold#probe.* should be denied, got Allowed$/,
+      ),
+    );
+  });
+
   it("reports a consumer granted a wildcard on the tables", async () => {
     const mutated = await proveMutated((t) => {
       const policy = resource(t, "AWS::IAM::Policy", "MessagingNotificationsConsumerFunctionRole");

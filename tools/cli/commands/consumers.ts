@@ -7,7 +7,9 @@ import {
   findConsumer,
   loadConsumers,
 } from "../lib/consumers.js";
+import { SpoolCliError } from "../lib/errors.js";
 import { formatSeconds, renderTable } from "../lib/format.js";
+import type { GroupHold } from "../lib/group-holds.js";
 import { positiveInt } from "../lib/options.js";
 import type { CliContext, SpoolCommand } from "../spool.js";
 
@@ -134,6 +136,67 @@ async function history(
   context.emit({ text: renderHistory(entries), json: entries });
 }
 
+interface HoldsOptions {
+  release?: string;
+  dryRun: boolean;
+  auditTable?: string;
+}
+
+function renderHolds(consumer: string, holds: readonly GroupHold[]): string {
+  if (holds.length === 0) return `Consumer ${consumer} holds no message group.`;
+  return renderTable(
+    ["group", "held since", "head (dead-lettered)", "parked", "outstanding"],
+    holds.map((h) => [h.group, h.heldAt ?? "?", h.head ?? "(applied)", h.parked, h.outstanding]),
+  );
+}
+
+async function holds(context: CliContext, ref: string, options: HoldsOptions) {
+  const lib = await import("../lib/group-holds.js");
+  const inventory = await context.inventory();
+  const clients = context.clients();
+  const consumer = findConsumer(
+    await loadConsumers(clients.lambda, inventory),
+    ref,
+    inventory.stackName,
+  );
+  const place = await lib.holdPlaceOf(clients.lambda, consumer);
+  if (options.release === undefined) {
+    const found = await lib.listHolds(clients.dynamo, place);
+    context.emit({
+      text: renderHolds(consumer.name, found),
+      json: { consumer: consumer.name, enabled: place.enabled, holds: found },
+    });
+    return;
+  }
+  const hold = await lib.readHold(clients.dynamo, place, options.release);
+  if (!hold) {
+    throw new SpoolCliError(`consumer ${consumer.name} holds no group "${options.release}"`, 2);
+  }
+  if (options.dryRun) {
+    context.emit({
+      text: `Dry run: releasing group ${hold.group} would let its next records run; ${hold.outstanding} dead letter(s) it waits for stay in the DLQ. Nothing was changed.`,
+      json: { dryRun: true, hold },
+    });
+    return;
+  }
+  const { auditTableName, whoAmI } = await import("../lib/audit.js");
+  const audit = new lib.DynamoHoldReleaseAudit(
+    clients.dynamo,
+    auditTableName(inventory, options.auditTable),
+  );
+  const outcome = await lib.releaseHold(clients.dynamo, place, hold, audit, {
+    operator: await whoAmI(clients),
+    stack: inventory.stackName,
+    consumer: consumer.name,
+  });
+  const text =
+    outcome.status === "completed"
+      ? `Released group ${hold.group} of consumer ${consumer.name}: its next records run. Its ${hold.outstanding} dead letter(s) stay in the DLQ (replay or discard them). Recorded as ${outcome.releaseId}.`
+      : `Group ${hold.group} was not released (${outcome.status}${outcome.error ? `: ${outcome.error}` : ", the hold moved on since it was read: look again"}).`;
+  context.emit({ text, json: outcome });
+  if (outcome.status !== "completed") context.fail(1);
+}
+
 const auditTableOption = [
   "--audit-table <table>",
   "the audit table (default: the stack's OperatorAuditTableName)",
@@ -163,7 +226,7 @@ export const consumersCommand: SpoolCommand = {
   register(program: Command, context: CliContext) {
     const consumers = program
       .command("consumers")
-      .description("queue consumers: list, pause and resume (audited), history");
+      .description("queue consumers: list, pause and resume (audited), history, group holds");
 
     consumers
       .command("list")
@@ -171,6 +234,16 @@ export const consumersCommand: SpoolCommand = {
         "every consumer: its queue, event source mapping and state, batch size, max concurrency",
       )
       .action(() => list(context));
+    consumers
+      .command("holds")
+      .description(
+        "FIFO groups held behind a dead letter (holdGroupOnDeadLetter); --release <group> lets one run again (audited)",
+      )
+      .argument("<name>", "the consumer (spool consumers list), its queue or its function")
+      .option("--release <group>", "release this group's hold (its dead letters stay in the DLQ)")
+      .option("--dry-run", "with --release: show what would change; change nothing", false)
+      .option(...auditTableOption)
+      .action((ref: string, options: HoldsOptions) => holds(context, ref, options));
     changeCommand(consumers, context, "pause");
     changeCommand(consumers, context, "resume");
     consumers

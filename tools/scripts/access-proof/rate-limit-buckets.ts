@@ -1,8 +1,9 @@
 /**
  * The shared state items of consumers in their idempotency table: the token buckets of
  * rate-limited consumers (QueueConsumer's `rateLimit`, items `<consumerName>#rate-limit#<bucket>`)
- * and the tenant leases of consumers with tenant fairness (`tenantFairness`, items
- * `<consumerName>#tenant-quota#<tenant>`). Each consumer must be able to read and move its own,
+ * the tenant leases of consumers with tenant fairness (`tenantFairness`, items
+ * `<consumerName>#tenant-quota#<tenant>`) and the group holds of FIFO consumers with
+ * `holdGroupOnDeadLetter` (items `<consumerName>#group-hold#<group>`). Each consumer must be able to read and move its own,
  * and no other user of the table may move them (a neighbour draining a bucket or filling a
  * tenant's leases would stall the consumer; one filling a bucket or removing leases would lift
  * its limit).
@@ -25,6 +26,8 @@ interface StateKind {
   readonly noun: string;
   readonly segment: string;
   readonly marker: string;
+  /** What the runtime sends per item, when not STATE_ACTIONS. */
+  readonly actions?: readonly string[];
 }
 
 const RATE_LIMIT: StateKind = {
@@ -69,8 +72,22 @@ function tableUsers(model: TemplateModel): TableUser[] {
   });
 }
 
+/** group-hold.ts: a consistent read per record, updates, and the conditional delete of a release. */
+const GROUP_HOLD: StateKind = {
+  own: "group hold",
+  theirs: "another consumer's group holds",
+  noun: "group holds",
+  segment: "group-hold",
+  marker: CONSUMER_ENV.holdGroupOnDeadLetter,
+  actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+};
+
 export function rateLimitBuckets(model: TemplateModel): AccessPath[] {
-  return [...stateItems(model, RATE_LIMIT), ...stateItems(model, TENANT_QUOTA)];
+  return [
+    ...stateItems(model, RATE_LIMIT),
+    ...stateItems(model, TENANT_QUOTA),
+    ...stateItems(model, GROUP_HOLD),
+  ];
 }
 
 function stateItems(model: TemplateModel, kind: StateKind): AccessPath[] {
@@ -86,7 +103,7 @@ function stateItems(model: TemplateModel, kind: StateKind): AccessPath[] {
         from: model.label(owner.fn),
         to,
         expect: "allowed",
-        requests: STATE_ACTIONS.map((action) => ({
+        requests: (kind.actions ?? STATE_ACTIONS).map((action) => ({
           principal: owner.principal,
           action,
           resource: model.arnOf(owner.table),

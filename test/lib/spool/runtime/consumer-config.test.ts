@@ -50,6 +50,7 @@ describe("consumerConfigFromEnv", () => {
       jobsTable: "SPOOL_JOBS_TABLE",
       jobKind: "SPOOL_JOB_KIND",
       payloadBucket: "SPOOL_PAYLOAD_BUCKET",
+      holdGroupOnDeadLetter: "SPOOL_HOLD_GROUP_ON_DEAD_LETTER",
     });
   });
 

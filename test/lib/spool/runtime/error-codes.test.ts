@@ -35,7 +35,11 @@ describe("the library's error-code catalogue", () => {
   });
 
   it("names the two reasons a consumer dead-letters for", () => {
-    expect(Object.keys(DEAD_LETTER_REASONS)).toEqual(["permanent-failure", "retries-exhausted"]);
+    expect(Object.keys(DEAD_LETTER_REASONS)).toEqual([
+      "permanent-failure",
+      "retries-exhausted",
+      "group-held",
+    ]);
   });
 
   it("is the toolkit's table in docs/operations.md, code by code, in order", () => {

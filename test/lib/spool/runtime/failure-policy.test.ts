@@ -3,6 +3,10 @@ import {
   type BackoffPolicy,
   fullJitterDelaySeconds,
 } from "../../../../lib/spool/runtime/backoff.js";
+import {
+  DEAD_LETTER_REASONS,
+  SPOOL_ERROR_CODES,
+} from "../../../../lib/spool/runtime/error-codes.js";
 import { classify, PermanentError, TransientError } from "../../../../lib/spool/runtime/errors.js";
 import {
   completionMatters,
@@ -13,6 +17,7 @@ import {
   outOfAttempts,
   type RecordFailure,
 } from "../../../../lib/spool/runtime/failure-policy.js";
+import { groupHoldGuard } from "../../../../lib/spool/runtime/group-hold.js";
 import {
   PAYLOAD_SIZE_ATTRIBUTE,
   pointerBody,
@@ -20,6 +25,7 @@ import {
 } from "../../../../lib/spool/runtime/payload-pointer.js";
 import { FakePayloadObjects } from "../../../helpers/fake-payload-objects.js";
 import { readDoc, tableRows } from "../../../helpers/markdown.js";
+import { sqsRecord } from "../../../helpers/sqs.js";
 
 const BACKOFF: BackoffPolicy = { baseSeconds: 2, capSeconds: 300 };
 const HALF = () => 0.5;
@@ -336,6 +342,33 @@ describe("the failure-handling table of docs/guarantees.md", () => {
       // The failing record and the later ones Powertools skips are all reported failed.
       expect(batchResponse(decide(failures.unknown))).toBe("failure");
       expect(batchResponse(decide(failures.blockedByGroup))).toBe("failure");
+    },
+    "FIFO record dead-lettered, with `holdGroupOnDeadLetter`": async (what) => {
+      expect(what).toMatch(/^its group is held: every later record of the group is dead-lettered/);
+      expect(what).toContain("(`GROUP_HELD`), never run");
+      expect(SPOOL_ERROR_CODES.GROUP_HELD.kind).toBe("permanent");
+      expect(DEAD_LETTER_REASONS["group-held"]).toBeDefined();
+      // A later record of a held group (not a replay) is parked without running.
+      const run = vi.fn();
+      const park = vi.fn(async () => ({
+        status: "dead-lettered" as const,
+        reason: "group-held" as const,
+        errorCode: "GROUP_HELD" as const,
+      }));
+      const hold = { head: "m-1", owed: ["m-1"], applied: [], retired: [], parked: 0 };
+      const guard = groupHoldGuard(run, {
+        holds: {
+          read: async () => ({ ...hold, heldAt: undefined, version: 1 }),
+          deadLettered: async () => false,
+          applied: async () => false,
+        },
+        metrics: { addMetric: vi.fn() },
+        logger: { info: () => undefined, warn: () => undefined },
+        park,
+      });
+      await guard.handle(sqsRecord({ messageId: "m-2", body: {}, fifo: true, groupId: "g" }));
+      expect(run).not.toHaveBeenCalled();
+      expect(park).toHaveBeenCalledOnce();
     },
     "Same business key delivered again": (what) => {
       expect(what).toContain("the step does not run again");

@@ -8,15 +8,19 @@ import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwat
 import {
   type EventSourceMappingConfiguration,
   GetEventSourceMappingCommand,
+  GetFunctionConfigurationCommand,
   LambdaClient,
   UpdateEventSourceMappingCommand,
 } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
@@ -171,6 +175,7 @@ describe("spool consumers list", () => {
       "spool consumers pause <name>",
       "spool consumers resume <name>",
       "spool consumers history [name]",
+      "spool consumers holds <name>",
     ]) {
       expect(out).toContain(usage);
     }
@@ -510,6 +515,124 @@ describe("spool status and paused consumers", () => {
     expect(out).toMatch(/^notifications\s+50\s/m);
     expect(out).toContain(
       "consumers' states unknown (paused ones are not marked): User is not authorized to perform lambda:GetEventSourceMapping",
+    );
+  });
+});
+
+describe("spool consumers holds", () => {
+  const holdItem = {
+    id: "orders#group-hold#order-7",
+    head: "m-2",
+    heldAt: "2026-12-07T10:00:00.000Z",
+    parked: 3,
+    owed: new Set(["m-2", "m-3", "m-4", "m-5"]),
+    applied: new Set(["m-0"]),
+    v: 4,
+  };
+  beforeEach(() => {
+    lambda.on(GetFunctionConfigurationCommand).callsFake((input: { FunctionName: string }) => ({
+      Environment: {
+        Variables:
+          input.FunctionName === "orders-fn"
+            ? {
+                SPOOL_CONSUMER_NAME: "orders",
+                SPOOL_IDEMPOTENCY_TABLE: "idem",
+                SPOOL_HOLD_GROUP_ON_DEAD_LETTER: "true",
+              }
+            : { SPOOL_CONSUMER_NAME: "notifications" },
+      },
+    }));
+    db.on(ScanCommand).resolves({ Items: [holdItem] });
+    db.on(GetCommand).resolves({ Item: holdItem });
+    db.on(DeleteCommand).resolves({});
+  });
+
+  it("lists a consumer's held groups from its idempotency table, by its key prefix", async () => {
+    const { code, out, err } = await spool("consumers", "holds", "orders");
+    expect(code, err).toBe(0);
+    expect(out).toMatch(/^order-7\s+2026-12-07T10:00:00.000Z\s+m-2\s+3\s+4$/m);
+    const scan = db.commandCalls(ScanCommand)[0]?.args[0].input;
+    expect(scan).toMatchObject({
+      TableName: "idem",
+      ExpressionAttributeValues: { ":prefix": "orders#group-hold#" },
+    });
+    const { json } = await spool("consumers", "holds", "orders", "--json");
+    expect(json).toEqual({
+      consumer: "orders",
+      enabled: true,
+      holds: [
+        {
+          group: "order-7",
+          head: "m-2",
+          heldAt: "2026-12-07T10:00:00.000Z",
+          parked: 3,
+          outstanding: 4,
+          version: 4,
+        },
+      ],
+    });
+  });
+
+  it("--release deletes the hold as it was read (its version), recorded in the audit before and after", async () => {
+    const { code, out, err } = await spool("consumers", "holds", "orders", "--release", "order-7");
+    expect(code, err).toBe(0);
+    expect(out).toContain("Released group order-7 of consumer orders");
+    expect(db.commandCalls(DeleteCommand)[0]?.args[0].input).toMatchObject({
+      TableName: "idem",
+      Key: { id: "orders#group-hold#order-7" },
+      ConditionExpression: "#v = :v",
+      ExpressionAttributeValues: { ":v": 4 },
+    });
+    const started = db.commandCalls(PutCommand)[0]?.args[0].input;
+    expect(started).toMatchObject({
+      TableName: "audit",
+      Item: {
+        pk: "group-hold-releases",
+        consumer: "orders",
+        group: "order-7",
+        head: "m-2",
+        outstanding: 4,
+        status: "running",
+      },
+    });
+    expect(db.commandCalls(UpdateCommand)).toHaveLength(1); // the audit's outcome
+  });
+
+  it("--release --dry-run changes nothing", async () => {
+    const { code, out } = await spool(
+      "consumers",
+      "holds",
+      "orders",
+      "--release",
+      "order-7",
+      "--dry-run",
+    );
+    expect(code).toBe(0);
+    expect(out).toContain("Dry run");
+    expect(db.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(db.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it("a hold that moved on since it was read is left, and the command fails", async () => {
+    db.on(DeleteCommand).rejects(
+      Object.assign(new Error("The conditional request failed"), {
+        name: "ConditionalCheckFailedException",
+      }),
+    );
+    const { code, out } = await spool("consumers", "holds", "orders", "--release", "order-7");
+    expect(code).toBe(1);
+    expect(out).toContain("was not released (changed");
+  });
+
+  it("a group with no hold, or a consumer without an idempotency table, is a bad argument (exit 2)", async () => {
+    db.on(GetCommand).resolves({});
+    const missing = await spool("consumers", "holds", "orders", "--release", "order-9");
+    expect(missing.code).toBe(2);
+    expect(missing.err.trim()).toMatch(/consumer orders holds no group "order-9"$/);
+    const tableless = await spool("consumers", "holds", "notifications");
+    expect(tableless.code).toBe(2);
+    expect(tableless.err.trim()).toMatch(
+      /consumer notifications has no idempotency table, so it keeps no group holds$/,
     );
   });
 });

@@ -154,7 +154,7 @@ describe("dead-letter filters", () => {
     [{ errorCode: ["SCHEMA_INVALID", "BAD"] }, /^--error-code "BAD" is not a known error code/],
     [
       { reason: ["retries_exhausted"] },
-      '--reason must be one of permanent-failure, retries-exhausted, redrive, unknown, got "retries_exhausted" (did you mean "retries-exhausted"?)',
+      '--reason must be one of permanent-failure, retries-exhausted, group-held, redrive, unknown, got "retries_exhausted" (did you mean "retries-exhausted"?)',
     ],
     [{ reason: ["timeout"] }, /^--reason must be one of .*, got "timeout"$/],
   ])("refuses %j as a usage error (exit code 2)", (options, message) => {
