@@ -3,41 +3,20 @@
  * table, handed to the handler in its environment, its items kept under the grant the consumer
  * already has.
  */
-import { fileURLToPath } from "node:url";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { IdempotencyTable } from "../../../../lib/spool/idempotency-table/index.js";
-import {
-  QueueConsumer,
-  type QueueConsumerProps,
-} from "../../../../lib/spool/queue-consumer/index.js";
-import { ReliableQueue } from "../../../../lib/spool/reliable-queue/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
-import { alarmsOf, dashboardBody, monitoredStack } from "../../../helpers/spool-monitoring.js";
+import {
+  type ConsumerTestProps,
+  consumerVariables,
+  monitoredConsumer,
+} from "../../../helpers/queue-consumer-stack.js";
+import { alarmsOf, dashboardBody } from "../../../helpers/spool-monitoring.js";
 
-const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
-
-function build(
-  props: Partial<QueueConsumerProps> & { withTable?: boolean; fifo?: boolean },
-  monitoring = {},
-) {
-  return monitoredStack(monitoring, (stack) => {
-    const { withTable = true, fifo = true, ...rest } = props;
-    const table = new IdempotencyTable(stack, "Idempotency");
-    new QueueConsumer(stack, "Ledger", {
-      source: new ReliableQueue(stack, "Entries", { fifo }),
-      entry,
-      consumerName: "ledger",
-      ...(withTable ? { idempotencyTable: table.table } : {}),
-      ...rest,
-    });
-  });
-}
-
-const variables = (template: Template) =>
-  Object.values(template.findResources("AWS::Lambda::Function"))
-    .map((f) => f.Properties.Environment?.Variables ?? {})
-    .find((v) => v.SPOOL_CONSUMER_NAME === "ledger");
+const consumer = { id: "Ledger", queueId: "Entries", consumerName: "ledger", fifo: true };
+const build = (props: ConsumerTestProps, monitoring = {}) =>
+  monitoredConsumer(consumer, props, monitoring);
+const variables = (template: Template) => consumerVariables(template, consumer.consumerName);
 
 describe("QueueConsumer holdGroupOnDeadLetter", () => {
   it("writes the switch into the environment when on; nothing when off (the default)", () => {

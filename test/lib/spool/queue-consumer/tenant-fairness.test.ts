@@ -3,42 +3,21 @@
  * its environment, its leases kept under the grant the consumer already has, and a dead-letter
  * spike alarm per tenant it names.
  */
-import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { IdempotencyTable } from "../../../../lib/spool/idempotency-table/index.js";
-import {
-  QueueConsumer,
-  type QueueConsumerProps,
-} from "../../../../lib/spool/queue-consumer/index.js";
-import { ReliableQueue } from "../../../../lib/spool/reliable-queue/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
-import { alarmsOf, dashboardBody, monitoredStack } from "../../../helpers/spool-monitoring.js";
+import {
+  type ConsumerTestProps,
+  consumerVariables,
+  monitoredConsumer,
+} from "../../../helpers/queue-consumer-stack.js";
+import { alarmsOf, dashboardBody } from "../../../helpers/spool-monitoring.js";
 
-const entry = fileURLToPath(new URL("../../../helpers/fixtures/noop-handler.ts", import.meta.url));
-
-function build(
-  props: Partial<QueueConsumerProps> & { withTable?: boolean; fifo?: boolean },
-  monitoring = {},
-) {
-  return monitoredStack(monitoring, (stack) => {
-    const { withTable = true, fifo = false, ...rest } = props;
-    const table = new IdempotencyTable(stack, "Idempotency");
-    new QueueConsumer(stack, "Mailer", {
-      source: new ReliableQueue(stack, "Mail", { fifo }),
-      entry,
-      consumerName: "mailer",
-      ...(withTable ? { idempotencyTable: table.table } : {}),
-      ...rest,
-    });
-  });
-}
-
-const variables = (template: Template) =>
-  Object.values(template.findResources("AWS::Lambda::Function"))
-    .map((f) => f.Properties.Environment?.Variables ?? {})
-    .find((v) => v.SPOOL_CONSUMER_NAME === "mailer");
+const consumer = { id: "Mailer", queueId: "Mail", consumerName: "mailer", fifo: false };
+const build = (props: ConsumerTestProps, monitoring = {}) =>
+  monitoredConsumer(consumer, props, monitoring);
+const variables = (template: Template) => consumerVariables(template, consumer.consumerName);
 const policies = (template: Template) =>
   Object.values(template.findResources("AWS::IAM::Policy")).map(
     (p) => p.Properties.PolicyDocument.Statement,
