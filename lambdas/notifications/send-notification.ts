@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { type EffectFence, writeFenced } from "../../lib/spool/runtime/effect-fence.js";
 import { countDuplicate, markerPut } from "../../lib/spool/runtime/effect-once.js";
 import { PermanentError } from "../../lib/spool/runtime/errors.js";
 import type { NotificationRequest } from "./schema.js";
@@ -38,37 +39,46 @@ export function suppressionKey(recipient: string) {
  * duplicates. The suppression check and the delivery are one transaction, so a notification that
  * was already delivered is reported as such even if its recipient was suppressed since, and the
  * check costs no separate read. `duplicateDeliveries` counts the calls the provider refused.
+ * With the record's fence (the step's context), the same transaction completes the message's
+ * idempotency record (effect-fence.ts): a new notification costs two DynamoDB calls, not three.
  */
 export async function sendNotification(
   request: NotificationRequest,
-  meta: { messageId: string; correlationId: string; attempt: number },
+  meta: {
+    messageId: string;
+    correlationId: string;
+    attempt: number;
+    effectFence?: EffectFence | undefined;
+  },
   deps: NotificationDeps,
 ): Promise<SendResult> {
+  const sent: SendResult = { delivered: true, notificationId: request.notificationId };
   try {
-    await deps.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: deps.table,
-              Key: suppressionKey(request.recipient),
-              ConditionExpression: "attribute_not_exists(pk)",
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
+    await writeFenced(
+      deps.db,
+      meta.effectFence,
+      [
+        {
+          ConditionCheck: {
+            TableName: deps.table,
+            Key: suppressionKey(request.recipient),
+            ConditionExpression: "attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           },
-          markerPut(deps.table, deliveryKey(request.notificationId), {
-            channel: request.channel,
-            recipient: request.recipient,
-            template: request.template,
-            messageId: meta.messageId,
-            correlationId: meta.correlationId,
-            attempt: meta.attempt,
-            deliveredAt: deps.now().toISOString(),
-          }),
-        ],
-      }),
+        },
+        markerPut(deps.table, deliveryKey(request.notificationId), {
+          channel: request.channel,
+          recipient: request.recipient,
+          template: request.template,
+          messageId: meta.messageId,
+          correlationId: meta.correlationId,
+          attempt: meta.attempt,
+          deliveredAt: deps.now().toISOString(),
+        }),
+      ],
+      { completesWith: sent },
     );
-    return { delivered: true, notificationId: request.notificationId };
+    return sent;
   } catch (error) {
     if (!(error instanceof TransactionCanceledException)) throw error;
     const [suppression, delivery] = error.CancellationReasons ?? [];

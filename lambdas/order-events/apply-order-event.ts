@@ -67,33 +67,40 @@ export async function applyOrderEvent(
   };
   const status = STATUS_AFTER[event.type];
   try {
-    // Fenced: a delivery given up at its deadline and dead-lettered cannot apply it later.
-    await writeFenced(deps.db, meta.effectFence, {
-      Update: {
-        TableName: deps.table,
-        Key: orderProjectionKey(event.orderId),
-        UpdateExpression:
-          "SET lastSeq = :seq, #status = :status, customerId = :customer, updatedAt = :now, " +
-          "history = list_append(if_not_exists(history, :empty), :entry)" +
-          (event.amountCents !== undefined ? ", amountCents = :amount" : ""),
-        ConditionExpression:
-          "(attribute_not_exists(lastSeq) OR lastSeq < :seq) AND " +
-          "(attribute_not_exists(#status) OR #status <> :cancelled)",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":seq": event.seq,
-          ":status": status,
-          ":customer": event.customerId,
-          ":now": now,
-          ":empty": [],
-          ":entry": [entry],
-          ":cancelled": "CANCELLED",
-          ...(event.amountCents !== undefined ? { ":amount": event.amountCents } : {}),
+    // Fenced: a delivery given up at its deadline and dead-lettered cannot apply it later. The
+    // commit also completes the idempotency record with this result (one DynamoDB call fewer).
+    const applied: ApplyResult = { applied: true, status, seq: event.seq };
+    await writeFenced(
+      deps.db,
+      meta.effectFence,
+      {
+        Update: {
+          TableName: deps.table,
+          Key: orderProjectionKey(event.orderId),
+          UpdateExpression:
+            "SET lastSeq = :seq, #status = :status, customerId = :customer, updatedAt = :now, " +
+            "history = list_append(if_not_exists(history, :empty), :entry)" +
+            (event.amountCents !== undefined ? ", amountCents = :amount" : ""),
+          ConditionExpression:
+            "(attribute_not_exists(lastSeq) OR lastSeq < :seq) AND " +
+            "(attribute_not_exists(#status) OR #status <> :cancelled)",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":seq": event.seq,
+            ":status": status,
+            ":customer": event.customerId,
+            ":now": now,
+            ":empty": [],
+            ":entry": [entry],
+            ":cancelled": "CANCELLED",
+            ...(event.amountCents !== undefined ? { ":amount": event.amountCents } : {}),
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       },
-    });
-    return { applied: true, status, seq: event.seq };
+      { completesWith: applied },
+    );
+    return applied;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const current = error.Item

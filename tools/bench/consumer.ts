@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -8,6 +8,7 @@ import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { NotificationRequest } from "../../lambdas/notifications/schema.js";
 import { sendNotification } from "../../lambdas/notifications/send-notification.js";
 import { documentClient } from "../../lib/spool/runtime/clients.js";
+import { SpoolIdempotencyStore } from "../../lib/spool/runtime/idempotency-store.js";
 import { type ConsumerConfig, createSqsConsumer } from "../../lib/spool/runtime/sqs-consumer.js";
 import { localClientConfig } from "../scripts/lib/local-cloud.js";
 
@@ -61,7 +62,10 @@ function record(id: string): SQSRecord {
 
 const event = (records: SQSRecord[]): SQSEvent => ({ Records: records });
 
-/** The notifications consumer, in process, against the emulator's tables. */
+/**
+ * The notifications consumer, in process, against the emulator's tables, with the idempotency
+ * store its deployed handler gets (consumer-dependencies.ts): the fence and its completing commit.
+ */
 function consumer(tables: { idempotency: string; effects: string }, withIdempotency: boolean) {
   const { client, counter } = countingDynamo();
   const config: ConsumerConfig = {
@@ -85,7 +89,7 @@ function consumer(tables: { idempotency: string; effects: string }, withIdempote
       sqs: new SQSClient(localClientConfig()),
       dynamo: client,
       persistenceStore: withIdempotency
-        ? new DynamoDBPersistenceLayer({ tableName: tables.idempotency, awsSdkV3Client: client })
+        ? new SpoolIdempotencyStore({ tableName: tables.idempotency, awsSdkV3Client: client })
         : undefined,
       logger: new Logger({ logLevel: "SILENT" }),
       metrics: new Metrics({ namespace: "Bench", singleMetric: false }),

@@ -5,6 +5,8 @@
  *
  * `npm run bench -- --only bundles`: only the Lambda bundle figures (no emulator needed).
  * `npm run bench -- --only replay`: only the `spool dlq replay` figures (results/replay.json).
+ * `npm run bench -- --only consumer`: only the consumer's DynamoDB calls per message and its
+ *   in-process throughput (results/consumer.json).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -102,6 +104,62 @@ function report(title: string, figures: readonly Figure[], file: string): void {
   );
 }
 
+/**
+ * The consumer's own figures, in process against the emulator's tables: DynamoDB calls per
+ * message (new, duplicate, cache hit) and throughput with and without idempotency.
+ */
+async function consumerFigures(tables: {
+  idempotency: string;
+  effects: string;
+}): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const calls = await dynamoCallsPerMessage(tables);
+  figures.push({
+    name: "DynamoDB calls per message: new",
+    value: calls.newMessage,
+    unit: "calls",
+    note: `target ≤ 2 (the effect and the record's completion are one transaction); without idempotency: ${calls.withoutIdempotency}`,
+  });
+  figures.push({
+    name: "DynamoDB calls per message: duplicate",
+    value: calls.duplicate,
+    unit: "calls",
+    note: "target ≤ 1; cold cache (another container)",
+  });
+  figures.push({
+    name: "DynamoDB calls per message: cache hit",
+    value: calls.cacheHit,
+    unit: "calls",
+    note: "same container",
+  });
+
+  const withIdem = await inProcessThroughput(tables, true);
+  const without = await inProcessThroughput(tables, false);
+  figures.push({
+    name: "in-process handler, batches of 10, with idempotency",
+    value: withIdem,
+    unit: "msg/s",
+    note: `${(withIdem / without).toFixed(2)}× without (${without.toFixed(0)} msg/s)`,
+  });
+
+  return figures;
+}
+
+/** `--only consumer`: the consumer's figures alone (emulator started, stack deployed). */
+async function benchConsumer(): Promise<void> {
+  process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  const before = (await detectEmulator(localEndpoint())) !== undefined;
+  const started = await startEmulator();
+  const { outputs } = await deployLocal({ quiet: true });
+  const tables = {
+    idempotency: outputs.IdempotencyTableName ?? "",
+    effects: outputs.EffectsTableName ?? "",
+  };
+  if (!tables.idempotency || !tables.effects) throw new Error("missing the stack's table outputs");
+  report("consumer", await consumerFigures(tables), "consumer.json");
+  if (!before && started.pid) await stopEmulator();
+}
+
 /** `--only replay`: the `spool dlq replay` figures alone (emulator started, stack deployed). */
 async function benchReplay(): Promise<void> {
   const before = (await detectEmulator(localEndpoint())) !== undefined;
@@ -122,7 +180,8 @@ async function main() {
     const part = process.argv[only + 1];
     if (part === "bundles") await benchBundles();
     else if (part === "replay") await benchReplay();
-    else throw new Error(`--only takes "bundles" or "replay", got ${String(part)}`);
+    else if (part === "consumer") await benchConsumer();
+    else throw new Error(`--only takes "bundles", "replay" or "consumer", got ${String(part)}`);
     return;
   }
   // The in-process runs would print an EMF line per batch; the figures are what matter here.
@@ -199,34 +258,7 @@ async function main() {
     note: `bundle ${bundles.peer.bytesRatio.toFixed(2)}×; targets ≤ ${PEER_TARGET.importRatio}× both (peer: Powertools alone)`,
   });
 
-  const calls = await dynamoCallsPerMessage(tables);
-  figures.push({
-    name: "DynamoDB calls per message: new",
-    value: calls.newMessage,
-    unit: "calls",
-    note: `without idempotency: ${calls.withoutIdempotency}`,
-  });
-  figures.push({
-    name: "DynamoDB calls per message: duplicate",
-    value: calls.duplicate,
-    unit: "calls",
-    note: "cold cache (another container)",
-  });
-  figures.push({
-    name: "DynamoDB calls per message: cache hit",
-    value: calls.cacheHit,
-    unit: "calls",
-    note: "same container",
-  });
-
-  const withIdem = await inProcessThroughput(tables, true);
-  const without = await inProcessThroughput(tables, false);
-  figures.push({
-    name: "in-process handler, batches of 10, with idempotency",
-    value: withIdem,
-    unit: "msg/s",
-    note: `${(withIdem / without).toFixed(2)}× without (${without.toFixed(0)} msg/s)`,
-  });
+  figures.push(...(await consumerFigures(tables)));
 
   const emptyQueue = benchDeploy.outputs.EmptyQueueUrl;
   if (!emptyQueue) throw new Error("missing SpoolBench output EmptyQueueUrl");

@@ -102,9 +102,7 @@ export function createSqsConsumer<M, R>(
     // As a job, if the consumer tracks jobs (job-tracking.ts): RUNNING, then SUCCEEDED.
     const jobKey = definition.jobKey?.(input.message) ?? input.key;
     const value = await jobs.run(jobKey, context, (ctx) => definition.process(input.message, ctx));
-    return (value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) }) as {
-      value: R;
-    };
+    return storedResult(value) as { value: R };
   };
   const idempotentInput = (message: M, key: string): IdempotentInput<M> => ({
     key,
@@ -213,7 +211,7 @@ export function createSqsConsumer<M, R>(
       const input = idempotentInput(message, key);
       const store = deps.persistenceStore;
       const effectFence = canPlaceRecords(store)
-        ? { record: store.recordRefOf(input), holder: record.messageId }
+        ? { record: store.recordRefOf(input, storedResult), holder: record.messageId }
         : undefined;
       if (effectFence) fences.set(record.messageId, effectFence);
       const recordContext: StepContext = {
@@ -478,4 +476,13 @@ export function sqsConsumerHandler<M, R>(
   const config = consumerConfigFromEnv();
   const deps = { ...defaultDependencies(config), ...overrides };
   return createSqsConsumer({ schema, ...build(deps) }, config, deps);
+}
+
+/**
+ * A step's result as its idempotency record stores it: JSON, so it is what DynamoDB can hold (see
+ * createSqsConsumer), and what a duplicate reads back. The effect fence's completing commit
+ * writes the same (effect-fence.ts).
+ */
+function storedResult(value: unknown): { value?: unknown } {
+  return value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) };
 }

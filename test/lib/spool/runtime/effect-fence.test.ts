@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import {
   commitItem,
   type EffectFence,
@@ -102,6 +102,99 @@ describe("writeFenced", () => {
     const conflict = cancelled([{ Code: "TransactionConflict" }, { Code: "None" }]);
     docs.on(TransactWriteCommand).rejects(conflict);
     await expect(writeFenced(db, fence, effect)).rejects.toBe(conflict);
+  });
+});
+
+describe("writeFenced, an effect of several items", () => {
+  const check = {
+    ConditionCheck: {
+      TableName: "Effects",
+      Key: { pk: "suppressed#a@example.com", sk: "suppression" },
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+  };
+  const items = [check, effect];
+
+  beforeEach(() => docs.reset());
+
+  it("without a fence, is one transaction of its items", async () => {
+    docs.on(TransactWriteCommand).resolves({});
+    await writeFenced(db, undefined, items);
+    expect(docs.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toEqual(items);
+  });
+
+  it("with a fence, commits last, so the items keep their indexes", async () => {
+    docs.on(TransactWriteCommand).resolves({});
+    await writeFenced(db, fence, items);
+    expect(docs.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toEqual([
+      ...items,
+      commitItem(fence),
+    ]);
+  });
+
+  it("a failed condition of one of its items rethrows the cancellation as DynamoDB sent it", async () => {
+    const refused = cancelled([
+      { Code: "ConditionalCheckFailed" },
+      { Code: "None" },
+      { Code: "None" },
+    ]);
+    docs.on(TransactWriteCommand).rejects(refused);
+    await expect(writeFenced(db, fence, items)).rejects.toBe(refused);
+  });
+
+  it("a refused mark is a transient RECORD_DEADLINE", async () => {
+    docs
+      .on(TransactWriteCommand)
+      .rejects(cancelled([{ Code: "None" }, { Code: "None" }, { Code: "ConditionalCheckFailed" }]));
+    await expect(writeFenced(db, fence, items)).rejects.toMatchObject({ code: "RECORD_DEADLINE" });
+  });
+});
+
+describe("writeFenced, completing the record", () => {
+  const completion = {
+    dataAttribute: "data",
+    expiryAttribute: "expiration",
+    expiresAt: () => 1_900_000_000,
+    stored: (result: unknown) => ({ value: result }),
+    committed: vi.fn(),
+  };
+  const completingFence: EffectFence = { ...fence, record: { ...fence.record, completion } };
+
+  beforeEach(() => {
+    docs.reset();
+    completion.committed.mockReset();
+  });
+
+  it("sets the record COMPLETED with the stored result, and says so once committed", async () => {
+    docs.on(TransactWriteCommand).resolves({});
+    await writeFenced(db, completingFence, effect, { completesWith: { applied: true } });
+    const commit = docs.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1];
+    expect(commit?.Update?.ExpressionAttributeValues).toEqual({
+      ":holder": "message-5",
+      ":inProgress": "INPROGRESS",
+      ":completed": "COMPLETED",
+      ":data": { value: { applied: true } },
+      ":expiry": 1_900_000_000,
+    });
+    expect(completion.committed).toHaveBeenCalledWith({ value: { applied: true } });
+  });
+
+  it("says nothing when the transaction is refused", async () => {
+    docs
+      .on(TransactWriteCommand)
+      .rejects(cancelled([{ Code: "ConditionalCheckFailed" }, { Code: "None" }]));
+    await expect(
+      writeFenced(db, completingFence, effect, { completesWith: { applied: true } }),
+    ).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(completion.committed).not.toHaveBeenCalled();
+  });
+
+  it("without completesWith, only marks the record (Powertools completes it after the step)", async () => {
+    docs.on(TransactWriteCommand).resolves({});
+    await writeFenced(db, completingFence, effect);
+    const commit = docs.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[1];
+    expect(commit?.Update?.UpdateExpression).toBe("SET committedBy = :holder");
+    expect(completion.committed).not.toHaveBeenCalled();
   });
 });
 
