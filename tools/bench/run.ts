@@ -7,6 +7,8 @@
  * `npm run bench -- --only replay`: only the `spool dlq replay` figures (results/replay.json).
  * `npm run bench -- --only consumer`: only the consumer's DynamoDB calls per message and its
  *   in-process throughput (results/consumer.json).
+ * `npm run bench -- --only e2e`: only the end-to-end throughput at 500 and 5,000 messages beside
+ *   the empty consumer and the peer (results/e2e.json).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -160,6 +162,49 @@ async function benchConsumer(): Promise<void> {
   if (!before && started.pid) await stopEmulator();
 }
 
+/**
+ * End to end on the emulator: `n` notification requests sent and drained through the
+ * notifications consumer, an empty consumer and the peer (the bench stack), at 500 and at 10×
+ * (issue 15's scale), each in turn so one emulator load falls on all three.
+ */
+async function endToEndFigures(
+  clients: ReturnType<typeof localClients>,
+  queues: { empty: string | undefined; ours: string; peer: string | undefined },
+): Promise<Figure[]> {
+  const { empty, ours, peer } = queues;
+  if (!empty || !peer) throw new Error("missing SpoolBench outputs EmptyQueueUrl / PeerQueueUrl");
+  const figures: Figure[] = [];
+  for (const n of [500, 5_000]) {
+    const baseline = await drainThroughput(clients, empty, n);
+    const spool = await drainThroughput(clients, ours, n);
+    const peerRate = await drainThroughput(clients, peer, n);
+    figures.push({
+      name: `end to end, ${n} messages: notifications consumer`,
+      value: spool,
+      unit: "msg/s",
+      note: `${(spool / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s; target ≥ 0.6×); ${(spool / peerRate).toFixed(2)}× the peer (${peerRate.toFixed(0)} msg/s; target ≥ ${PEER_TARGET.throughputRatio}×)`,
+    });
+  }
+  return figures;
+}
+
+/** `--only e2e`: the end-to-end figures alone (emulator started, both stacks deployed). */
+async function benchEndToEnd(): Promise<void> {
+  const before = (await detectEmulator(localEndpoint())) !== undefined;
+  const started = await startEmulator();
+  const { outputs } = await deployLocal({ quiet: true });
+  const bench = await deployLocal({
+    quiet: true,
+    stack: "SpoolBench",
+    app: { command: "npx tsx tools/bench/app.ts", output: "cdk.out.bench" },
+  });
+  const ours = outputs.NotificationsQueueUrl;
+  if (!ours) throw new Error("missing stack output NotificationsQueueUrl");
+  const queues = { empty: bench.outputs.EmptyQueueUrl, ours, peer: bench.outputs.PeerQueueUrl };
+  report("end to end", await endToEndFigures(localClients(), queues), "e2e.json");
+  if (!before && started.pid) await stopEmulator();
+}
+
 /** `--only replay`: the `spool dlq replay` figures alone (emulator started, stack deployed). */
 async function benchReplay(): Promise<void> {
   const before = (await detectEmulator(localEndpoint())) !== undefined;
@@ -181,7 +226,9 @@ async function main() {
     if (part === "bundles") await benchBundles();
     else if (part === "replay") await benchReplay();
     else if (part === "consumer") await benchConsumer();
-    else throw new Error(`--only takes "bundles", "replay" or "consumer", got ${String(part)}`);
+    else if (part === "e2e") await benchEndToEnd();
+    else
+      throw new Error(`--only takes "bundles", "replay", "consumer" or "e2e", got ${String(part)}`);
     return;
   }
   // The in-process runs would print an EMF line per batch; the figures are what matter here.
@@ -260,19 +307,13 @@ async function main() {
 
   figures.push(...(await consumerFigures(tables)));
 
-  const emptyQueue = benchDeploy.outputs.EmptyQueueUrl;
-  if (!emptyQueue) throw new Error("missing SpoolBench output EmptyQueueUrl");
-  const baseline = await drainThroughput(clients, emptyQueue, 500);
-  const ours = await drainThroughput(clients, output("NotificationsQueueUrl"), 500);
-  const peerQueue = benchDeploy.outputs.PeerQueueUrl;
-  if (!peerQueue) throw new Error("missing SpoolBench output PeerQueueUrl");
-  const peer = await drainThroughput(clients, peerQueue, 500);
-  figures.push({
-    name: "end to end, 500 messages: notifications consumer",
-    value: ours,
-    unit: "msg/s",
-    note: `${(ours / baseline).toFixed(2)}× the empty consumer (${baseline.toFixed(0)} msg/s; target ≥ 0.6×); ${(ours / peer).toFixed(2)}× the peer (${peer.toFixed(0)} msg/s; target ≥ ${PEER_TARGET.throughputRatio}×)`,
-  });
+  figures.push(
+    ...(await endToEndFigures(clients, {
+      empty: benchDeploy.outputs.EmptyQueueUrl,
+      ours: output("NotificationsQueueUrl"),
+      peer: benchDeploy.outputs.PeerQueueUrl,
+    })),
+  );
 
   const samples = await measureOneMessageLatency(clients, output, 20);
   figures.push({
