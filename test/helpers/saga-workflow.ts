@@ -1,4 +1,4 @@
-import { App, Stack } from "aws-cdk-lib";
+import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
@@ -7,6 +7,7 @@ import {
   SagaWorkflow,
   type SagaWorkflowProps,
 } from "../../lib/spool/saga-workflow/index.js";
+import { templateApp } from "./template-app.js";
 
 /**
  * Unit-test helpers for SagaWorkflow: a workflow of four steps (two undoable) in a fresh stack,
@@ -38,7 +39,7 @@ export function build(
   > = {},
 ) {
   const { jobs = true, steps, ...rest } = options;
-  const app = new App();
+  const app = templateApp();
   const stack = new Stack(app, "Test", { env: { account: "111111111111", region: "eu-west-1" } });
   const table = jobs
     ? new Table(stack, "Jobs", { partitionKey: { name: "jobId", type: AttributeType.STRING } })

@@ -35,7 +35,7 @@ export function copySection(closure: Closure): string {
     "",
     "<!-- Generated from the code by `npm run catalog`: edit the code or lib/spool/catalog.json, not this section. -->",
     "",
-    `\`spool add ${closure.construct}\` (run in your app, as Spool's README shows under \"Adopt a construct\") copies into \`lib/spool/\` of your app (or \`--dir\`):`,
+    `\`spool add ${closure.construct}\` (run in your app, as Spool's README shows under "Adopt a construct") copies into \`lib/spool/\` of your app (or \`--dir\`):`,
     "",
     `- ${folders.join(", ")}`,
     toolkit.length

@@ -3,6 +3,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import type { Construct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_ACCOUNT, SpoolStack } from "../../../lib/example/spool-stack.js";
+import { templateApp } from "../../helpers/template-app.js";
 
 const REGION = "us-east-1";
 const AWS_ACCOUNT = "111111111111";
@@ -25,8 +26,12 @@ interface Synthesized {
   readonly template: Template;
 }
 
+/**
+ * The AWS variant is bundled as it deploys (every production bundle must build); the emulator
+ * variant is bundled by every deploy to the emulator, so here only its template is read.
+ */
 function synth(account: string, testHooks: boolean): Synthesized {
-  const stack = new SpoolStack(new App(), "Spool", {
+  const stack = new SpoolStack(testHooks ? templateApp() : new App(), "Spool", {
     env: { account, region: REGION },
     testHooks,
   });
@@ -74,7 +79,7 @@ describe("SpoolStack guard", () => {
   });
 
   it("refuses test hooks in an environment-agnostic stack (unresolved account)", () => {
-    expect(() => new SpoolStack(new App(), "Spool", { testHooks: true })).toThrow(
+    expect(() => new SpoolStack(templateApp(), "Spool", { testHooks: true })).toThrow(
       /testHooks needs the emulator account 000000000000, got account \(unresolved\)/,
     );
   });
@@ -124,7 +129,7 @@ describe.each([
   let template: Template;
   let synthesized: Synthesized;
 
-  // Bundling every Lambda takes a while when the whole suite shares two cores.
+  // Bundling every Lambda (the AWS variant) takes a while when the suite shares two cores.
   beforeAll(() => {
     synthesized = variant(account, testHooks);
     template = synthesized.template;

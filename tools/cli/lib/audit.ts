@@ -5,7 +5,6 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { newestFirst, setFields } from "./audit-items.js";
 import type { AwsClients } from "./aws.js";

@@ -1,10 +1,10 @@
-import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { EMULATOR_ACCOUNT, SpoolStack } from "../../../../lib/example/spool-stack.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 function synth(account: string) {
-  const stack = new SpoolStack(new App(), "Spool", {
+  const stack = new SpoolStack(templateApp(), "Spool", {
     env: { account, region: "us-east-1" },
     testHooks: account === EMULATOR_ACCOUNT,
   });

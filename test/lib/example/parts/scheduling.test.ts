@@ -1,13 +1,13 @@
-import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { SpoolStack } from "../../../../lib/example/spool-stack.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = { Action: string | string[]; Resource: unknown };
 
 describe("the scheduling part of the reference stack", () => {
-  const stack = new SpoolStack(new App(), "Spool", {
+  const stack = new SpoolStack(templateApp(), "Spool", {
     env: { account: "111111111111", region: "us-east-1" },
   });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
 import { Queue } from "aws-cdk-lib/aws-sqs";
@@ -13,6 +13,7 @@ import {
   sharedFixedNames,
   tablesNotRetainedExceptOnCreate,
 } from "../../../../tools/scripts/lib/lifecycle.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 const ACCOUNT = { account: "123456789012", region: "us-east-1" };
 const reference = awsTemplate() as unknown as LifecycleTemplate;
@@ -54,7 +55,7 @@ describe("lifecycle of the reference stack on AWS", () => {
 
 describe("lifecycle checks catch what they look for", () => {
   function templateOf(build: (stack: Stack) => void): LifecycleTemplate {
-    const stack = new Stack(new App(), "Probe", { env: ACCOUNT });
+    const stack = new Stack(templateApp(), "Probe", { env: ACCOUNT });
     build(stack);
     return Template.fromStack(stack).toJSON() as LifecycleTemplate;
   }

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { Queue } from "aws-cdk-lib/aws-sqs";
@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { DelayedTasks, type DelayedTasksProps } from "../../../../lib/spool/delayed-tasks/index.js";
 import { PayloadStore } from "../../../../lib/spool/payload-store/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 /** DelayedTasks with a payloadStore: grants, environment and the lifecycle check. */
 
@@ -14,7 +15,7 @@ function build(
   storeExpiration: Duration | undefined = Duration.days(33),
   withStore = true,
 ) {
-  const stack = new Stack(new App(), "Test", {
+  const stack = new Stack(templateApp(), "Test", {
     env: { account: "111111111111", region: "eu-west-1" },
   });
   const target = new Queue(stack, "Reminders");
@@ -171,7 +172,7 @@ describe("DelayedTasks payload validation names the construct, the prop and the 
   });
 
   it("refuses the default store (35 days) with the default maxDelay (365 days)", () => {
-    const stack = new Stack(new App(), "Test");
+    const stack = new Stack(templateApp(), "Test");
     const store = new PayloadStore(stack, "Store");
     expectRefusal(
       () => new DelayedTasks(stack, "Tasks", { payloadStore: store }),

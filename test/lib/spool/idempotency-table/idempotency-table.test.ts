@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { Table } from "aws-cdk-lib/aws-dynamodb";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -11,6 +11,7 @@ import {
   type IdempotencyTableProps,
 } from "../../../../lib/spool/idempotency-table/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 const IDEMPOTENCY_ACTIONS = [
   "dynamodb:DeleteItem",
@@ -20,7 +21,7 @@ const IDEMPOTENCY_ACTIONS = [
 ];
 
 function synth(props?: IdempotencyTableProps) {
-  const stack = new Stack(new App(), "Test", {
+  const stack = new Stack(templateApp(), "Test", {
     env: { account: "111111111111", region: "us-east-1" },
   });
   const table = new IdempotencyTable(stack, "Idempotency", props);
@@ -153,7 +154,7 @@ describe("grantIdempotency", () => {
 
 describe("IdempotencyTable validation", () => {
   it("of two tables, names the one whose tableName DynamoDB would refuse, and the name", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new IdempotencyTable(stack, "Orders", { tableName: "orders-idempotency" });
     expectRefusal(
       () => new IdempotencyTable(stack, "Payments", { tableName: "pa" }),

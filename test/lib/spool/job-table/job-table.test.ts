@@ -1,12 +1,13 @@
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, it } from "vitest";
 import { JobTable } from "../../../../lib/spool/job-table/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 describe("JobTable validation", () => {
   it("accepts a tableName DynamoDB accepts", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new JobTable(stack, "Jobs", { tableName: "orders.jobs_v2" });
     Template.fromStack(stack).hasResourceProperties("AWS::DynamoDB::Table", {
       TableName: "orders.jobs_v2",
@@ -14,7 +15,7 @@ describe("JobTable validation", () => {
   });
 
   it("of two tables, names the one whose tableName DynamoDB would refuse, and the name", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new JobTable(stack, "Orders");
     expectRefusal(
       () => new JobTable(stack, "Refunds", { tableName: "refund jobs" }),
@@ -26,7 +27,7 @@ describe("JobTable validation", () => {
 
 describe("JobTable lifecycle", () => {
   it("keeps the table on delete but not after a rolled-back create, by default", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new JobTable(stack, "Jobs");
     Template.fromStack(stack).hasResource("AWS::DynamoDB::Table", {
       DeletionPolicy: "RetainExceptOnCreate",
@@ -35,7 +36,7 @@ describe("JobTable lifecycle", () => {
   });
 
   it("takes the removal policy it is given", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new JobTable(stack, "Jobs", { removalPolicy: RemovalPolicy.DESTROY });
     Template.fromStack(stack).hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
   });

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
@@ -11,9 +11,10 @@ import {
 } from "../../../../lib/spool/payload-store/index.js";
 import { ReliableQueue } from "../../../../lib/spool/reliable-queue/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 function synth(props?: (stack: Stack) => PayloadStoreProps) {
-  const stack = new Stack(new App(), "Test", {
+  const stack = new Stack(templateApp(), "Test", {
     env: { account: "111111111111", region: "us-east-1" },
   });
   const store = new PayloadStore(stack, "Payloads", props?.(stack));

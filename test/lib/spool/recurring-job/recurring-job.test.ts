@@ -1,4 +1,4 @@
-import { App, Duration, Stack, TimeZone } from "aws-cdk-lib";
+import { Duration, Stack, TimeZone } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { ScheduleExpression, ScheduleGroup } from "aws-cdk-lib/aws-scheduler";
@@ -10,6 +10,7 @@ import {
   type RecurringJobProps,
   RecurringJobTarget,
 } from "../../../../lib/spool/recurring-job/index.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 interface ScheduleProperties {
   readonly Target: { readonly Input: string };
@@ -23,7 +24,7 @@ interface FunctionResource {
 }
 
 function setup(props: Partial<RecurringJobProps> = {}, fifo = false) {
-  const stack = new Stack(new App(), "Test", {
+  const stack = new Stack(templateApp(), "Test", {
     env: { account: "111111111111", region: "eu-west-1" },
   });
   const jobs = {
@@ -161,7 +162,7 @@ describe("RecurringJob schedule names", () => {
     });
 
   it("gives two stacks' jobs of one name in the shared default group distinct names", () => {
-    const app = new App();
+    const app = templateApp();
     const a = new Stack(app, "SpoolBlue");
     const b = new Stack(app, "SpoolGreen");
     jobIn(a);
@@ -173,7 +174,7 @@ describe("RecurringJob schedule names", () => {
   });
 
   it("shortens a name past Scheduler's 64 characters with a hash that keeps it unique", () => {
-    const app = new App();
+    const app = templateApp();
     const stackName = `Spool-${"a".repeat(60)}`;
     const a = new Stack(app, "A", { stackName: `${stackName}-1` });
     const b = new Stack(app, "B", { stackName: `${stackName}-2` });
@@ -189,10 +190,10 @@ describe("RecurringJob schedule names", () => {
   });
 
   it("names the schedule after the job alone in a group of its own, or as told", () => {
-    const stack = new Stack(new App(), "Spool");
+    const stack = new Stack(templateApp(), "Spool");
     const group = new ScheduleGroup(stack, "Group");
     jobIn(stack, { scheduleGroup: group });
-    const other = new Stack(new App(), "Spool");
+    const other = new Stack(templateApp(), "Spool");
     jobIn(other, { scheduleName: "reconcile" });
     expect(scheduleNames(stack)).toEqual(["nightly-reconciliation"]);
     expect(scheduleNames(other)).toEqual(["reconcile"]);
@@ -233,7 +234,7 @@ describe("RecurringJob options", () => {
   });
 
   it("needs a message group and content-based deduplication for a FIFO queue", () => {
-    const stack = new Stack(new App(), "Test");
+    const stack = new Stack(templateApp(), "Test");
     const target = (dedup: boolean, id: string) => ({
       queue: new Queue(stack, `Q${id}`, { fifo: true, contentBasedDeduplication: dedup }),
       deadLetterQueue: new Queue(stack, `D${id}`, { fifo: true }),
@@ -302,7 +303,7 @@ describe("RecurringJob options", () => {
 
 describe("RecurringJob worker binding", () => {
   it("refuses a worker whose timeout is not shorter than the run's lease (maxRunDuration)", () => {
-    const stack = new Stack(new App(), "Test", {
+    const stack = new Stack(templateApp(), "Test", {
       env: { account: "111111111111", region: "eu-west-1" },
     });
     const job = new RecurringJob(stack, "Nightly", {

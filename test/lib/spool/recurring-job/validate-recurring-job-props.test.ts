@@ -1,13 +1,14 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { Queue } from "aws-cdk-lib/aws-sqs";
 import { describe, it } from "vitest";
 import { RecurringJob, RecurringJobTarget } from "../../../../lib/spool/recurring-job/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 describe("RecurringJob validation names the construct", () => {
   it("of two jobs, names the one refused, its prop and the value", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     const target = RecurringJobTarget.queue({
       queue: new Queue(stack, "Jobs"),
       deadLetterQueue: new Queue(stack, "JobsDlq"),
@@ -29,7 +30,7 @@ describe("RecurringJob validation names the construct", () => {
   });
 
   it("refuses a scheduleName Scheduler would refuse", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     const target = RecurringJobTarget.queue({
       queue: new Queue(stack, "Jobs"),
       deadLetterQueue: new Queue(stack, "JobsDlq"),

@@ -1,4 +1,4 @@
-import { App, CfnParameter, Duration, Lazy, Stack } from "aws-cdk-lib";
+import { CfnParameter, Duration, Lazy, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -9,12 +9,13 @@ import {
 } from "../../../../lib/spool/reliable-queue/index.js";
 import { SpoolValidationError } from "../../../../lib/spool/runtime/validation.js";
 import { thrownBy } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 const ACCOUNT = "111111111111";
 const REGION = "us-east-1";
 
 function newStack(): Stack {
-  return new Stack(new App(), "Test", { env: { account: ACCOUNT, region: REGION } });
+  return new Stack(templateApp(), "Test", { env: { account: ACCOUNT, region: REGION } });
 }
 
 function synth(props?: ReliableQueueProps) {

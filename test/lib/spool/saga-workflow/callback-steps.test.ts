@@ -1,9 +1,10 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { describe, expect, it } from "vitest";
 import { type SagaStep, SagaWorkflow } from "../../../../lib/spool/saga-workflow/index.js";
 import { build, fn, path, state } from "../../../helpers/saga-workflow.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 /** reserve (undoable) → approval (callback) → finish. */
 function withApproval(approval: Partial<SagaStep> = {}) {
@@ -69,7 +70,7 @@ describe("SagaWorkflow callback steps", () => {
   });
 
   it("lets a grantee answer its tokens on this state machine only", () => {
-    const stack = new Stack(new App(), "Grants");
+    const stack = new Stack(templateApp(), "Grants");
     const saga = new SagaWorkflow(stack, "Saga", { steps: withApproval()(stack) });
     const approver = new Role(stack, "Approver", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),

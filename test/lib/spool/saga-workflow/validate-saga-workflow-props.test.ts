@@ -1,9 +1,10 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { SpoolValidationError } from "../../../../lib/spool/runtime/validation.js";
 import { SagaWorkflow } from "../../../../lib/spool/saga-workflow/index.js";
 import { thrownBy } from "../../../helpers/errors.js";
 import { build, fn } from "../../../helpers/saga-workflow.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 describe("SagaWorkflow props validation", () => {
   it.each([
@@ -86,7 +87,7 @@ describe("SagaWorkflow props validation", () => {
   });
 
   it("names the workflow whose props it refuses: of two sagas, the second", () => {
-    const stack = new Stack(new App(), "Stack");
+    const stack = new Stack(templateApp(), "Stack");
     new SagaWorkflow(stack, "Orders", { steps: [{ name: "a", function: fn(stack, "A") }] });
     const error = thrownBy(
       () =>
@@ -105,7 +106,7 @@ describe("SagaWorkflow props validation", () => {
   it.each(["s".repeat(81), "orders workflow", ""])(
     "refuses a stateMachineName Step Functions would refuse, naming the workflow: %j",
     (stateMachineName) => {
-      const stack = new Stack(new App(), "Stack");
+      const stack = new Stack(templateApp(), "Stack");
       const error = thrownBy(
         () =>
           new SagaWorkflow(stack, "Refunds", {

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { EventBus } from "aws-cdk-lib/aws-events";
 import { describe, expect, it } from "vitest";
@@ -8,9 +8,10 @@ import {
   type TransactionalOutboxProps,
 } from "../../../../lib/spool/transactional-outbox/index.js";
 import { expectRefusal } from "../../../helpers/errors.js";
+import { templateApp } from "../../../helpers/template-app.js";
 
 function build(props: Partial<TransactionalOutboxProps> = {}) {
-  const stack = new Stack(new App(), "Test", {
+  const stack = new Stack(templateApp(), "Test", {
     env: { account: "111111111111", region: "eu-west-1" },
   });
   const eventBus = new EventBus(stack, "Bus", { eventBusName: "orders" });
