@@ -30,6 +30,7 @@ import { measureCliStart } from "./cli-start.js";
 import { dynamoCallsPerMessage, inProcessThroughput } from "./consumer.js";
 import { drainThroughput } from "./e2e.js";
 import { measureCheckoutFanOut } from "./events-latency.js";
+import { formatPage, writeFiguresDoc } from "./figures-doc.js";
 import { measureOneMessageLatency } from "./latency.js";
 import { measureOperations } from "./operations.js";
 import {
@@ -100,10 +101,17 @@ function report(title: string, figures: readonly Figure[], file: string): void {
   console.log(`\n${bold(title)} (${new Date().toISOString()}, node ${process.version})\n`);
   console.log(table(["figure", "value", "note"], rows));
   mkdirSync(RESULTS, { recursive: true });
+  const at = new Date().toISOString();
   writeFileSync(
     join(RESULTS, file),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, figures }, null, 2)}\n`,
+    `${JSON.stringify({ at, node: process.version, figures }, null, 2)}\n`,
   );
+  // A full run regenerates the figures table of docs/figures.md (figures-doc.ts).
+  if (file === "latest.json") {
+    writeFiguresDoc(rows, at, process.version);
+    formatPage();
+    console.log("\ndocs/figures.md: the table of the full run is regenerated");
+  }
 }
 
 /**
