@@ -5,8 +5,9 @@
  *
  * `npm run bench -- --only bundles`: only the Lambda bundle figures (no emulator needed).
  * `npm run bench -- --only replay`: only the `spool dlq replay` figures (results/replay.json).
+ * `npm run bench -- --only synth`: only the `cdk synth` figures, cold and no-change (no emulator
+ * needed; results/synth.json).
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deployLocal } from "../scripts/deploy-local.js";
@@ -38,6 +39,7 @@ import {
 } from "./peer.js";
 import { measureReplay } from "./replay.js";
 import { measureSagaLatency } from "./saga.js";
+import { measureSynth } from "./synth.js";
 import { percentile } from "./stats.js";
 
 export interface Figure {
@@ -122,7 +124,8 @@ async function main() {
     const part = process.argv[only + 1];
     if (part === "bundles") await benchBundles();
     else if (part === "replay") await benchReplay();
-    else throw new Error(`--only takes "bundles" or "replay", got ${String(part)}`);
+    else if (part === "synth") report("cdk synth", measureSynth(), "synth.json");
+    else throw new Error(`--only takes "bundles", "replay" or "synth", got ${String(part)}`);
     return;
   }
   // The in-process runs would print an EMF line per batch; the figures are what matter here.
@@ -135,21 +138,9 @@ async function main() {
   if (!before)
     figures.push({ name: "emulator start → healthy", value: start.ms / 1000, unit: "s" });
 
-  const synth = await timed(() =>
-    execFileSync(
-      join(ROOT, "node_modules", ".bin", "cdk"),
-      ["synth", "-q", "-c", "spool:local=true"],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    ),
-  );
-  figures.push({
-    name: "cdk synth (all stacks, esbuild bundling)",
-    value: synth.ms / 1000,
-    unit: "s",
-  });
+  // Cold (fresh cloud assembly) and no-change re-synth, into cdk.out.synth: the deploy below
+  // synthesizes into cdk.out on its own.
+  figures.push(...measureSynth());
 
   const deploy = await deployLocal({ quiet: true });
   const benchDeploy = await deployLocal({
