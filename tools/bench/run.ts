@@ -39,8 +39,8 @@ import {
 } from "./peer.js";
 import { measureReplay } from "./replay.js";
 import { measureSagaLatency } from "./saga.js";
-import { measureSynth } from "./synth.js";
 import { percentile } from "./stats.js";
+import { measureSynth } from "./synth.js";
 
 export interface Figure {
   readonly name: string;
