@@ -17,7 +17,8 @@
  * options with their defines and alias, runtime, the esbuild and aws-cdk-lib versions, the lock
  * file), the content hash of every file esbuild read plus what steers module resolution
  * without being read as code: every package.json / tsconfig.json / jsconfig.json / node_modules
- * from each input's folder up to the file system root (present or absent), and the listing of each
+ * from each input's folder up to the file system root (present or absent) with the files a
+ * tsconfig.json extends, and the listing of each
  * folder holding an input (a new `dep.ts` beside `dep.js` changes what `./dep` resolves to). The
  * next synth reuses `asset.<hash>` only if every one of those is unchanged, byte for byte; any
  * difference, a missing record or asset, or a file written while esbuild ran, bundles afresh.
@@ -41,7 +42,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import { AssetHashType, AssetStaging, DockerImage, Stack, Stage } from "aws-cdk-lib";
+import { AssetHashType, AssetStaging, DockerImage, FileSystem, Stack, Stage } from "aws-cdk-lib";
 import { Code } from "aws-cdk-lib/aws-lambda";
 import type { BundlingOptions, NodejsFunctionProps } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct, IConstruct } from "constructs";
@@ -255,6 +256,19 @@ function recordOf(
       if (dirname(dir) === dir) break;
     }
   }
+  // A tsconfig.json or jsconfig.json found above an input may extend a file elsewhere: that file
+  // (and what it extends) counts too. A package's config is covered by the lock file.
+  const configs = Object.keys(files).filter(
+    (f) => /[tj]sconfig\.json$/.test(f) && files[f] !== "absent",
+  );
+  while (configs.length > 0) {
+    const config = configs.pop() as string;
+    for (const base of extendedConfigs(config)) {
+      if (files[base] !== undefined) continue;
+      files[base] = digest(base);
+      if (files[base] !== "absent") configs.push(base);
+    }
+  }
   return { format: FORMAT, key, asset, files, dirs };
 }
 
@@ -299,6 +313,16 @@ function digest(path: string): string {
   const value = createHash("sha256").update(readFileSync(path)).digest("hex");
   digests.set(path, { stamp, digest: value });
   return value;
+}
+
+/** The relative `extends` of a tsconfig.json (a string or, since TypeScript 5, a list). */
+function extendedConfigs(config: string): string[] {
+  const text = readFileSync(config, "utf8");
+  const found = /"extends"\s*:\s*(\[[^\]]*\]|"[^"]*")/.exec(text)?.[1] ?? "";
+  return [...found.matchAll(/"(\.[^"]*)"/g)].map(([, relative]) => {
+    const path = resolve(dirname(config), relative as string);
+    return path.endsWith(".json") ? path : `${path}.json`;
+  });
 }
 
 /** Digest of a folder's sorted entry names. */

@@ -176,6 +176,20 @@ describe("SpoolFunction bundle reuse", () => {
     expect(esbuildRuns()).toBe(2);
   });
 
+  it("rebuilds when a tsconfig.json extended by the one above an input changes", () => {
+    const { root, write } = project();
+    const outdir = join(root, "cdk.out");
+    mkdirSync(join(root, "configs"));
+    write("configs/base.json", JSON.stringify({ compilerOptions: { target: "ES2022" } }));
+    write("tsconfig.json", JSON.stringify({ extends: "./configs/base" }));
+    synth(root, outdir);
+    expect(synth(root, outdir).reused).toBe(true);
+    write("configs/base.json", JSON.stringify({ compilerOptions: { target: "ES2020" } }));
+
+    expect(synth(root, outdir).reused).toBe(false);
+    expect(esbuildRuns()).toBe(2);
+  });
+
   it("rebuilds when a bundling option (a define) changes", () => {
     const { root } = project();
     const outdir = join(root, "cdk.out");
