@@ -18,10 +18,10 @@
  * file), the content hash of every file esbuild read plus what steers module resolution
  * without being read as code: every package.json / tsconfig.json / jsconfig.json / node_modules
  * from each input's folder up to the file system root (present or absent) with the files a
- * tsconfig.json extends, and the listing of each
- * folder holding an input (a new `dep.ts` beside `dep.js` changes what `./dep` resolves to). The
- * next synth reuses `asset.<hash>` only if every one of those is unchanged, byte for byte; any
- * difference, a missing record or asset, or a file written while esbuild ran, bundles afresh.
+ * tsconfig.json extends, and the listing of each folder holding an input (a new `dep.ts` beside
+ * `dep.js` changes what `./dep` resolves to). The next synth reuses `asset.<hash>` only if every
+ * one of those is unchanged, byte for byte; any difference, a missing record or asset, or a file
+ * written while esbuild ran, bundles afresh.
  * Content, not mtimes, decides: npm unpacks packages with one fixed mtime.
  *
  * The record lives in the cloud assembly (`<outdir>/.spool-bundle-cache/`) beside the assets it
