@@ -42,7 +42,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import { AssetHashType, AssetStaging, DockerImage, FileSystem, Stack, Stage } from "aws-cdk-lib";
+import { AssetHashType, AssetStaging, DockerImage, Stack, Stage } from "aws-cdk-lib";
 import { Code } from "aws-cdk-lib/aws-lambda";
 import type { BundlingOptions, NodejsFunctionProps } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { Construct, IConstruct } from "constructs";
