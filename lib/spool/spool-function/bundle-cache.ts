@@ -241,6 +241,7 @@ function recordOf(
 ): CacheRecord | undefined {
   const files: Record<string, string> = {};
   const dirs: Record<string, string> = {};
+  const probed = new Set<string>();
   for (const input of inputs) {
     const stat = statSync(input, { throwIfNoEntry: false });
     // Not a plain file (an esbuild namespace such as `(disabled):fs`): not known what to watch.
@@ -251,8 +252,10 @@ function recordOf(
     files[input] = digest(input);
     const folder = dirname(input);
     dirs[folder] ??= listing(folder);
-    for (let dir = folder; ; dir = dirname(dir)) {
-      for (const probe of PROBES) files[join(dir, probe)] ??= digest(join(dir, probe));
+    // Up to the root; a folder seen before had its whole way up probed already.
+    for (let dir = folder; !probed.has(dir); dir = dirname(dir)) {
+      probed.add(dir);
+      for (const probe of PROBES) files[join(dir, probe)] = digest(join(dir, probe));
       if (dirname(dir) === dir) break;
     }
   }
