@@ -9,8 +9,9 @@
  *   in-process throughput (results/consumer.json).
  * `npm run bench -- --only e2e`: only the end-to-end throughput at 500 and 5,000 messages beside
  *   the empty consumer and the peer (results/e2e.json).
+ * `npm run bench -- --only synth`: only the `cdk synth` figures, cold and no-change (no emulator
+ * needed; results/synth.json).
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deployLocal } from "../scripts/deploy-local.js";
@@ -44,6 +45,7 @@ import {
 import { measureReplay } from "./replay.js";
 import { measureSagaLatency } from "./saga.js";
 import { percentile } from "./stats.js";
+import { measureSynth } from "./synth.js";
 
 export interface Figure {
   readonly name: string;
@@ -235,8 +237,11 @@ async function main() {
     else if (part === "replay") await benchReplay();
     else if (part === "consumer") await benchConsumer();
     else if (part === "e2e") await benchEndToEnd();
+    else if (part === "synth") report("cdk synth", measureSynth(), "synth.json");
     else
-      throw new Error(`--only takes "bundles", "replay", "consumer" or "e2e", got ${String(part)}`);
+      throw new Error(
+        `--only takes "bundles", "replay", "consumer", "e2e" or "synth", got ${String(part)}`,
+      );
     return;
   }
   // The in-process runs would print an EMF line per batch; the figures are what matter here.
@@ -249,21 +254,9 @@ async function main() {
   if (!before)
     figures.push({ name: "emulator start → healthy", value: start.ms / 1000, unit: "s" });
 
-  const synth = await timed(() =>
-    execFileSync(
-      join(ROOT, "node_modules", ".bin", "cdk"),
-      ["synth", "-q", "-c", "spool:local=true"],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    ),
-  );
-  figures.push({
-    name: "cdk synth (all stacks, esbuild bundling)",
-    value: synth.ms / 1000,
-    unit: "s",
-  });
+  // Cold (fresh cloud assembly) and no-change re-synth, into cdk.out.synth: the deploy below
+  // synthesizes into cdk.out on its own.
+  figures.push(...measureSynth());
 
   const deploy = await deployLocal({ quiet: true });
   const benchDeploy = await deployLocal({

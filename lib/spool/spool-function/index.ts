@@ -1,3 +1,4 @@
+export { BUNDLE_CACHE_CONTEXT } from "./bundle-cache.js";
 export {
   ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS,
   acknowledgeDeadLetterQueue,

@@ -17,6 +17,7 @@ import {
 } from "../runtime/fault-switch.js";
 import { PAYLOAD_BUCKET_ENV, PAYLOAD_S3_BUNDLED_DEFINE } from "../runtime/payload-switch.js";
 import { invalid, requireInteger, requireName, requireSeconds } from "../runtime/validation.js";
+import { bundleReuse } from "./bundle-cache.js";
 import { requireEnvironmentWithinLimit } from "./environment-size.js";
 import { acknowledgeWildcardResources, RESOURCELESS_ACTIONS_RULE } from "./nag.js";
 
@@ -48,6 +49,11 @@ export class SpoolFunction extends NodejsFunction {
    * `payloadStore` writes), so every other function is spared `@aws-sdk/client-s3`.
    */
   readonly payloadS3Bundled: boolean;
+  /**
+   * Whether this synth reused the bundle of a previous one, whose inputs are all unchanged,
+   * instead of running esbuild (bundle-cache.ts; `-c spool:bundleCache=false` turns it off).
+   */
+  readonly bundleReused: boolean;
 
   constructor(scope: Construct, id: string, props: SpoolFunctionProps) {
     const { logRetention, ...rest } = props;
@@ -68,26 +74,43 @@ export class SpoolFunction extends NodejsFunction {
         description: `Execution role of ${id}`,
       });
     if (!rest.role) logGroup.grantWrite(role);
-    super(scope, id, {
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      tracing: Tracing.ACTIVE,
-      timeout: Duration.seconds(30),
-      memorySize: 256,
-      ...rest,
-      environment: {
-        // The bundle ships a source map; without this flag stack traces stay minified.
-        NODE_OPTIONS: "--enable-source-maps",
-        ...rest.environment,
-      },
-      role,
-      logGroup,
+    const runtime = Runtime.NODEJS_24_X;
+    const architecture = rest.architecture ?? Architecture.ARM_64;
+    // The previous synth's bundle when none of its inputs changed (bundle-cache.ts), else
+    // NodejsFunction bundles with esbuild as usual.
+    const reuse = bundleReuse(scope, {
+      entry: rest.entry,
+      depsLockFilePath: rest.depsLockFilePath,
+      projectRoot: rest.projectRoot,
+      runtime: runtime.name,
+      architecture: architecture.name,
       bundling: spoolBundling({
         metafile: [true, "true"].includes(scope.node.tryGetContext(BUNDLE_METAFILE_CONTEXT)),
         faultInjection: faultInjectionRequested(rest.environment),
         payloadS3: payloadS3Requested(rest.environment),
       }),
     });
+    super(
+      scope,
+      id,
+      reuse.apply({
+        runtime,
+        architecture,
+        tracing: Tracing.ACTIVE,
+        timeout: Duration.seconds(30),
+        memorySize: 256,
+        ...rest,
+        environment: {
+          // The bundle ships a source map; without this flag stack traces stay minified.
+          NODE_OPTIONS: "--enable-source-maps",
+          ...rest.environment,
+        },
+        role,
+        logGroup,
+      }),
+    );
+    this.bundleReused = reuse.reused;
+    reuse.record(this);
     this.faultInjectionBundled = faultInjectionRequested(rest.environment);
     this.payloadS3Bundled = payloadS3Requested(rest.environment);
     if (!rest.role) acknowledgeWildcardResources(role, [RESOURCELESS_ACTIONS_RULE]);
