@@ -202,8 +202,9 @@ function reusedBundle(assetDir: string): Code {
 
 /** Everything that decides the bundle but is not a file esbuild reads. */
 function cacheKey(input: BundleCacheInput & { depsLockFilePath: string; projectRoot: string }) {
+  // Resolved from the project root, not from this module: `import.meta` would keep the module
+  // from being copied into a CommonJS app (spool add), and the app's root is where both live.
   const fromRoot = createRequire(join(input.projectRoot, "noop.js"));
-  const fromHere = createRequire(import.meta.url);
   const esbuild = tryResolve(() => fromRoot.resolve("esbuild/package.json"));
   const parts = {
     format: FORMAT,
@@ -218,7 +219,7 @@ function cacheKey(input: BundleCacheInput & { depsLockFilePath: string; projectR
     bundling: input.bundling,
     esbuild: esbuild ? [esbuild, digest(esbuild)] : "absent",
     esbuildBinary: process.env.ESBUILD_BINARY_PATH ?? "",
-    cdk: tryResolve(() => (fromHere("aws-cdk-lib/package.json") as { version: string }).version),
+    cdk: tryResolve(() => (fromRoot("aws-cdk-lib/package.json") as { version: string }).version),
     platform: `${process.platform}-${process.arch}`,
   };
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
