@@ -24,6 +24,7 @@ import {
   parseDeadLetterMetadata,
 } from "../../lib/spool/runtime/dead-letter.js";
 import type { FaultInjector } from "../../lib/spool/runtime/faults.js";
+import { SpoolIdempotencyStore } from "../../lib/spool/runtime/idempotency-store.js";
 import type { PayloadObjects } from "../../lib/spool/runtime/payload-pointer.js";
 import {
   type ConsumerDefinition,
@@ -124,6 +125,39 @@ export function harness(options: HarnessOptions = {}): Harness {
     metricNames: () => addMetric.mock.calls.map((call) => call[0]),
     publish,
   };
+}
+
+/**
+ * The consumer with Powertools' DynamoDB layer (SpoolIdempotencyStore, as deployed) over `dynamo`,
+ * for tests that watch its DynamoDB calls through a mock of that client: the effect fence and its
+ * completing commit. Metrics are real (their lines go to the console), the rest as harness().
+ */
+export function storeConsumer(
+  dynamo: DynamoDBClient,
+  definition: Pick<ConsumerDefinition<Message, unknown>, "process" | "isDone">,
+) {
+  const store = new SpoolIdempotencyStore({ tableName: "idempotency", awsSdkV3Client: dynamo });
+  return createSqsConsumer<Message, unknown>(
+    { schema: Message, idempotencyKey: (m) => m.id, ...definition },
+    {
+      consumerName: "test-consumer",
+      deadLetterQueueUrl: DLQ_URL,
+      maxReceiveCount: 5,
+      backoff: BACKOFF,
+      idempotencyTable: "idempotency",
+      idempotencyTtlSeconds: 3_600,
+    },
+    {
+      sqs: new SQSClient({ region: "us-east-1" }),
+      dynamo,
+      persistenceStore: store,
+      logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
+      metrics: new Metrics({ namespace: "Test", serviceName: "test" }),
+      faults: undefined,
+      random: HALF,
+      now: () => NOW,
+    },
+  );
 }
 
 export const body = (id: string, extra: Partial<Message> = {}) => ({

@@ -1,38 +1,22 @@
-/**
- * The effect fence's completing commit (effect-fence.ts, `completesWith`) through the record
- * pipeline, with Powertools' DynamoDB layer (SpoolIdempotencyStore) against a mocked DynamoDB:
- * the calls a new message costs, and that the record always ends holding what the step returned.
- */
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RecordContext } from "../../../../lib/spool/runtime/consumer-types.js";
 import { type EffectWrite, writeFenced } from "../../../../lib/spool/runtime/effect-fence.js";
-import { SpoolIdempotencyStore } from "../../../../lib/spool/runtime/idempotency-store.js";
-import {
-  type ConsumerDefinition,
-  createSqsConsumer,
-} from "../../../../lib/spool/runtime/sqs-consumer.js";
+import type { ConsumerDefinition } from "../../../../lib/spool/runtime/sqs-consumer.js";
 import { lambdaContext, sqsEvent } from "../../../helpers/sqs.js";
 import {
-  BACKOFF,
   body,
-  DLQ_URL,
   failedIds,
-  HALF,
   type Message,
-  Message as MessageSchema,
-  NOW,
   record,
+  storeConsumer,
   useConsumerHarness,
 } from "../../../helpers/sqs-consumer-harness.js";
 
@@ -63,28 +47,7 @@ const effect = (id: string): EffectWrite => ({
 type Step = ConsumerDefinition<Message, unknown>["process"];
 
 function consumer(process: Step) {
-  const store = new SpoolIdempotencyStore({ tableName: "idempotency", awsSdkV3Client: low });
-  const handler = createSqsConsumer<Message, unknown>(
-    { schema: MessageSchema, idempotencyKey: (m) => m.id, process },
-    {
-      consumerName: "test-consumer",
-      deadLetterQueueUrl: DLQ_URL,
-      maxReceiveCount: 5,
-      backoff: BACKOFF,
-      idempotencyTable: "idempotency",
-      idempotencyTtlSeconds: 3_600,
-    },
-    {
-      sqs: new SQSClient({ region: "us-east-1" }),
-      dynamo: low,
-      persistenceStore: store,
-      logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
-      metrics: new Metrics({ namespace: "Test", serviceName: "test" }),
-      faults: undefined,
-      random: HALF,
-      now: () => NOW,
-    },
-  );
+  const handler = storeConsumer(low, { process });
   return (id: string, messageId = `m-${id}`) =>
     handler(sqsEvent(record({ messageId, body: body(id) })), lambdaContext(30_000));
 }

@@ -1,11 +1,3 @@
-/**
- * The record pipeline's side of the effect fence (effect-fence.ts): a FIFO record on its last
- * delivery whose step is still running at the record deadline is given up on its idempotency
- * record before it is dead-lettered, and what the give-up finds decides between the two.
- * Powertools' DynamoDB layer (SpoolIdempotencyStore) runs against a mocked DynamoDB.
- */
-import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -14,27 +6,20 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { SpoolIdempotencyStore } from "../../../../lib/spool/runtime/idempotency-store.js";
-import {
-  type ConsumerDefinition,
-  createSqsConsumer,
-} from "../../../../lib/spool/runtime/sqs-consumer.js";
+import type { ConsumerDefinition } from "../../../../lib/spool/runtime/sqs-consumer.js";
 import { lambdaContext, sqsEvent } from "../../../helpers/sqs.js";
 import {
-  BACKOFF,
   body,
   DLQ_URL,
   failedIds,
-  HALF,
   type Message,
-  Message as MessageSchema,
   metadataOf,
-  NOW,
   record,
   sqsMock,
+  storeConsumer,
   useConsumerHarness,
 } from "../../../helpers/sqs-consumer-harness.js";
 
@@ -57,33 +42,10 @@ beforeEach(() => {
 
 /** A consumer whose step outlasts the record deadline (400 ms left: the deadline is at 200). */
 function slowConsumer(isDone?: ConsumerDefinition<Message, unknown>["isDone"]) {
-  const store = new SpoolIdempotencyStore({ tableName: "idempotency", awsSdkV3Client: dynamo });
-  const handler = createSqsConsumer<Message, unknown>(
-    {
-      schema: MessageSchema,
-      idempotencyKey: (m) => m.id,
-      process: () => new Promise((resolve) => setTimeout(() => resolve({}), 600)),
-      ...(isDone ? { isDone } : {}),
-    },
-    {
-      consumerName: "test-consumer",
-      deadLetterQueueUrl: DLQ_URL,
-      maxReceiveCount: 5,
-      backoff: BACKOFF,
-      idempotencyTable: "idempotency",
-      idempotencyTtlSeconds: 3_600,
-    },
-    {
-      sqs: new SQSClient({ region: "us-east-1" }),
-      dynamo,
-      persistenceStore: store,
-      logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
-      metrics: new Metrics({ namespace: "Test", serviceName: "test" }),
-      faults: undefined,
-      random: HALF,
-      now: () => NOW,
-    },
-  );
+  const handler = storeConsumer(dynamo, {
+    process: () => new Promise((resolve) => setTimeout(() => resolve({}), 600)),
+    ...(isDone ? { isDone } : {}),
+  });
   const lastDelivery = record({
     messageId: "m-1",
     body: body("a"),
