@@ -160,15 +160,35 @@ async function consumerFigures(tables: {
 /** `--only consumer`: the consumer's figures alone (emulator started, stack deployed). */
 async function benchConsumer(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED = "true";
+  await onDeployedStack(async (output) => {
+    const tables = {
+      idempotency: output("IdempotencyTableName"),
+      effects: output("EffectsTableName"),
+    };
+    report("consumer", await consumerFigures(tables), "consumer.json");
+  });
+}
+
+/** A stack output by name; a missing one stops the bench, naming it. */
+type Output = (name: string) => string;
+
+function outputsOf(outputs: Readonly<Record<string, string | undefined>>): Output {
+  return (name) => {
+    const value = outputs[name];
+    if (!value) throw new Error(`missing stack output ${name}`);
+    return value;
+  };
+}
+
+/**
+ * What each `--only` part that needs the cloud does around its measurement: start the emulator
+ * if none runs, deploy the reference stack, measure, and stop the emulator only if it started it.
+ */
+async function onDeployedStack(measure: (output: Output) => Promise<void>): Promise<void> {
   const before = (await detectEmulator(localEndpoint())) !== undefined;
   const started = await startEmulator();
   const { outputs } = await deployLocal({ quiet: true });
-  const tables = {
-    idempotency: outputs.IdempotencyTableName ?? "",
-    effects: outputs.EffectsTableName ?? "",
-  };
-  if (!tables.idempotency || !tables.effects) throw new Error("missing the stack's table outputs");
-  report("consumer", await consumerFigures(tables), "consumer.json");
+  await measure(outputsOf(outputs));
   if (!before && started.pid) await stopEmulator();
 }
 
@@ -200,33 +220,26 @@ async function endToEndFigures(
 
 /** `--only e2e`: the end-to-end figures alone (emulator started, both stacks deployed). */
 async function benchEndToEnd(): Promise<void> {
-  const before = (await detectEmulator(localEndpoint())) !== undefined;
-  const started = await startEmulator();
-  const { outputs } = await deployLocal({ quiet: true });
-  const bench = await deployLocal({
-    quiet: true,
-    stack: "SpoolBench",
-    app: { command: "npx tsx tools/bench/app.ts", output: "cdk.out.bench" },
+  await onDeployedStack(async (output) => {
+    const bench = await deployLocal({
+      quiet: true,
+      stack: "SpoolBench",
+      app: { command: "npx tsx tools/bench/app.ts", output: "cdk.out.bench" },
+    });
+    const queues = {
+      empty: bench.outputs.EmptyQueueUrl,
+      ours: output("NotificationsQueueUrl"),
+      peer: bench.outputs.PeerQueueUrl,
+    };
+    report("end to end", await endToEndFigures(localClients(), queues), "e2e.json");
   });
-  const ours = outputs.NotificationsQueueUrl;
-  if (!ours) throw new Error("missing stack output NotificationsQueueUrl");
-  const queues = { empty: bench.outputs.EmptyQueueUrl, ours, peer: bench.outputs.PeerQueueUrl };
-  report("end to end", await endToEndFigures(localClients(), queues), "e2e.json");
-  if (!before && started.pid) await stopEmulator();
 }
 
 /** `--only replay`: the `spool dlq replay` figures alone (emulator started, stack deployed). */
 async function benchReplay(): Promise<void> {
-  const before = (await detectEmulator(localEndpoint())) !== undefined;
-  const started = await startEmulator();
-  const { outputs } = await deployLocal({ quiet: true });
-  const output = (name: string) => {
-    const value = outputs[name];
-    if (!value) throw new Error(`missing stack output ${name}`);
-    return value;
-  };
-  report("spool dlq replay", await measureReplay(localClients().sqs, output), "replay.json");
-  if (!before && started.pid) await stopEmulator();
+  await onDeployedStack(async (output) => {
+    report("spool dlq replay", await measureReplay(localClients().sqs, output), "replay.json");
+  });
 }
 
 async function main() {
@@ -272,11 +285,7 @@ async function main() {
   });
   figures.push({ name: "drift reconcile", value: deploy.timings.reconcileMs / 1000, unit: "s" });
 
-  const output = (name: string) => {
-    const value = deploy.outputs[name];
-    if (!value) throw new Error(`missing stack output ${name}`);
-    return value;
-  };
+  const output = outputsOf(deploy.outputs);
   const clients = localClients();
   const tables = {
     idempotency: output("IdempotencyTableName"),
